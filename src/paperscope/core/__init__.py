@@ -1,0 +1,1 @@
+"""Shared vocabulary of every layer: normalised records, ids, category tags, code links, settings."""

@@ -1,0 +1,106 @@
+"""The normalised records that every source yields and ingest consumes.
+
+Sources translate their own formats into these plain dataclasses and never touch the database;
+ingest merges them into the store. Plain slotted dataclasses rather than validating models because
+the snapshot path builds millions of them and validation happens once, in `ingest.validate`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+
+
+@dataclass(slots=True)
+class AuthorRecord:
+    """One author as a source names them on one paper (or as an author entity)."""
+
+    name: str
+    affiliations: list[str] = field(default_factory=list)
+    orcid: str | None = None
+    openalex_id: str | None = None  # "A5023888391"
+    s2_id: str | None = None  # "2262347"
+
+
+@dataclass(slots=True)
+class PaperRecord:
+    """One work as one source describes it. Unknown values stay None; nothing is guessed."""
+
+    source: str  # "arxiv_api", "arxiv_oai", "arxiv_snapshot", "openalex", "s2", "hf", "listing", "aan"
+    source_key: str  # the record's id inside its source, for provenance
+    title: str | None
+    abstract: str | None = None
+    arxiv_id: str | None = None  # bare, without version: "2306.01234" or "hep-th/9901001"
+    arxiv_version: int | None = None
+    doi: str | None = None  # lower-cased, without "https://doi.org/"
+    openalex_id: str | None = None  # "W2741809807"
+    s2_id: str | None = None  # 40-hex paperId
+    other_ids: dict[str, str] = field(default_factory=dict)  # "aan", "corpusid", "dblp", "pmid", ...
+    published: date | None = None
+    updated: date | None = None
+    year: int | None = None  # when only a year is known
+    primary_category: str | None = None  # source category, e.g. "cs.LG", or a short tag "LG"
+    categories: list[str] = field(default_factory=list)
+    comments: str | None = None
+    journal_ref: str | None = None
+    license: str | None = None
+    venue: str | None = None
+    links: dict[str, str] = field(default_factory=dict)  # "abs", "pdf", "doi", "landing", "project"
+    authors: list[AuthorRecord] = field(default_factory=list)
+    authors_truncated: bool = False  # a listing showed "et al."
+    author_count: int | None = None  # when the source states it ("8 authors")
+    orgs: list[str] = field(default_factory=list)  # organisation slugs shown by a listing / HF
+    code_urls: list[str] = field(default_factory=list)  # repositories named by source metadata
+    code_badge: bool | None = None  # a listing showed "Code"
+    cited_by_count: int | None = None
+    counts_by_year: dict[int, int] = field(default_factory=dict)  # citations received per year
+    references: list[tuple[str, str]] = field(default_factory=list)  # (scheme, value) of cited works
+    upvotes: int | None = None
+    listing_score: float | None = None  # the per-paper score a listing showed
+    keywords: list[str] = field(default_factory=list)
+    featured_on: date | None = None  # the day a daily list featured it
+    owner_author: str | None = None  # a listing's page owner, who authored every card on it
+
+
+@dataclass(slots=True)
+class AuthorProfileRecord:
+    """An author entity with the metrics a source *reported* (kept apart from computed ones)."""
+
+    source: str
+    source_key: str
+    name: str
+    orcid: str | None = None
+    openalex_id: str | None = None
+    s2_id: str | None = None
+    field: str | None = None  # short tag shown in a listing header ("LG")
+    h_index: int | None = None
+    i10_index: int | None = None
+    paper_count: int | None = None
+    citation_count: int | None = None
+    novelty: float | None = None
+    ai_score: float | None = None
+    affiliations: list[str] = field(default_factory=list)
+    counts_by_year: dict[int, int] = field(default_factory=dict)
+    as_of: date | None = None
+
+
+@dataclass(slots=True)
+class Malformed:
+    """A record a source could not turn into a PaperRecord: quarantined, never silently dropped."""
+
+    source: str
+    position: str  # file:line, page/offset, or record id: where to find it again
+    reason: str
+    raw: str | None = None
+
+
+Record = PaperRecord | AuthorProfileRecord | Malformed
+
+
+@dataclass(slots=True)
+class Batch:
+    """Records a source hands over together, with the cursor that resumes *after* them."""
+
+    records: list[Record]
+    cursor: str | None = None  # None: nothing to resume from (end of input, or not resumable)
+    label: str = ""  # what this batch came from, for progress and errors ("page 3", "file.xml")

@@ -1,0 +1,1 @@
+"""Source adapters: fetch and parse, yielding normalised records. They never touch the database."""
