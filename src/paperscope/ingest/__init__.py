@@ -1,0 +1,1 @@
+"""Ingest: validate, normalise, match and merge source records into the store, idempotently."""

@@ -1,0 +1,302 @@
+"""Writing one batch of source records into the store inside the caller's transaction.
+
+Every read and write here is one statement per table for the whole batch, never one per record.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from typing import Any
+
+import orjson
+from sqlalchemy import Connection
+
+from paperscope.core.categories import short_tag
+from paperscope.core.ids import InvalidId, author_id_for, normalise_person_name, paper_id_for
+from paperscope.core.records import AuthorProfileRecord, Malformed, PaperRecord, Record
+from paperscope.ingest.merge import accepts_authors, changed, merge_paper
+from paperscope.ingest.normalise import authors_with_owner, paper_row, provenance_record, validate
+from paperscope.store import reads, writes
+
+Row = dict[str, Any]
+TITLE_YEAR_TOLERANCE = 1  # a preprint and its listing may be dated a year apart
+
+
+@dataclass
+class _Matcher:
+    """Finds the stored (or earlier in this batch) paper a record describes."""
+
+    by_key: dict[tuple[str, str], str] = field(default_factory=dict)
+    by_title: dict[str, list[tuple[str, int | None]]] = field(default_factory=dict)
+
+    def add(self, paper_id: str, row: Row, external: list[tuple[str, str]]) -> None:
+        for scheme in ("arxiv_id", "doi", "openalex_id", "s2_id"):
+            if row.get(scheme):
+                self.by_key.setdefault((scheme, row[scheme]), paper_id)
+        self.by_key.setdefault(("id", paper_id), paper_id)
+        for key in external:
+            self.by_key.setdefault(key, paper_id)
+        entries = self.by_title.setdefault(row["title_key"], [])
+        if (paper_id, row.get("year")) not in entries:
+            entries.append((paper_id, row.get("year")))
+
+    def find(self, row: Row, external: list[tuple[str, str]]) -> str | None:
+        for scheme in ("arxiv_id", "doi", "openalex_id", "s2_id"):
+            if row.get(scheme) and (scheme, row[scheme]) in self.by_key:
+                return self.by_key[(scheme, row[scheme])]
+        for key in external:
+            if key in self.by_key:
+                return self.by_key[key]
+        year = row.get("year")
+        for paper_id, other_year in self.by_title.get(row["title_key"], []):
+            if year is None or other_year is None or abs(year - other_year) <= TITLE_YEAR_TOLERANCE:
+                return paper_id
+        return None
+
+
+def _external_ids(record: PaperRecord) -> list[tuple[str, str]]:
+    return [(scheme, str(value)) for scheme, value in record.other_ids.items() if value]
+
+
+def write_batch(
+    connection: Connection, records: list[Record], run_id: int | None, today: date | None = None
+) -> Counter[str]:
+    """Validate, match, merge and write `records`; returns counts of what happened."""
+    now = datetime.now(UTC)
+    today = today or now.date()
+    counts: Counter[str] = Counter()
+    quarantined: list[Row] = []
+    papers_in: list[PaperRecord] = []
+    profiles: list[AuthorProfileRecord] = []
+    for record in records:
+        if isinstance(record, Malformed):
+            quarantined.append(_quarantine_row(record, run_id, now))
+        elif isinstance(record, AuthorProfileRecord):
+            profiles.append(record)
+        else:
+            reason = validate(record, today)
+            if reason:
+                quarantined.append(_quarantine_row(
+                    Malformed(record.source, record.source_key, reason, _raw(record)), run_id, now))
+            else:
+                papers_in.append(record)
+    counts["records"] += len(records)
+    counts["quarantined"] += len(quarantined)
+    if papers_in:
+        counts.update(_write_papers(connection, papers_in, run_id, now))
+    if profiles:
+        counts["author_reports"] += _write_profiles(connection, profiles, now)
+    if quarantined:
+        writes.add_quarantine(connection, quarantined)
+    return counts
+
+
+def _raw(record: PaperRecord) -> str:
+    return orjson.dumps(provenance_record(record)).decode()[:2000]
+
+
+def _quarantine_row(bad: Malformed, run_id: int | None, now: datetime) -> Row:
+    return {
+        "run_id": run_id, "source": bad.source, "position": bad.position,
+        "reason": bad.reason, "raw": bad.raw, "created_at": now,
+    }
+
+
+def _write_papers(
+    connection: Connection, records: list[PaperRecord], run_id: int | None, now: datetime
+) -> Counter[str]:
+    counts: Counter[str] = Counter()
+    fresh = [paper_row(r) for r in records]
+    externals = [_external_ids(r) for r in records]
+    stored = reads.get_papers_matching(
+        connection,
+        arxiv_ids={r["arxiv_id"] for r in fresh if r["arxiv_id"]},
+        dois={r["doi"] for r in fresh if r["doi"]},
+        openalex_ids={r["openalex_id"] for r in fresh if r["openalex_id"]},
+        s2_ids={r["s2_id"] for r in fresh if r["s2_id"]},
+        title_keys={r["title_key"] for r in fresh},
+        external={key for keys in externals for key in keys},
+    )
+    original: dict[str, Row] = {row["id"]: row for row in stored}
+    matcher = _Matcher()
+    if stored:
+        stored_external: dict[str, list[tuple[str, str]]] = {}
+        for row in reads.get_external_ids(connection, list(original)):
+            stored_external.setdefault(row["paper_id"], []).append((row["scheme"], row["value"]))
+        for paper_id, row in original.items():
+            matcher.add(paper_id, row, stored_external.get(paper_id, []))
+    state: dict[str, Row] = {pid: dict(row) for pid, row in original.items()}
+    author_lists: dict[str, tuple[PaperRecord, list]] = {}
+    resolved: list[str] = []
+    for record, row, external in zip(records, fresh, externals, strict=True):
+        paper_id = matcher.find(row, external)
+        if paper_id is None:
+            paper_id = paper_id_for(row["arxiv_id"], row["doi"], row["title"], row["year"])
+            state[paper_id] = {**row, "id": paper_id, "created_at": now, "updated_at": now}
+            if paper_id in original:  # same id, keys changed (e.g. a title hash): merge anyway
+                state[paper_id] = merge_paper(original[paper_id], row, record.source)
+        else:
+            state[paper_id] = merge_paper(state[paper_id], row, record.source)
+        matcher.add(paper_id, state[paper_id], external)
+        resolved.append(paper_id)
+        listed = authors_with_owner(record)
+        current = state[paper_id]
+        if accepts_authors(current, record.source, record.authors_truncated, len(listed)):
+            current["authors_source"] = record.source
+            current["authors_truncated"] = record.authors_truncated
+            current["author_count"] = record.author_count if record.author_count is not None else (
+                None if record.authors_truncated else len(record.authors))
+            author_lists[paper_id] = (record, listed)
+        elif current.get("author_count") is None and record.author_count is not None:
+            current["author_count"] = record.author_count
+
+    to_write = [row for pid, row in state.items() if changed(original.get(pid), row)]
+    for row in to_write:
+        row["updated_at"] = now
+    counts["papers_new"] += sum(1 for row in to_write if row["id"] not in original)
+    counts["papers_updated"] += sum(1 for row in to_write if row["id"] in original)
+    counts["papers_unchanged"] += len(state) - len(to_write)
+    writes.upsert_papers(connection, to_write)
+    _write_authorships(connection, author_lists, set(original), now)
+    _write_side_tables(connection, records, fresh, externals, resolved, set(original), run_id, now, counts)
+    return counts
+
+
+def _author_rows(listed: list, paper_id: str, now: datetime) -> tuple[list[Row], list[Row]]:
+    authors: list[Row] = []
+    ships: list[Row] = []
+    for position, (author, origin) in enumerate(listed):
+        try:
+            author_id = author_id_for(author.name, author.orcid, author.openalex_id, author.s2_id)
+        except InvalidId:
+            continue
+        name = " ".join(author.name.split())
+        authors.append({
+            "id": author_id, "name": name, "name_key": normalise_person_name(name),
+            "orcid": author.orcid, "openalex_id": author.openalex_id, "s2_id": author.s2_id,
+            "created_at": now,
+        })
+        ships.append({
+            "paper_id": paper_id, "position": len(ships), "author_id": author_id, "name": name,
+            "affiliations": list(author.affiliations), "origin": origin,
+        })
+    return authors, ships
+
+
+def _write_authorships(
+    connection: Connection, author_lists: dict[str, tuple[PaperRecord, list]], stored: set[str], now: datetime
+) -> None:
+    if not author_lists:
+        return
+    existing = reads.get_authorship_names(connection, [pid for pid in author_lists if pid in stored])
+    all_authors: list[Row] = []
+    all_ships: list[Row] = []
+    replace: list[str] = []
+    for paper_id, (_record, listed) in author_lists.items():
+        authors, ships = _author_rows(listed, paper_id, now)
+        before = existing.get(paper_id)
+        if before is not None and [
+            (s["author_id"], s["name"], s["affiliations"], s["origin"]) for s in before
+        ] == [(s["author_id"], s["name"], s["affiliations"], s["origin"]) for s in ships]:
+            continue
+        if before is not None:
+            replace.append(paper_id)
+        all_authors.extend(authors)
+        all_ships.extend(ships)
+    writes.upsert_authors(connection, all_authors)
+    writes.replace_authorships(connection, replace, all_ships)
+
+
+def _write_side_tables(
+    connection: Connection,
+    records: list[PaperRecord],
+    fresh: list[Row],
+    externals: list[list[tuple[str, str]]],
+    resolved: list[str],
+    stored: set[str],
+    run_id: int | None,
+    now: datetime,
+    counts: Counter[str],
+) -> None:
+    known_sources = reads.get_paper_sources(connection, [p for p in set(resolved) if p in stored])
+    latest_obs = reads.get_latest_observations(connection, [p for p in set(resolved) if p in stored])
+    sources: list[Row] = []
+    external_rows: list[Row] = []
+    code_rows: list[Row] = []
+    org_rows: list[Row] = []
+    org_links: list[Row] = []
+    edges: list[Row] = []
+    yearly: list[Row] = []
+    observations: list[Row] = []
+    for record, row, external, paper_id in zip(records, fresh, externals, resolved, strict=True):
+        said = provenance_record(record)
+        key = (paper_id, record.source, record.source_key)
+        before = known_sources.get(key)
+        if before is None or orjson.dumps(before["record"]) != orjson.dumps(said):
+            sources.append({
+                "paper_id": paper_id, "source": record.source, "source_key": record.source_key,
+                "first_seen": before["first_seen"] if before else now, "recorded_at": now,
+                "run_id": run_id, "record": said,
+            })
+        external_rows.extend({"scheme": s, "value": v, "paper_id": paper_id} for s, v in external)
+        text_urls = set(row["code_urls"]) - set(record.code_urls)
+        code_rows.extend(
+            {"paper_id": paper_id, "url": url,
+             "origin": "text" if url in text_urls else f"{record.source} metadata"}
+            for url in row["code_urls"]
+        )
+        for slug in row["orgs"]:
+            org_rows.append({"id": slug, "name": slug})
+            org_links.append({"paper_id": paper_id, "org_id": slug})
+        edges.extend(
+            {"citing_id": paper_id, "cited_scheme": scheme, "cited_value": value, "cited_id": None,
+             "source": record.source}
+            for scheme, value in record.references
+        )
+        yearly.extend(
+            {"paper_id": paper_id, "source": record.source, "year": int(year), "count": int(n)}
+            for year, n in record.counts_by_year.items()
+        )
+        if record.cited_by_count is not None or record.upvotes is not None:
+            last = latest_obs.get((paper_id, record.source))
+            if last is None or (last["cited_by_count"], last["upvotes"]) != (
+                record.cited_by_count, record.upvotes
+            ):
+                observation = {
+                    "paper_id": paper_id, "source": record.source, "observed_at": now, "run_id": run_id,
+                    "cited_by_count": record.cited_by_count, "upvotes": record.upvotes,
+                }
+                observations.append(observation)
+                latest_obs[(paper_id, record.source)] = observation
+    writes.upsert_paper_sources(connection, sources)
+    writes.upsert_external_ids(connection, external_rows)
+    writes.upsert_code_links(connection, code_rows)
+    writes.upsert_organisations(connection, org_rows, org_links)
+    counts["citation_edges"] += writes.upsert_citations(connection, edges)
+    writes.upsert_citation_counts(connection, yearly)
+    counts["observations"] += writes.insert_observations(connection, observations)
+
+
+def _write_profiles(connection: Connection, profiles: list[AuthorProfileRecord], now: datetime) -> int:
+    authors: list[Row] = []
+    reports: list[Row] = []
+    for p in profiles:
+        try:
+            author_id = author_id_for(p.name, p.orcid, p.openalex_id, p.s2_id)
+        except InvalidId:
+            continue
+        authors.append({
+            "id": author_id, "name": p.name, "name_key": normalise_person_name(p.name), "orcid": p.orcid,
+            "openalex_id": p.openalex_id, "s2_id": p.s2_id, "created_at": now,
+        })
+        reports.append({
+            "source": p.source, "source_key": p.source_key, "author_id": author_id, "name": p.name,
+            "field": short_tag(p.field), "h_index": p.h_index, "i10_index": p.i10_index,
+            "paper_count": p.paper_count, "citation_count": p.citation_count, "novelty": p.novelty,
+            "ai_score": p.ai_score, "counts_by_year": {str(k): v for k, v in p.counts_by_year.items()},
+            "as_of": p.as_of, "seen_at": now,
+        })
+    writes.upsert_authors(connection, authors)
+    return writes.upsert_author_reports(connection, reports)

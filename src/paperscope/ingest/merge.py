@@ -1,0 +1,106 @@
+"""Merging one source's view of a paper into the stored paper, field by field, with provenance.
+
+Rules (docs/ingest.md):
+- bibliographic fields: the value of the highest-priority source that has one (normalise.SOURCE_PRIORITY);
+  on a tie the newer record wins;
+- links: per key, as above; orgs, code links, keywords: the union, first-seen order;
+- counts (cited_by_count, upvotes) and a listing's score: the most recent non-null value;
+- code badge: shown by any listing; featured_on: the earliest day a daily list featured it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from paperscope.ingest.normalise import priority
+
+Row = dict[str, Any]
+
+BIBLIOGRAPHIC = (
+    "title",
+    "abstract",
+    "published",
+    "updated",
+    "year",
+    "primary_category",
+    "categories",
+    "comments",
+    "journal_ref",
+    "license",
+    "venue",
+    "arxiv_id",
+    "arxiv_version",
+    "doi",
+    "openalex_id",
+    "s2_id",
+)
+UNIONS = ("orgs", "code_urls", "keywords")
+LATEST = ("upvotes", "listing_score")
+# Columns that describe the row rather than the paper; never compared for change.
+BOOKKEEPING = ("created_at", "updated_at")
+
+
+def _empty(value: object) -> bool:
+    return value is None or value == [] or value == {} or value == ""
+
+
+def merge_paper(current: Row, new: Row, source: str) -> Row:
+    """`current` with what `new` (from `source`) adds or overrides. Neither input is changed."""
+    merged = dict(current)
+    sources = dict(current.get("field_sources") or {})
+    rank = priority(source)
+    for field in BIBLIOGRAPHIC:
+        value = new.get(field)
+        if _empty(value):
+            continue
+        if _empty(merged.get(field)) or rank <= priority(sources.get(field)):
+            merged[field] = value
+            sources[field] = source
+    merged["title_key"] = new["title_key"] if sources.get("title") == source else current["title_key"]
+    links = dict(merged.get("links") or {})
+    for key, url in (new.get("links") or {}).items():
+        if key not in links or rank <= priority(sources.get(f"links.{key}")):
+            links[key] = url
+            sources[f"links.{key}"] = source
+    merged["links"] = links
+    for field in UNIONS:
+        combined = list(merged.get(field) or [])
+        for value in new.get(field) or []:
+            if value not in combined:
+                combined.append(value)
+        merged[field] = combined
+    for field in LATEST:
+        if new.get(field) is not None:
+            merged[field] = new[field]
+            sources[field] = source
+    if new.get("cited_by_count") is not None:
+        merged["cited_by_count"] = new["cited_by_count"]
+        merged["cited_by_source"] = source
+    if new.get("code_badge") is not None:
+        merged["code_badge"] = bool(merged.get("code_badge")) or new["code_badge"]
+    if new.get("featured_on") is not None:
+        earlier = merged.get("featured_on")
+        merged["featured_on"] = min(earlier, new["featured_on"]) if earlier else new["featured_on"]
+    merged["has_code"] = bool(merged["code_urls"]) or bool(merged.get("code_badge"))
+    merged["field_sources"] = sources
+    return merged
+
+
+def accepts_authors(current: Row, source: str, truncated: bool, count: int) -> bool:
+    """Whether `source`'s author list replaces the stored one: a full list beats a truncated one,
+    then the higher-priority source wins (a tie goes to the newer record)."""
+    if count == 0:
+        return False
+    stored_source = current.get("authors_source")
+    if stored_source is None:
+        return True
+    stored_truncated = bool(current.get("authors_truncated"))
+    if stored_truncated != truncated:
+        return stored_truncated
+    return priority(source) <= priority(stored_source)
+
+
+def changed(before: Row | None, after: Row) -> bool:
+    if before is None:
+        return True
+    return any(before.get(k) != v for k, v in after.items() if k not in BOOKKEEPING)
