@@ -7,6 +7,7 @@ the snapshot path builds millions of them and validation happens once, in `inges
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -79,8 +80,9 @@ class AuthorProfileRecord:
     citation_count: int | None = None
     novelty: float | None = None
     ai_score: float | None = None
-    affiliations: list[str] = field(default_factory=list)
-    counts_by_year: dict[int, int] = field(default_factory=dict)
+    # dataclasses.field: the attribute `field` above shadows the name inside this class body.
+    affiliations: list[str] = dataclasses.field(default_factory=list)
+    counts_by_year: dict[int, int] = dataclasses.field(default_factory=dict)
     as_of: date | None = None
 
 
