@@ -12,6 +12,9 @@ _CODE_URL = re.compile(
         /[^\s\)\]\}>,;"'\\]+""",
     re.IGNORECASE | re.VERBOSE,
 )
+# Cheap substring test first: the full pattern is slow on long abstracts that hold no link at all.
+_HOST_HINTS = ("github", "gitlab", "bitbucket", "codeberg", "huggingface", "sourceforge", "gitee", "git.io",
+               "paperswithcode", "colab.research")
 # LaTeX sources write "\url{...}" and "\_"; undo both before matching.
 _LATEX_URL = re.compile(r"\\url\{([^}]*)\}")
 
@@ -28,6 +31,9 @@ def extract_code_urls(*texts: str | None) -> list[str]:
     found: list[str] = []
     for text in texts:
         if not text:
+            continue
+        lowered = text.lower()
+        if not any(hint in lowered for hint in _HOST_HINTS):
             continue
         text = _LATEX_URL.sub(r" \1 ", text).replace("\\_", "_")
         # Line-broken URLs ("https://github.com/ab-\ncd") are joined where a hyphen ends the line.

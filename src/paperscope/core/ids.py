@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import re
 import unicodedata
+from functools import lru_cache
 
 # New-style (0704.0001, 2306.01234) and old-style (hep-th/9901001, math.GT/0309136) arXiv ids.
 _ARXIV_NEW = re.compile(r"^(\d{4}\.\d{4,5})(?:v(\d+))?$")
@@ -17,6 +18,9 @@ _ARXIV_OLD = re.compile(r"^([a-z\-]+(?:\.[A-Za-z\-]+)?/\d{7})(?:v(\d+))?$")
 _ARXIV_PREFIX = re.compile(r"^(?:https?://(?:export\.)?arxiv\.org/(?:abs|pdf)/|arxiv:)", re.IGNORECASE)
 _DOI_PREFIX = re.compile(r"^(?:https?://(?:dx\.)?doi\.org/|doi:)", re.IGNORECASE)
 _DOI = re.compile(r"^10\.\d{4,9}/\S+$")
+
+
+_NON_ALNUM = re.compile(r"[^0-9a-zA-Z]+")
 
 
 class InvalidId(ValueError):
@@ -70,15 +74,20 @@ def paper_id_for(
     return f"title:{short_hash(key)}"
 
 
+@lru_cache(maxsize=1 << 18)
 def normalise_person_name(name: str) -> str:
-    """Fold a person's name for matching: no accents, case, punctuation; 'Last, First' reordered."""
+    """Fold a person's name for matching: no accents, case, punctuation; 'Last, First' reordered.
+
+    Cached: the same names recur across millions of authorships.
+    """
     text = name.strip()
     if text.count(",") == 1:
         last, first = (part.strip() for part in text.split(","))
         text = f"{first} {last}"
-    text = unicodedata.normalize("NFKD", text)
-    text = "".join(ch for ch in text if not unicodedata.combining(ch))
-    text = re.sub(r"[^0-9a-zA-Z]+", " ", text).lower()
+    if not text.isascii():
+        text = unicodedata.normalize("NFKD", text)
+        text = "".join(ch for ch in text if not unicodedata.combining(ch))
+    text = _NON_ALNUM.sub(" ", text).lower()
     return " ".join(text.split())
 
 

@@ -50,6 +50,8 @@ class _Matcher:
             if key in self.by_key:
                 return self.by_key[key]
         year = row.get("year")
+        if not row["title_key"]:
+            return None
         for paper_id, other_year in self.by_title.get(row["title_key"], []):
             if year is None or other_year is None or abs(year - other_year) <= TITLE_YEAR_TOLERANCE:
                 return paper_id
@@ -130,8 +132,15 @@ def _write_papers(
     state: dict[str, Row] = {pid: dict(row) for pid, row in original.items()}
     author_lists: dict[str, tuple[PaperRecord, list]] = {}
     resolved: list[str] = []
-    for record, row, external in zip(records, fresh, externals, strict=True):
+    kept: list[int] = []
+    orphans: list[Row] = []
+    for index, (record, row, external) in enumerate(zip(records, fresh, externals, strict=True)):
         paper_id = matcher.find(row, external)
+        if paper_id is None and not row["title"]:
+            orphans.append(_quarantine_row(Malformed(
+                record.source, record.source_key,
+                "missing title, and no paper in the store with its ids to enrich", _raw(record)), run_id, now))
+            continue
         if paper_id is None:
             paper_id = paper_id_for(row["arxiv_id"], row["doi"], row["title"], row["year"])
             state[paper_id] = {**row, "id": paper_id, "created_at": now, "updated_at": now}
@@ -141,6 +150,7 @@ def _write_papers(
             state[paper_id] = merge_paper(state[paper_id], row, record.source)
         matcher.add(paper_id, state[paper_id], external)
         resolved.append(paper_id)
+        kept.append(index)
         listed = authors_with_owner(record)
         current = state[paper_id]
         if accepts_authors(current, record.source, record.authors_truncated, len(listed)):
@@ -160,7 +170,13 @@ def _write_papers(
     counts["papers_unchanged"] += len(state) - len(to_write)
     writes.upsert_papers(connection, to_write)
     _write_authorships(connection, author_lists, set(original), now)
-    _write_side_tables(connection, records, fresh, externals, resolved, set(original), run_id, now, counts)
+    if orphans:
+        writes.add_quarantine(connection, orphans)
+        counts["quarantined"] += len(orphans)
+    _write_side_tables(
+        connection, [records[i] for i in kept], [fresh[i] for i in kept], [externals[i] for i in kept],
+        resolved, set(original), run_id, now, counts,
+    )
     return counts
 
 

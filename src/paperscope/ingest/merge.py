@@ -56,7 +56,8 @@ def merge_paper(current: Row, new: Row, source: str) -> Row:
         if _empty(merged.get(field)) or rank <= priority(sources.get(field)):
             merged[field] = value
             sources[field] = source
-    merged["title_key"] = new["title_key"] if sources.get("title") == source else current["title_key"]
+    if sources.get("title") == source and new["title_key"]:
+        merged["title_key"] = new["title_key"]
     links = dict(merged.get("links") or {})
     for key, url in (new.get("links") or {}).items():
         if key not in links or rank <= priority(sources.get(f"links.{key}")):

@@ -39,8 +39,8 @@ def priority(source: str | None) -> int:
 
 def validate(record: PaperRecord, today: date) -> str | None:
     """Why this record cannot be stored, or None. Also normalises its ids in place."""
-    if not record.title or not record.title.strip():
-        return "missing title"
+    if record.title is not None and not record.title.strip():
+        return "missing title"  # None is a partial record (title not requested): it may enrich a match
     if record.arxiv_id:
         try:
             bare, version = parse_arxiv_id(record.arxiv_id)
@@ -77,7 +77,7 @@ def _clean_text(text: str | None) -> str | None:
 
 def paper_row(record: PaperRecord) -> Row:
     """The row this record alone would give (field_sources all point at the record's source)."""
-    title = _clean_text(record.title) or ""
+    title = _clean_text(record.title) or ""  # "" only for partial records, which must match a stored paper
     abstract = _clean_text(record.abstract)
     published = record.published
     categories = list(record.categories)

@@ -1,0 +1,44 @@
+"""The Typer application and the helpers every command shares (settings, store, console)."""
+
+from __future__ import annotations
+
+import typer
+from rich.console import Console
+from sqlalchemy import Engine
+
+from paperscope.core.settings import Settings, SettingsError, load_settings
+from paperscope.services.store import open_store
+
+app = typer.Typer(
+    name="paperscope",
+    help="A self-hosted research radar for machine-learning papers.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+console = Console()
+err_console = Console(stderr=True)
+
+
+def settings_or_exit() -> Settings:
+    try:
+        return load_settings()
+    except SettingsError as exc:
+        fail(str(exc))
+        raise  # unreachable; keeps type checkers content
+
+
+def store_or_exit(settings: Settings) -> Engine:
+    try:
+        return open_store(settings)
+    except Exception as exc:  # a bad URL or an unreachable server: say which
+        fail(f"cannot open the store at {settings.database_url}: {exc}")
+        raise
+
+
+def fail(message: str, code: int = 1) -> None:
+    err_console.print(f"[bold red]error:[/] {message}", highlight=False)
+    raise typer.Exit(code)
+
+
+# Sub-commands register themselves on import.
+from paperscope.cli import admin, ingest, papers  # noqa: E402,F401

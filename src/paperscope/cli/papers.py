@@ -1,0 +1,107 @@
+"""`paperscope papers` and `paperscope export papers`: list, filter and export the store."""
+
+from __future__ import annotations
+
+import sys
+from datetime import date
+from enum import Enum
+from pathlib import Path
+
+import orjson
+import typer
+from rich.table import Table
+
+from paperscope.cli.app import app, console, fail, settings_or_exit, store_or_exit
+from paperscope.services.papers import export_papers, list_papers
+from paperscope.store.queries import PaperFilter
+
+export_app = typer.Typer(help="Write the store out in another format.")
+app.add_typer(export_app, name="export")
+
+
+class Order(str, Enum):
+    newest = "newest"
+    oldest = "oldest"
+    citations = "citations"
+    upvotes = "upvotes"
+
+
+class Format(str, Enum):
+    jsonl = "jsonl"
+    csv = "csv"
+    bibtex = "bibtex"
+
+
+def _date(value: str | None, option: str) -> date | None:
+    if not value:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        fail(f"{option} {value!r} is not a date (YYYY-MM-DD)")
+        raise
+
+
+def _filter(category, since, until, has_code, author, source) -> PaperFilter:  # type: ignore[no-untyped-def]
+    return PaperFilter(
+        category=category, since=_date(since, "--since"), until=_date(until, "--until"),
+        has_code=has_code, author=author, source=source,
+    )
+
+
+@app.command("papers")
+def papers_command(
+    category: str = typer.Option(None, help="Short tag, e.g. LG"),
+    since: str = typer.Option(None, help="Published on or after (YYYY-MM-DD)"),
+    until: str = typer.Option(None, help="Published on or before (YYYY-MM-DD)"),
+    has_code: bool = typer.Option(None, "--has-code/--no-code", help="Only papers with (or without) code"),
+    author: str = typer.Option(None, help="Author id or name"),
+    source: str = typer.Option(None, help="Only papers seen in this source"),
+    order: Order = typer.Option(Order.newest),
+    limit: int = typer.Option(20, min=1, max=10000),
+    offset: int = typer.Option(0, min=0),
+    as_json: bool = typer.Option(False, "--json", help="One JSON object per line"),
+) -> None:
+    """List papers, newest first, with filters."""
+    engine = store_or_exit(settings_or_exit())
+    rows, total = list_papers(engine, _filter(category, since, until, has_code, author, source),
+                              limit=limit, offset=offset, order=order.value)
+    if as_json:
+        for row in rows:
+            sys.stdout.write(orjson.dumps(row).decode() + "\n")
+        return
+    table = Table(title=f"{total:,} papers", show_lines=False)
+    for column in ("id", "tag", "date", "code", "title", "authors", "cites", "votes"):
+        table.add_column(column, overflow="fold")
+    for row in rows:
+        names = row["authors"][:3]
+        more = " et al." if row["authors_truncated"] or len(row["authors"]) > 3 else ""
+        table.add_row(
+            row["id"], row["primary_category"] or "—", row["published"] or str(row["year"] or "—"),
+            "Code" if row["has_code"] else "", row["title"], ", ".join(names) + more,
+            "—" if row["cited_by_count"] is None else str(row["cited_by_count"]),
+            "—" if row["upvotes"] is None else str(row["upvotes"]),
+        )
+    console.print(table)
+
+
+@export_app.command("papers")
+def export_papers_command(
+    fmt: Format = typer.Option(Format.jsonl, "--format"),
+    out: Path = typer.Option(None, "--out", help="File to write (default: standard output)"),
+    category: str = typer.Option(None),
+    since: str = typer.Option(None),
+    until: str = typer.Option(None),
+    has_code: bool = typer.Option(None, "--has-code/--no-code"),
+    author: str = typer.Option(None),
+    source: str = typer.Option(None),
+) -> None:
+    """Every paper (or the filtered ones) as JSON lines, CSV or BibTeX, streamed."""
+    engine = store_or_exit(settings_or_exit())
+    f = _filter(category, since, until, has_code, author, source)
+    if out is None:
+        export_papers(engine, fmt.value, sys.stdout, f)
+        return
+    with out.open("w", encoding="utf-8", newline="") as handle:
+        n = export_papers(engine, fmt.value, handle, f)
+    console.print(f"wrote {n:,} papers to {out}")

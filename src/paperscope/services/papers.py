@@ -1,0 +1,180 @@
+"""Paper lists, lookups and exports: one shape of a paper for every front end."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterable, Iterator
+from datetime import date
+from typing import Any, TextIO
+
+import orjson
+from sqlalchemy import Engine
+
+from paperscope.store import queries
+from paperscope.store.queries import PaperFilter
+
+EXPORT_FIELDS = (
+    "id", "title", "authors", "author_count", "authors_truncated", "primary_category", "categories",
+    "published", "updated", "year", "code_urls", "code_badge", "has_code", "orgs", "abstract", "upvotes",
+    "arxiv_id", "arxiv_version", "doi", "openalex_id", "s2_id", "external_ids", "cited_by_count",
+    "cited_by_source", "listing_score", "venue", "journal_ref", "comments", "license", "links",
+    "keywords", "featured_on",
+)
+
+
+def paper_view(row: dict[str, Any]) -> dict[str, Any]:
+    """The public shape of a paper (export, JSON API): unknown values are null, never guessed."""
+    authorships = row.get("authorships", [])
+    view = {
+        "id": row["id"],
+        "title": row["title"],
+        "authors": [a["name"] for a in authorships],
+        "author_count": row["author_count"],
+        "authors_truncated": bool(row["authors_truncated"]),
+        "primary_category": row["primary_category"],
+        "categories": row["categories"],
+        "published": _iso(row["published"]),
+        "updated": _iso(row["updated"]),
+        "year": row["year"],
+        "code_urls": row["code_urls"],
+        "code_badge": row["code_badge"],
+        "has_code": bool(row["has_code"]),
+        "orgs": row["orgs"],
+        "abstract": row["abstract"],
+        "upvotes": row["upvotes"],
+        "arxiv_id": row["arxiv_id"],
+        "arxiv_version": row["arxiv_version"],
+        "doi": row["doi"],
+        "openalex_id": row["openalex_id"],
+        "s2_id": row["s2_id"],
+        "external_ids": row.get("external_ids", {}),
+        "cited_by_count": row["cited_by_count"],
+        "cited_by_source": row["cited_by_source"],
+        "listing_score": row["listing_score"],
+        "venue": row["venue"],
+        "journal_ref": row["journal_ref"],
+        "comments": row["comments"],
+        "license": row["license"],
+        "links": row["links"],
+        "keywords": row["keywords"],
+        "featured_on": _iso(row["featured_on"]),
+    }
+    view["affiliations"] = [a["affiliations"] for a in authorships]
+    view["page_owner_added"] = [a["name"] for a in authorships if a["origin"] == "page_owner"]
+    return view
+
+
+def _iso(value: date | None) -> str | None:
+    return value.isoformat() if value else None
+
+
+def list_papers(
+    engine: Engine, f: PaperFilter, limit: int = 50, offset: int = 0, order: str = "newest"
+) -> tuple[list[dict[str, Any]], int]:
+    with engine.connect() as connection:
+        rows = queries.list_papers(connection, f, limit=limit, offset=offset, order=order)
+        total = queries.count_papers(connection, f)
+    return [paper_view(r) for r in rows], total
+
+
+def get_paper(engine: Engine, ref: str) -> dict[str, Any] | None:
+    with engine.connect() as connection:
+        row = queries.find_paper(connection, ref)
+    return paper_view(row) if row else None
+
+
+def iter_paper_views(engine: Engine, f: PaperFilter) -> Iterator[dict[str, Any]]:
+    with engine.connect() as connection:
+        for row in queries.iter_papers(connection, f):
+            yield paper_view(row)
+
+
+def write_jsonl(papers: Iterable[dict[str, Any]], out: TextIO) -> int:
+    n = 0
+    for paper in papers:
+        out.write(orjson.dumps(paper).decode())
+        out.write("\n")
+        n += 1
+    return n
+
+
+def write_csv(papers: Iterable[dict[str, Any]], out: TextIO) -> int:
+    """Lists are joined with '; ' and maps written as JSON, so every cell is plain text."""
+    writer = csv.DictWriter(out, fieldnames=list(EXPORT_FIELDS), extrasaction="ignore")
+    writer.writeheader()
+    n = 0
+    for paper in papers:
+        flat = {}
+        for key in EXPORT_FIELDS:
+            value = paper.get(key)
+            if isinstance(value, list):
+                value = "; ".join(str(v) for v in value)
+            elif isinstance(value, dict):
+                value = orjson.dumps(value).decode() if value else ""
+            flat[key] = "" if value is None else value
+        writer.writerow(flat)
+        n += 1
+    return n
+
+
+_BIBTEX_SPECIAL = str.maketrans({"{": r"\{", "}": r"\}", "&": r"\&", "%": r"\%", "#": r"\#", "_": r"\_"})
+
+
+def _bib_value(text: str) -> str:
+    return " ".join(str(text).split()).translate(_BIBTEX_SPECIAL)
+
+
+def bibtex_entry(paper: dict[str, Any]) -> str:
+    """A BibTeX entry; the key is the first author's last name, the year and the paper id's tail."""
+    authors = paper["authors"]
+    last = authors[0].split()[-1] if authors else "anon"
+    year = paper["year"] or ""
+    tail = paper["id"].split(":", 1)[-1]
+    key = "".join(ch for ch in f"{last}{year}_{tail}" if ch.isalnum() or ch in "_-.:")
+    kind = "article" if paper["journal_ref"] or paper["doi"] else "misc"
+    fields: list[tuple[str, str]] = [("title", "{" + _bib_value(paper["title"]) + "}")]
+    if authors:
+        names = list(authors) + (["others"] if paper["authors_truncated"] else [])
+        fields.append(("author", " and ".join(_bib_value(a) for a in names)))
+    if year:
+        fields.append(("year", str(year)))
+    if paper["journal_ref"]:
+        fields.append(("journal", _bib_value(paper["journal_ref"])))
+    elif paper["venue"]:
+        fields.append(("howpublished", _bib_value(paper["venue"])))
+    if paper["arxiv_id"]:
+        fields += [("eprint", paper["arxiv_id"]), ("archivePrefix", "arXiv")]
+        if paper["categories"]:
+            fields.append(("primaryClass", paper["categories"][0]))
+    if paper["doi"]:
+        fields.append(("doi", _bib_value(paper["doi"])))
+    url = (paper["links"] or {}).get("abs") or (paper["links"] or {}).get("landing")
+    if url:
+        fields.append(("url", url))
+    body = ",\n".join(f"  {name} = {{{value}}}" for name, value in fields)
+    return f"@{kind}{{{key},\n{body}\n}}\n"
+
+
+def write_bibtex(papers: Iterable[dict[str, Any]], out: TextIO) -> int:
+    n = 0
+    for paper in papers:
+        out.write(bibtex_entry(paper))
+        out.write("\n")
+        n += 1
+    return n
+
+
+WRITERS = {"jsonl": write_jsonl, "csv": write_csv, "bibtex": write_bibtex}
+
+
+def export_papers(engine: Engine, fmt: str, out: TextIO, f: PaperFilter | None = None) -> int:
+    if fmt not in WRITERS:
+        raise ValueError(f"unknown export format {fmt!r}: choose one of {', '.join(WRITERS)}")
+    return WRITERS[fmt](iter_paper_views(engine, f or PaperFilter()), out)
+
+
+def export_to_string(engine: Engine, fmt: str, f: PaperFilter | None = None) -> str:
+    buffer = io.StringIO()
+    export_papers(engine, fmt, buffer, f)
+    return buffer.getvalue()

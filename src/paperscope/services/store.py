@@ -1,0 +1,17 @@
+"""Opening the store named by the settings, migrated to the current schema."""
+
+from __future__ import annotations
+
+from sqlalchemy import Engine
+
+from paperscope.core.settings import Settings
+from paperscope.store.engine import open_engine
+from paperscope.store.migrate import upgrade
+
+
+def open_store(settings: Settings, migrate: bool = True) -> Engine:
+    """The engine of the configured store; migrations run first (they are idempotent)."""
+    engine = open_engine(settings.database_url)
+    if migrate:
+        upgrade(engine)
+    return engine
