@@ -1,0 +1,1 @@
+"""Lexical and vector indexes over the store: built offline, queried by services."""
