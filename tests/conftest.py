@@ -29,3 +29,73 @@ def listings_dir(shared_dir: Path) -> Path:
     if not path.is_dir():
         pytest.skip(f"../shared/listings not found at {path}")
     return path
+
+
+# --- stores -------------------------------------------------------------------------------------
+# Every store test runs on SQLite and on PostgreSQL. The PostgreSQL server is named by
+# PAPERSCOPE_TEST_POSTGRES_URL (an admin URL, e.g. postgresql+psycopg://postgres@localhost/postgres);
+# .ci/run installs and starts one. Each test gets a database of its own, dropped afterwards.
+
+import os  # noqa: E402
+import uuid  # noqa: E402
+from collections.abc import Iterator  # noqa: E402
+from contextlib import contextmanager  # noqa: E402
+
+from sqlalchemy import Engine, create_engine, text  # noqa: E402
+from sqlalchemy.engine import make_url  # noqa: E402
+
+from paperscope.store.engine import open_engine  # noqa: E402
+from paperscope.store.migrate import upgrade  # noqa: E402
+
+POSTGRES_ENV = "PAPERSCOPE_TEST_POSTGRES_URL"
+
+
+def postgres_admin_url() -> str | None:
+    return os.environ.get(POSTGRES_ENV) or None
+
+
+def _require_postgres() -> str:
+    url = postgres_admin_url()
+    if url is None:
+        if os.environ.get("CI"):
+            pytest.fail(f"{POSTGRES_ENV} is not set in CI: the PostgreSQL backend must be tested")
+        pytest.skip(f"{POSTGRES_ENV} not set: no PostgreSQL server to test against")
+    return url
+
+
+@contextmanager
+def fresh_database(backend: str, folder: Path) -> Iterator[str]:
+    """A new empty database on `backend` ("sqlite" in `folder`, or "postgres"), dropped after."""
+    if backend == "sqlite":
+        yield f"sqlite:///{folder / 'paperscope.db'}"
+        return
+    admin_url = _require_postgres()
+    name = f"ps_test_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield make_url(admin_url).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@pytest.fixture
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A fresh, empty database URL on the backend named by the test's `backend` parameter."""
+    with fresh_database(getattr(request, "param", "sqlite"), tmp_path) as url:
+        yield url
+
+
+BACKENDS = pytest.mark.parametrize("database_url", ["sqlite", "postgres"], indirect=True)
+
+
+@pytest.fixture
+def engine(database_url: str) -> Iterator[Engine]:
+    """A migrated store on the test's backend (SQLite unless parametrised with BACKENDS)."""
+    store = open_engine(database_url)
+    upgrade(store)
+    yield store
+    store.dispose()

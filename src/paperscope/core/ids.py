@@ -21,6 +21,7 @@ _DOI = re.compile(r"^10\.\d{4,9}/\S+$")
 
 
 _NON_ALNUM = re.compile(r"[^0-9a-zA-Z]+")
+_NON_WORD = re.compile(r"[\W_]+")
 
 
 class InvalidId(ValueError):
@@ -52,7 +53,8 @@ def normalise_title(title: str) -> str:
     text = unicodedata.normalize("NFKD", title)
     text = "".join(ch for ch in text if not unicodedata.combining(ch))
     text = re.sub(r"\\[a-zA-Z]+|[{}$\\]", " ", text)
-    text = re.sub(r"[^0-9a-zA-Z]+", " ", text).lower()
+    # Letters of every script count (a Cyrillic or Thai title must not fold to nothing).
+    text = _NON_WORD.sub(" ", text).lower()
     return " ".join(text.split())
 
 

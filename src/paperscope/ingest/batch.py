@@ -5,6 +5,7 @@ Every read and write here is one statement per table for the whole batch, never 
 
 from __future__ import annotations
 
+import hashlib
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -15,7 +16,7 @@ from sqlalchemy import Connection
 
 from paperscope.core.categories import short_tag
 from paperscope.core.ids import InvalidId, author_id_for, normalise_person_name, paper_id_for
-from paperscope.core.records import AuthorProfileRecord, Malformed, PaperRecord, Record
+from paperscope.core.records import AuthorProfileRecord, AuthorRecord, Malformed, PaperRecord, Record
 from paperscope.ingest.merge import accepts_authors, changed, merge_paper
 from paperscope.ingest.normalise import authors_with_owner, paper_row, provenance_record, validate
 from paperscope.store import reads, writes
@@ -59,13 +60,28 @@ class _Matcher:
 
 
 def _external_ids(record: PaperRecord) -> list[tuple[str, str]]:
-    return [(scheme, str(value)) for scheme, value in record.other_ids.items() if value]
+    ids = [(scheme, str(value)) for scheme, value in record.other_ids.items() if value]
+    # The papers table keeps one OpenAlex and one S2 id; aggregators sometimes give one work two.
+    # Every id ever seen stays matchable here.
+    if record.openalex_id:
+        ids.append(("openalex", record.openalex_id))
+    if record.s2_id:
+        ids.append(("s2", record.s2_id))
+    return ids
 
 
 def write_batch(
-    connection: Connection, records: list[Record], run_id: int | None, today: date | None = None
+    connection: Connection,
+    records: list[Record],
+    run_id: int | None,
+    today: date | None = None,
+    deferred: list[PaperRecord] | None = None,
 ) -> Counter[str]:
-    """Validate, match, merge and write `records`; returns counts of what happened."""
+    """Validate, match, merge and write `records`; returns counts of what happened.
+
+    A partial record (no title) that matches no stored paper is appended to `deferred` when given,
+    for a retry once the whole run is in (its full record may come later), else quarantined.
+    """
     now = datetime.now(UTC)
     today = today or now.date()
     counts: Counter[str] = Counter()
@@ -87,7 +103,7 @@ def write_batch(
     counts["records"] += len(records)
     counts["quarantined"] += len(quarantined)
     if papers_in:
-        counts.update(_write_papers(connection, papers_in, run_id, now))
+        counts.update(_write_papers(connection, papers_in, run_id, now, deferred))
     if profiles:
         counts["author_reports"] += _write_profiles(connection, profiles, now)
     if quarantined:
@@ -107,7 +123,11 @@ def _quarantine_row(bad: Malformed, run_id: int | None, now: datetime) -> Row:
 
 
 def _write_papers(
-    connection: Connection, records: list[PaperRecord], run_id: int | None, now: datetime
+    connection: Connection,
+    records: list[PaperRecord],
+    run_id: int | None,
+    now: datetime,
+    deferred: list[PaperRecord] | None,
 ) -> Counter[str]:
     counts: Counter[str] = Counter()
     fresh = [paper_row(r) for r in records]
@@ -130,13 +150,21 @@ def _write_papers(
         for paper_id, row in original.items():
             matcher.add(paper_id, row, stored_external.get(paper_id, []))
     state: dict[str, Row] = {pid: dict(row) for pid, row in original.items()}
+    known = reads.get_known_versions(connection, list(original)) if original else set()
+    said = [provenance_record(r) for r in records]
+    hashes = [record_hash(s) for s in said]
     author_lists: dict[str, tuple[PaperRecord, list]] = {}
     resolved: list[str] = []
-    kept: list[int] = []
+    kept: list[int] = []  # records that landed on a paper
+    news: list[int] = []  # of those, the ones that said something not stored before
     orphans: list[Row] = []
     for index, (record, row, external) in enumerate(zip(records, fresh, externals, strict=True)):
         paper_id = matcher.find(row, external)
         if paper_id is None and not row["title"]:
+            if deferred is not None:
+                deferred.append(record)
+                counts["deferred"] += 1
+                continue
             orphans.append(_quarantine_row(Malformed(
                 record.source, record.source_key,
                 "missing title, and no paper in the store with its ids to enrich", _raw(record)), run_id, now))
@@ -146,11 +174,19 @@ def _write_papers(
             state[paper_id] = {**row, "id": paper_id, "created_at": now, "updated_at": now}
             if paper_id in original:  # same id, keys changed (e.g. a title hash): merge anyway
                 state[paper_id] = merge_paper(original[paper_id], row, record.source)
+        elif (paper_id, record.source, record.source_key, hashes[index]) in known:
+            # Said before, word for word, and merged then: no news, so re-running an ingest (in any
+            # order with others) changes nothing.
+            resolved.append(paper_id)
+            kept.append(index)
+            continue
         else:
             state[paper_id] = merge_paper(state[paper_id], row, record.source)
+        known.add((paper_id, record.source, record.source_key, hashes[index]))
         matcher.add(paper_id, state[paper_id], external)
         resolved.append(paper_id)
         kept.append(index)
+        news.append(index)
         listed = authors_with_owner(record)
         current = state[paper_id]
         if accepts_authors(current, record.source, record.authors_truncated, len(listed)):
@@ -173,11 +209,33 @@ def _write_papers(
     if orphans:
         writes.add_quarantine(connection, orphans)
         counts["quarantined"] += len(orphans)
+    news_set = set(news)
     _write_side_tables(
-        connection, [records[i] for i in kept], [fresh[i] for i in kept], [externals[i] for i in kept],
-        resolved, set(original), run_id, now, counts,
+        connection,
+        [
+            _Landed(records[i], fresh[i], externals[i], paper_id, said[i], hashes[i], i in news_set)
+            for i, paper_id in zip(kept, resolved, strict=True)
+        ],
+        set(original), run_id, now, counts,
     )
     return counts
+
+
+@dataclass(slots=True)
+class _Landed:
+    """A record that landed on a paper, with what it said and whether that was news."""
+
+    record: PaperRecord
+    row: Row
+    external: list[tuple[str, str]]
+    paper_id: str
+    said: Row
+    said_hash: str
+    news: bool
+
+
+def record_hash(said: Row) -> str:
+    return hashlib.blake2b(orjson.dumps(said, option=orjson.OPT_SORT_KEYS), digest_size=16).hexdigest()
 
 
 def _author_rows(listed: list, paper_id: str, now: datetime) -> tuple[list[Row], list[Row]]:
@@ -210,9 +268,16 @@ def _write_authorships(
     all_authors: list[Row] = []
     all_ships: list[Row] = []
     replace: list[str] = []
-    for paper_id, (_record, listed) in author_lists.items():
-        authors, ships = _author_rows(listed, paper_id, now)
+    for paper_id, (record, listed) in author_lists.items():
         before = existing.get(paper_id)
+        if before and record.authors_truncated:
+            # Two pages can show the same truncated card; each page's owner stays an author.
+            keys = {normalise_person_name(a.name) for a, _ in listed}
+            listed = listed + [
+                (AuthorRecord(name=s["name"]), "page_owner") for s in before
+                if s["origin"] == "page_owner" and normalise_person_name(s["name"]) not in keys
+            ]
+        authors, ships = _author_rows(listed, paper_id, now)
         if before is not None and [
             (s["author_id"], s["name"], s["affiliations"], s["origin"]) for s in before
         ] == [(s["author_id"], s["name"], s["affiliations"], s["origin"]) for s in ships]:
@@ -227,17 +292,15 @@ def _write_authorships(
 
 def _write_side_tables(
     connection: Connection,
-    records: list[PaperRecord],
-    fresh: list[Row],
-    externals: list[list[tuple[str, str]]],
-    resolved: list[str],
+    landed: list[_Landed],
     stored: set[str],
     run_id: int | None,
     now: datetime,
     counts: Counter[str],
 ) -> None:
-    known_sources = reads.get_paper_sources(connection, [p for p in set(resolved) if p in stored])
-    latest_obs = reads.get_latest_observations(connection, [p for p in set(resolved) if p in stored])
+    with_counts = {x.paper_id for x in landed if x.news and x.paper_id in stored
+                   and (x.record.cited_by_count is not None or x.record.upvotes is not None)}
+    latest_obs = reads.get_latest_observations(connection, sorted(with_counts)) if with_counts else {}
     sources: list[Row] = []
     external_rows: list[Row] = []
     code_rows: list[Row] = []
@@ -246,17 +309,15 @@ def _write_side_tables(
     edges: list[Row] = []
     yearly: list[Row] = []
     observations: list[Row] = []
-    for record, row, external, paper_id in zip(records, fresh, externals, resolved, strict=True):
-        said = provenance_record(record)
-        key = (paper_id, record.source, record.source_key)
-        before = known_sources.get(key)
-        if before is None or orjson.dumps(before["record"]) != orjson.dumps(said):
-            sources.append({
-                "paper_id": paper_id, "source": record.source, "source_key": record.source_key,
-                "first_seen": before["first_seen"] if before else now, "recorded_at": now,
-                "run_id": run_id, "record": said,
-            })
-        external_rows.extend({"scheme": s, "value": v, "paper_id": paper_id} for s, v in external)
+    for x in landed:
+        record, row, paper_id = x.record, x.row, x.paper_id
+        if not x.news:
+            continue
+        sources.append({
+            "paper_id": paper_id, "source": record.source, "source_key": record.source_key,
+            "record_hash": x.said_hash, "first_seen": now, "run_id": run_id, "record": x.said,
+        })
+        external_rows.extend({"scheme": s, "value": v, "paper_id": paper_id} for s, v in x.external)
         text_urls = set(row["code_urls"]) - set(record.code_urls)
         code_rows.extend(
             {"paper_id": paper_id, "url": url,
@@ -286,7 +347,7 @@ def _write_side_tables(
                 }
                 observations.append(observation)
                 latest_obs[(paper_id, record.source)] = observation
-    writes.upsert_paper_sources(connection, sources)
+    writes.insert_paper_sources(connection, sources)
     writes.upsert_external_ids(connection, external_rows)
     writes.upsert_code_links(connection, code_rows)
     writes.upsert_organisations(connection, org_rows, org_links)

@@ -2,9 +2,11 @@
 
 Rules (docs/ingest.md):
 - bibliographic fields: the value of the highest-priority source that has one (normalise.SOURCE_PRIORITY);
-  on a tie the newer record wins;
+  a source may always revise what it said itself; between equal-priority sources the first one stays;
 - links: per key, as above; orgs, code links, keywords: the union, first-seen order;
-- counts (cited_by_count, upvotes) and a listing's score: the most recent non-null value;
+- counts (cited_by_count, upvotes) and a listing's score: the most recent *news*: a count replaces the
+  stored one when its source reports a value it had not reported before (see batch: a source
+  repeating itself is no news), so re-running old inputs never rolls a count back;
 - code badge: shown by any listing; featured_on: the earliest day a daily list featured it.
 """
 
@@ -48,19 +50,18 @@ def merge_paper(current: Row, new: Row, source: str) -> Row:
     """`current` with what `new` (from `source`) adds or overrides. Neither input is changed."""
     merged = dict(current)
     sources = dict(current.get("field_sources") or {})
-    rank = priority(source)
     for field in BIBLIOGRAPHIC:
         value = new.get(field)
         if _empty(value):
             continue
-        if _empty(merged.get(field)) or rank <= priority(sources.get(field)):
+        if _empty(merged.get(field)) or _outranks(source, sources.get(field)):
             merged[field] = value
             sources[field] = source
     if sources.get("title") == source and new["title_key"]:
         merged["title_key"] = new["title_key"]
     links = dict(merged.get("links") or {})
     for key, url in (new.get("links") or {}).items():
-        if key not in links or rank <= priority(sources.get(f"links.{key}")):
+        if key not in links or _outranks(source, sources.get(f"links.{key}")):
             links[key] = url
             sources[f"links.{key}"] = source
     merged["links"] = links
@@ -87,6 +88,12 @@ def merge_paper(current: Row, new: Row, source: str) -> Row:
     return merged
 
 
+def _outranks(source: str, holder: str | None) -> bool:
+    """A source replaces a value it gave itself, or one from a lower-priority source. Equal-priority
+    sources do not replace each other, so re-running them in any order changes nothing."""
+    return holder is None or source == holder or priority(source) < priority(holder)
+
+
 def accepts_authors(current: Row, source: str, truncated: bool, count: int) -> bool:
     """Whether `source`'s author list replaces the stored one: a full list beats a truncated one,
     then the higher-priority source wins (a tie goes to the newer record)."""
@@ -98,7 +105,7 @@ def accepts_authors(current: Row, source: str, truncated: bool, count: int) -> b
     stored_truncated = bool(current.get("authors_truncated"))
     if stored_truncated != truncated:
         return stored_truncated
-    return priority(source) <= priority(stored_source)
+    return _outranks(source, stored_source)
 
 
 def changed(before: Row | None, after: Row) -> bool:

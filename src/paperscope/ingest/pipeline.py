@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import Engine
 
-from paperscope.core.records import Batch
+from paperscope.core.records import Batch, PaperRecord
 from paperscope.ingest.batch import write_batch
 from paperscope.store import runs, writes
 
@@ -48,14 +48,20 @@ def run_ingest(
             runs.finish_run(connection, unfinished["id"], "superseded", dict(unfinished["counts"] or {}))
         run_id = runs.start_run(connection, source, target, cursor)
     summary = RunSummary(run_id, source, target, resumed_from=cursor)
+    deferred: list[PaperRecord] = []
     try:
         for batch in batches(cursor):
             with engine.begin() as connection:
-                counts = write_batch(connection, batch.records, run_id)
+                counts = write_batch(connection, batch.records, run_id, deferred=deferred)
                 summary.counts.update(counts)
                 runs.record_progress(connection, run_id, dict(summary.counts), batch.cursor)
             if on_batch:
                 on_batch(batch, counts)
+        if deferred:
+            # Partial records whose full record came later in the run; unmatched ones are quarantined.
+            with engine.begin() as connection:
+                summary.counts.update(write_batch(connection, list(deferred), run_id))
+                summary.counts["records"] -= len(deferred)  # counted once already
     except BaseException as exc:
         summary.status = "failed"
         summary.error = f"{type(exc).__name__}: {exc}"

@@ -17,6 +17,8 @@ LISTING_SAVED_ON = {
     "author-bo-han.txt": date(2026, 11, 30),
     "author-li-shen.txt": date(2026, 11, 30),
 }
+# The page saved without its header names no owner; its file name does.
+LISTING_OWNERS = {"author-li-shen.txt": "Li Shen"}
 DEFAULT_SHARED = Path("..") / "shared"
 
 
@@ -38,7 +40,8 @@ def fixture_plans(shared: Path) -> list[IngestPlan]:
 def listing_plans(shared: Path) -> list[IngestPlan]:
     plans = []
     for page in sorted((shared / "listings").glob("*.txt")):
-        plans.append(files_plan("listing", [page], as_of=LISTING_SAVED_ON.get(page.name)))
+        plans.append(files_plan(
+            "listing", [page], as_of=LISTING_SAVED_ON.get(page.name), author=LISTING_OWNERS.get(page.name)))
     return plans
 
 

@@ -18,8 +18,9 @@ def alembic_config(engine: Engine) -> Config:
     return config
 
 
-def upgrade(engine: Engine, revision: str = "head") -> None:
-    """Bring the store's schema up to `revision` (idempotent)."""
+def upgrade(engine: Engine, revision: str = "heads") -> None:
+    """Bring the schema up to `revision` (idempotent). "heads": feature branches of migrations
+    that start from the same parent all apply."""
     command.upgrade(alembic_config(engine), revision)
 
 

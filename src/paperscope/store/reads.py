@@ -62,12 +62,13 @@ def get_external_ids(connection: Connection, paper_ids: list[str]) -> list[Row]:
     return rows
 
 
-def get_paper_sources(connection: Connection, paper_ids: list[str]) -> dict[tuple[str, str, str], Row]:
+def get_known_versions(connection: Connection, paper_ids: list[str]) -> set[tuple[str, str, str, str]]:
+    """(paper, source, source_key, record_hash) of every version sources said of these papers."""
     t = schema.paper_sources
-    out: dict[tuple[str, str, str], Row] = {}
+    out: set[tuple[str, str, str, str]] = set()
+    columns = (t.c.paper_id, t.c.source, t.c.source_key, t.c.record_hash)
     for chunk in _chunks(paper_ids):
-        for row in connection.execute(select(t).where(t.c.paper_id.in_(chunk))).mappings():
-            out[(row["paper_id"], row["source"], row["source_key"])] = dict(row)
+        out.update(tuple(r) for r in connection.execute(select(*columns).where(t.c.paper_id.in_(chunk))))
     return out
 
 

@@ -175,8 +175,9 @@ paper_sources = Table(
     Column("paper_id", String(96), ForeignKey("papers.id"), primary_key=True),
     Column("source", String(32), primary_key=True),
     Column("source_key", String(255), primary_key=True),
+    # One row per distinct version of what the source said: its hash, when first seen, by which run.
+    Column("record_hash", String(32), primary_key=True),
     Column("first_seen", DateTime(timezone=True), nullable=False),
-    Column("recorded_at", DateTime(timezone=True), nullable=False),  # when this version was recorded
     Column("run_id", Integer),
     Column("record", JSON, nullable=False),  # what this source said (abstract left out: see papers)
 )

@@ -77,11 +77,9 @@ def replace_authorships(connection: Connection, paper_ids: list[str], rows: list
         connection.execute(table.insert(), _dedupe(rows, ["paper_id", "position"]))
 
 
-def upsert_paper_sources(connection: Connection, rows: list[Row]) -> int:
-    return upsert(
-        connection, schema.paper_sources, rows, ["paper_id", "source", "source_key"],
-        ["recorded_at", "run_id", "record"],
-    )
+def insert_paper_sources(connection: Connection, rows: list[Row]) -> int:
+    """New versions of what sources said; a version already stored is left as first seen."""
+    return insert_ignore(connection, schema.paper_sources, rows, ["paper_id", "source", "source_key", "record_hash"])
 
 
 def upsert_external_ids(connection: Connection, rows: list[Row]) -> int:
@@ -139,7 +137,7 @@ def resolve_citation_targets(connection: Connection) -> int:
     )
     result = connection.execute(
         update(c)
-        .where(c.c.cited_scheme.not_in(list(by_column)), c.c.cited_id.is_(None))
+        .where(c.c.cited_id.is_(None))  # other schemes, and second ids of a work (see ingest)
         .values(cited_id=other.scalar_subquery())
     )
     return resolved + (result.rowcount or 0)

@@ -207,12 +207,12 @@ def upgrade() -> None:
     sa.Column('paper_id', sa.String(length=96), nullable=False),
     sa.Column('source', sa.String(length=32), nullable=False),
     sa.Column('source_key', sa.String(length=255), nullable=False),
+    sa.Column('record_hash', sa.String(length=32), nullable=False),
     sa.Column('first_seen', sa.DateTime(timezone=True), nullable=False),
-    sa.Column('recorded_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('run_id', sa.Integer(), nullable=True),
     sa.Column('record', sa.JSON(), nullable=False),
     sa.ForeignKeyConstraint(['paper_id'], ['papers.id'], name=op.f('fk_paper_sources_paper_id_papers')),
-    sa.PrimaryKeyConstraint('paper_id', 'source', 'source_key', name=op.f('pk_paper_sources'))
+    sa.PrimaryKeyConstraint('paper_id', 'source', 'source_key', 'record_hash', name=op.f('pk_paper_sources'))
     )
 
 

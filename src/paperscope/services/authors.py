@@ -1,0 +1,219 @@
+"""Author profiles for every front end: the header as listings show it, the cards, co-authors,
+similar authors, organisations, and what sources reported, each labelled as such.
+
+Computed values come from `author_metrics` (analytics.authors); values a source reported come from
+`author_reports` and are returned under `reported`, each with its source, never mixed in.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import UTC, date, datetime
+from typing import Any
+
+from sqlalchemy import Engine
+
+from paperscope.analytics.authors import RecomputeReport, coauthor_counts, recompute_authors
+from paperscope.analytics.similar import compute_similar_authors
+from paperscope.core.ids import normalise_person_name
+from paperscope.store import authors as store
+
+SORTS = ("date", "score", "citations")
+_MONTHS = "Jan Feb Mar Apr May Jun Jul Aug Sep Oct Nov Dec".split()
+
+
+class AuthorNotFound(LookupError):
+    """No identity in the store answers to the name or id asked for."""
+
+
+def card_date(published: date | None, year: int | None, today: date) -> str | None:
+    """`Mar 1, 2023`, or `May 30` for a date of the current year, or the bare year."""
+    if published:
+        text = f"{_MONTHS[published.month - 1]} {published.day}"
+        return text if published.year == today.year else f"{text}, {published.year}"
+    return str(year) if year else None
+
+
+def _source_label(report: dict[str, Any]) -> str:
+    if report["source"] == "listing":
+        label = f"listing page {report['source_key']}"
+    elif report["source"] == "openalex":
+        label = f"OpenAlex author {report['source_key']}"
+    elif report["source"] == "s2":
+        label = f"Semantic Scholar author {report['source_key']}"
+    else:
+        label = f"{report['source']} {report['source_key']}"
+    if report.get("as_of"):
+        label += f", as of {report['as_of'].isoformat()}"
+    return label
+
+
+def _reported(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    out = []
+    for r in rows:
+        values = {k: r[k] for k in ("field", "h_index", "i10_index", "paper_count", "citation_count",
+                                    "novelty", "ai_score") if r[k] is not None}
+        if r["counts_by_year"]:
+            values["counts_by_year"] = r["counts_by_year"]
+        if values:
+            out.append({"source": r["source"], "source_key": r["source_key"], "label": _source_label(r),
+                        "author_id": r["author_id"], "values": values})
+    return out
+
+
+def _paper_citations(row: dict[str, Any], in_store: int) -> tuple[int, str]:
+    reported = row["cited_by_count"]
+    if reported is not None and reported >= in_store:
+        return int(reported), f"reported by {row['cited_by_source']}"
+    return in_store, "citing papers in the store"
+
+
+def _cards(rows: list[dict[str, Any]], authorships: list[dict[str, Any]], years: dict[str, dict[int, int]],
+           scores: dict[str, dict[str, Any]], orgs: dict[str, list[str]], today: date, sort: str,
+           ) -> list[dict[str, Any]]:
+    names: dict[str, list[str]] = {}
+    for a in authorships:
+        if a["origin"] != "page_owner":
+            names.setdefault(a["paper_id"], []).append(a["name"])
+    cards = []
+    for row in rows:
+        in_store = sum(years.get(row["id"], {}).values())
+        cites, how = _paper_citations(row, in_store)
+        listed = names.get(row["id"], [])
+        more = row["authors_truncated"] or len(listed) > 3
+        score = scores.get(row["id"], {})
+        cards.append({
+            "id": row["id"], "title": row["title"], "tag": row["primary_category"],
+            "date": card_date(row["published"], row["year"], today),
+            "published": row["published"].isoformat() if row["published"] else None, "year": row["year"],
+            "code": bool(row["has_code"]), "authors": listed[:3], "et_al": bool(more),
+            "orgs": orgs.get(row["id"], row["orgs"] or []), "abstract": row["abstract"],
+            "citations": cites, "citations_source": how,
+            "score": score.get("ai_score"), "novelty": score.get("novelty"),
+        })
+    key = {
+        "date": lambda c: (c["published"] or (f"{c['year']:04d}" if c["year"] else ""), c["id"]),
+        "score": lambda c: (c["score"] if c["score"] is not None else -1.0, c["id"]),
+        "citations": lambda c: (c["citations"], c["id"]),
+    }[sort]
+    return sorted(cards, key=key, reverse=True)
+
+
+def ensure_computed(engine: Engine) -> RecomputeReport | None:
+    """Run a full recompute when the store has never had one (a fresh store's first profile)."""
+    with engine.connect() as connection:
+        if store.last_run(connection) is not None:
+            return None
+    return recompute_authors(engine)
+
+
+def get_author_profile(engine: Engine, name_or_id: str, sort: str = "date", today: date | None = None,
+                       coauthor_limit: int = 20) -> dict[str, Any]:
+    """The profile of the identity `name_or_id` names (an identity or author id, or a name)."""
+    if sort not in SORTS:
+        raise ValueError(f"unknown sort {sort!r}: choose one of {', '.join(SORTS)}")
+    today = today or datetime.now(UTC).date()
+    ensure_computed(engine)
+    ref = name_or_id.strip()
+    with engine.connect() as connection:
+        found = store.find_identities(connection, ref, normalise_person_name(ref))
+        if not found:
+            raise AuthorNotFound(f"no author named or identified {name_or_id!r} in the store")
+        ident = found[0]
+        metrics = store.get_metrics(connection, ident)
+        if metrics is None:
+            raise AuthorNotFound(f"{ident} has no computed profile yet: run `paperscope authors recompute`")
+        members = list(metrics["members"]) or [ident]
+        ships = store.identity_authorships(connection, ident, members)
+        paper_ids = sorted({s["paper_id"] for s in ships})
+        rows = store.paper_rows(connection, paper_ids)
+        everyone = store.authorships_of_papers(connection, paper_ids)
+        identity_of = store.identity_map(connection, [(a["paper_id"], a["author_id"]) for a in everyone])
+        years = store.paper_citation_years(connection, paper_ids)
+        scores = store.paper_scores_of(connection, paper_ids)
+        orgs = store.paper_orgs(connection, paper_ids)
+        co = coauthor_counts(ident, everyone, identity_of)
+        top = co.most_common(coauthor_limit)
+        co_info = store.get_metrics_many(connection, [c for c, _ in top])
+        reports = store.get_author_reports(connection, members)
+        links = store.identity_link_rows(connection, members)
+        similar = store.get_similar(connection, ident)
+        sim_info = store.get_metrics_many(connection, [s[0] for s in (similar or {}).get("similar", [])])
+        others = store.get_metrics_many(connection, found[1:])
+    name_of = {a["author_id"]: a["name"] for a in everyone}
+    org_counts: Counter[str] = Counter()
+    for paper_id in paper_ids:
+        for org in orgs.get(paper_id, []):
+            org_counts[org] += 1
+    for s in ships:
+        for aff in s["affiliations"] or []:
+            org_counts[aff] += 1
+    split_parts = sorted({s["identity_evidence"] for s in ships if s.get("identity_evidence")})
+    return {
+        "id": ident,
+        "name": metrics["name"],
+        "field": metrics["field"],
+        "h_index": metrics["h_index"],
+        "i10_index": metrics["i10_index"],
+        "g_index": metrics["g_index"],
+        "papers": metrics["papers"],
+        "citations": metrics["citations"],
+        "citations_by_year": {int(y): n for y, n in sorted(metrics["citations_by_year"].items())},
+        "last_5_years": {
+            "papers": metrics["papers_5y"], "citations": metrics["citations_5y"],
+            "h_index": metrics["h_index_5y"], "i10_index": metrics["i10_index_5y"],
+            "g_index": metrics["g_index_5y"],
+        },
+        "novelty": metrics["novelty"],
+        "ai_score": metrics["ai_score"],
+        "computed_at": metrics["computed_at"].isoformat() if metrics["computed_at"] else None,
+        "reported": _reported(reports),
+        "identity": {
+            "members": members,
+            "links": [{"author_id": r["author_id"], "rule": r["rule"], "evidence": r["evidence"]} for r in links],
+            "split": split_parts,
+        },
+        "coauthors": [
+            {"id": c, "name": (co_info.get(c) or {}).get("name") or name_of.get(c.split("~", 1)[0], c),
+             "papers": n} for c, n in top
+        ],
+        "orgs": [{"org": org, "papers": n} for org, n in org_counts.most_common(10)],
+        "similar_authors": [
+            {"id": s, "name": (sim_info.get(s) or {}).get("name", s), "field": (sim_info.get(s) or {}).get("field"),
+             "similarity": round(float(score), 3)} for s, score in (similar or {}).get("similar", [])
+        ],
+        "similar_method": (similar or {}).get("method"),
+        "also_named": [{"id": o, "papers": v["papers"], "field": v["field"]} for o, v in others.items()],
+        "sort": sort,
+        "cards": _cards(rows, everyone, years, scores, orgs, today, sort),
+    }
+
+
+def recompute(engine: Engine, incremental: bool = False, similar: bool = True,
+              progress: Any = None) -> dict[str, Any]:
+    report = recompute_authors(engine, incremental=incremental, progress=progress)
+    out = report.as_dict()
+    if similar:
+        out["similar"] = compute_similar_authors(engine, progress=progress)
+    return out
+
+
+def merge_authors(engine: Engine, a: str, b: str, note: str | None = None) -> int:
+    with engine.begin() as connection:
+        return store.add_correction(connection, "merge", a, b, note=note)
+
+
+def split_authors(engine: Engine, a: str, b: str | None = None, papers: list[str] | None = None,
+                  note: str | None = None) -> int:
+    """Keep `a` and `b` apart, or move `a`'s authorships on `papers` to an identity of their own."""
+    if (b is None) == (not papers):
+        raise ValueError("split takes either a second author or papers, not both nor neither")
+    with engine.begin() as connection:
+        if b is not None:
+            return store.add_correction(connection, "split", a, b, note=note)
+        return store.add_correction(connection, "split_papers", a, papers=papers or [], note=note)
+
+
+def list_corrections(engine: Engine) -> list[dict[str, Any]]:
+    with engine.connect() as connection:
+        return store.list_corrections(connection)

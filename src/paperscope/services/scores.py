@@ -1,0 +1,433 @@
+"""Scoring use cases: embed the store incrementally, then Novelty, predicted categories and the AI
+Score for every paper; explain one paper's scores; the model cards; score fields for exports.
+
+Every stage recomputes its scores for the whole store from the current embeddings (a new paper can
+change the neighbours and percentiles of others); only the embeddings are incremental.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections import Counter
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+import numpy as np
+from sqlalchemy import Engine
+
+from paperscope.analytics import categories as category_model
+from paperscope.analytics import impact, novelty
+from paperscope.analytics.codecheck import compute_code_detection
+from paperscope.analytics.embedders import (
+    MiniLMEmbedder,
+    TfidfSvdEmbedder,
+    make_embedder,
+    paper_text,
+    text_hash,
+)
+from paperscope.store import queries
+from paperscope.store import scores as store
+
+EMBEDDER_ENV = "PAPERSCOPE_EMBEDDER"
+DEFAULT_EMBEDDER = "tfidf"
+REFIT_GROWTH = 0.25  # refit the TF-IDF embedder once the store has grown by a quarter since its fit
+FIT_SAMPLE = 200_000  # papers the TF-IDF embedder is fitted on at most (an even sample by id)
+MIN_FIT_ABSTRACTS = 500  # fit on abstracts alone once there are this many
+EMBED_BATCH = 2000
+GRAPH_SOURCES = ("aan",)  # sources whose citation edges are complete within their own corpus
+
+Progress = Callable[[str, int, int | None], None]
+Embedder = TfidfSvdEmbedder | MiniLMEmbedder
+
+
+def embedder_setting(environ: Mapping[str, str] | None = None) -> str:
+    """The embedder that feeds Novelty, similar papers and semantic search (PAPERSCOPE_EMBEDDER)."""
+    env = os.environ if environ is None else environ
+    return (env.get(EMBEDDER_ENV) or DEFAULT_EMBEDDER).strip().lower()
+
+
+def _quiet(stage: str, done: int, total: int | None) -> None:
+    return None
+
+
+@dataclass
+class ScoreSummary:
+    embedder: str = ""
+    version: str = ""
+    refit_reason: str | None = None
+    papers: int = 0
+    embedded: int = 0
+    unchanged: int = 0
+    novelty_raw: int = 0
+    novelty_pct: int = 0
+    categories_predicted: int = 0
+    category_status: str = ""
+    ai_scored: int = 0
+    ai_status: str = ""
+    ai_reason: str | None = None
+    seconds: dict[str, float] = field(default_factory=dict)
+
+
+# --- embeddings ---------------------------------------------------------------------------------
+
+def _fit_texts(engine: Engine) -> list[str]:
+    with engine.connect() as connection:
+        rows = store.list_texts(connection, with_abstract=True)
+        if len(rows) < MIN_FIT_ABSTRACTS:
+            rows = store.list_texts(connection)
+    if len(rows) > FIT_SAMPLE:
+        step = len(rows) / FIT_SAMPLE
+        rows = [rows[int(i * step)] for i in range(FIT_SAMPLE)]
+    return [paper_text(r["title"], r["abstract"]) for r in rows]
+
+
+def prepare_embedder(engine: Engine, name: str, refit: bool = False) -> tuple[Embedder, str | None]:
+    """The embedder to use and, when the TF-IDF one was (re)fitted now, why."""
+    embedder = make_embedder(name)
+    if not isinstance(embedder, TfidfSvdEmbedder):
+        return embedder, None
+    with engine.connect() as connection:
+        papers = store.count_papers(connection)
+        last = store.latest_model_run(connection, "embedder", embedder.name, with_artifact=True)
+    reason = None
+    if last is None or last["artifact"] is None:
+        reason = "no fitted model in the store yet"
+    elif refit:
+        reason = "refit asked for"
+    else:
+        fitted_at = int(last["card"].get("store_papers") or 0)
+        if papers >= fitted_at * (1 + REFIT_GROWTH) and papers > fitted_at:
+            reason = (f"the store grew from {fitted_at:,} to {papers:,} papers since the last fit "
+                      f"(refit at +{REFIT_GROWTH:.0%})")
+    if reason is None:
+        return TfidfSvdEmbedder.loads(last["artifact"]), None  # type: ignore[index]
+    texts = _fit_texts(engine)
+    if len(texts) < 3:
+        raise ValueError(f"the store holds {len(texts)} papers with text: too few to fit {embedder.name}")
+    embedder.fit(texts)
+    card = {"fitted_on": len(texts), "store_papers": papers, "dim": embedder.dim, "reason": reason,
+            "model": "sublinear TF-IDF (words, English stop words removed) + truncated SVD"}
+    with engine.begin() as connection:
+        store.insert_model_run(connection, "embedder", embedder.name, embedder.version, card, embedder.dumps())
+    return embedder, reason
+
+
+def update_embeddings(engine: Engine, embedder: Embedder, progress: Progress = _quiet,
+                      batch: int = EMBED_BATCH) -> tuple[int, int]:
+    """Embed the papers whose text changed or whose embedding is of another model version.
+    Returns (embedded, unchanged)."""
+    with engine.connect() as connection:
+        total = store.count_papers(connection)
+    embedded = unchanged = done = 0
+    after: str | None = None
+    progress("embed", 0, total)
+    while True:
+        with engine.connect() as connection:
+            rows = store.list_embedding_inputs(connection, embedder.name, after, batch)
+        if not rows:
+            break
+        after = rows[-1]["id"]
+        pending = []
+        for row in rows:
+            text = paper_text(row["title"], row["abstract"])
+            digest = text_hash(text)
+            if row["text_hash"] == digest and row["model_version"] == embedder.version:
+                unchanged += 1
+            else:
+                pending.append((row["id"], text, digest))
+        if pending:
+            vectors = embedder.embed([text for _, text, _ in pending])
+            stamp = store.now()
+            out = [
+                {"paper_id": pid, "model": embedder.name, "model_version": embedder.version, "dim": embedder.dim,
+                 "vector": vectors[j].astype("<f4").tobytes(), "text_hash": digest, "computed_at": stamp}
+                for j, (pid, _, digest) in enumerate(pending)
+            ]
+            with engine.begin() as connection:
+                store.upsert_embeddings(connection, out)
+            embedded += len(pending)
+        done += len(rows)
+        progress("embed", done, total)
+    return embedded, unchanged
+
+
+def _aligned_vectors(engine: Engine, embedder: Embedder, ids: list[str]) -> np.ndarray:
+    with engine.connect() as connection:
+        have, matrix = store.load_embeddings(connection, embedder.name, embedder.version)
+    out = np.zeros((len(ids), embedder.dim), dtype=np.float32)
+    if have:
+        position = {pid: j for j, pid in enumerate(have)}
+        rows = [(i, position[pid]) for i, pid in enumerate(ids) if pid in position]
+        if rows:
+            mine, theirs = zip(*rows, strict=True)
+            out[list(mine)] = matrix[list(theirs)]
+    return out
+
+
+# --- stages -------------------------------------------------------------------------------------
+
+def score_novelty(engine: Engine, embedder: Embedder, facts: list[dict[str, Any]], vectors: np.ndarray,
+                  k: int = novelty.DEFAULT_K) -> tuple[int, int]:
+    """Novelty of every paper with an abstract, against the earlier papers with one."""
+    subset = [i for i, f in enumerate(facts) if (f["abstract_chars"] or 0) > 0 and f["year"] is not None]
+    result = novelty.compute_novelty(
+        vectors[subset], [facts[i]["year"] for i in subset], [facts[i]["published"] for i in subset],
+        [facts[i]["primary_category"] for i in subset], k=k,
+    )
+    model = f"{embedder.name}@{embedder.version}"
+    rows: list[dict[str, Any]] = [
+        {"paper_id": f["id"], "novelty_evidence": {"reason": "no abstract or no year: nothing to compare"}}
+        for f in facts
+    ]
+    for j, i in enumerate(subset):
+        f = facts[i]
+        evidence: dict[str, Any] = {"k": k, "earlier": int(result.earlier[j]), "peers": int(result.peers[j]),
+                                    "group": [f["primary_category"], f["year"]], "model": model}
+        if result.earlier[j] < k:
+            evidence["reason"] = f"only {int(result.earlier[j])} earlier papers with an abstract ({k} needed)"
+        else:
+            evidence["neighbours"] = [
+                [facts[subset[int(n)]]["id"], round(float(s), 6)]
+                for n, s in zip(result.neighbours[j], result.similarities[j], strict=True) if n >= 0
+            ]
+            if np.isnan(result.percentile[j]):
+                evidence["reason"] = (f"only {int(result.peers[j])} scored papers in its category and year "
+                                      f"({novelty.MIN_PEERS} needed for a percentile)")
+        raw, pct = result.raw[j], result.percentile[j]
+        rows[i] = {"paper_id": f["id"], "novelty_raw": None if np.isnan(raw) else float(raw),
+                   "novelty_pct": None if np.isnan(pct) else float(pct), "novelty_evidence": evidence,
+                   "novelty_model": model}
+    with engine.begin() as connection:
+        store.write_scores(connection, rows, store.NOVELTY_COLUMNS)
+    return int((~np.isnan(result.raw)).sum()), int((~np.isnan(result.percentile)).sum())
+
+
+def score_categories(engine: Engine) -> tuple[int, dict[str, Any]]:
+    """Train the category classifier and predict a category for every paper without one."""
+    with engine.connect() as connection:
+        rows = store.list_texts(connection)
+        tagged = store.list_listing_categories(connection)
+    texts = [paper_text(r["title"], r["abstract"]) for r in rows]
+    labels = [r["primary_category"] for r in rows]
+    listing_tags = {i: tagged[r["id"]] for i, r in enumerate(rows) if r["id"] in tagged}
+    model, card = category_model.train_category_classifier(texts, labels, listing_tags)
+    with engine.begin() as connection:
+        model_id = store.insert_model_run(connection, "category", "tfidf-logreg", "1", card,
+                                          model.dumps() if model else None)
+    out = [{"paper_id": r["id"]} for r in rows]
+    predicted = 0
+    if model is not None:
+        todo = [i for i, r in enumerate(rows) if not r["primary_category"]]
+        guesses, confidence = model.predict([texts[i] for i in todo])
+        for i, guess, conf in zip(todo, guesses, confidence, strict=True):
+            if conf >= category_model.MIN_CONFIDENCE:
+                out[i] = {"paper_id": rows[i]["id"], "predicted_category": guess,
+                          "category_confidence": float(conf), "category_model_id": model_id}
+                predicted += 1
+    with engine.begin() as connection:
+        store.write_scores(connection, out, store.CATEGORY_COLUMNS)
+    return predicted, card
+
+
+def score_impact(engine: Engine, embedder: Embedder, facts: list[dict[str, Any]], vectors: np.ndarray,
+                 as_of_year: int | None = None, min_labelled: int = impact.MIN_LABELLED
+                 ) -> tuple[int, dict[str, Any]]:
+    """Train, evaluate and apply the AI Score model; with too few labels, clear every AI Score."""
+    as_of_year = as_of_year or date.today().year
+    with engine.connect() as connection:
+        authorships = store.list_authorship_pairs(connection)
+        citations = store.list_resolved_citations(connection)
+        references = store.count_references(connection)
+        graph_ids = {source: store.paper_ids_in_source(connection, source) for source in GRAPH_SOURCES}
+    incoming = Counter(cited for _, cited in citations)
+    labels, sources, _ = impact.compute_citation_labels(facts, incoming, graph_ids, as_of_year)
+    base = impact.compute_base_features(facts, authorships, citations, references)
+    categories = [f["primary_category"] for f in facts]
+    training = impact.train_ai_score(
+        base, vectors, categories, [f["year"] for f in facts], [f["published"] for f in facts],
+        labels, sources, min_labelled=min_labelled,
+    )
+    card = {**training.card, "as_of_year": as_of_year, "min_age_years": impact.MIN_AGE,
+            "embedder": f"{embedder.name}@{embedder.version}", **_impact_scope(training.card)}
+    import pickle
+
+    artifact = pickle.dumps((training.model, training.space)) if training.model else None
+    with engine.begin() as connection:
+        model_id = store.insert_model_run(connection, "ai_score", "ridge", "1", card, artifact)
+    rows: list[dict[str, Any]] = [{"paper_id": f["id"]} for f in facts]
+    if training.model is not None and training.space is not None:
+        X = training.space.build(base, vectors, categories)
+        linear = training.model.linear(X)
+        scores = impact.to_score(linear)
+        explanations = impact.explain_rows(training.model, X)
+        rows = [
+            {"paper_id": f["id"], "ai_score": float(scores[i]), "ai_linear": float(linear[i]),
+             "ai_explanation": explanations[i], "ai_model_id": model_id}
+            for i, f in enumerate(facts)
+        ]
+    with engine.begin() as connection:
+        store.write_scores(connection, rows, store.AI_COLUMNS)
+    return (len(facts) if training.model is not None else 0), card
+
+
+def _impact_scope(card: dict[str, Any]) -> dict[str, Any]:
+    """The card's plain words: what it was trained on and where it does not apply."""
+    if card.get("status") != "trained":
+        return {"trained_on": "nothing: too few labelled papers", "does_not_apply": ["every paper"]}
+    sources = ", ".join(f"{n:,} {s}" for s, n in card["label_sources"].items())
+    return {
+        "trained_on": (f"{card['n_labelled']:,} papers of {card['years'][0]}-{card['years'][1]} whose citation "
+                       f"count is known ({sources}), labelled with their citation percentile within category, "
+                       "year and count source"),
+        "does_not_apply": [
+            "fields and eras missing from the training papers (see categories and years): the score "
+            "extrapolates there",
+            "citation counts of other sources than those listed: their percentiles are not comparable",
+            "papers younger than the as-of year minus the minimum age are scored but were never labels",
+            "a paper's score is a prediction from what was known at publication, not its actual impact",
+        ],
+    }
+
+
+def run_scores(
+    engine: Engine,
+    embedder_name: str | None = None,
+    *,
+    refit: bool = False,
+    k: int = novelty.DEFAULT_K,
+    as_of_year: int | None = None,
+    min_labelled: int = impact.MIN_LABELLED,
+    progress: Progress = _quiet,
+) -> ScoreSummary:
+    """Every score for every paper: embeddings (incremental), Novelty, categories, AI Score."""
+    summary = ScoreSummary()
+    clock = time.perf_counter()
+
+    def lap(stage: str) -> None:
+        nonlocal clock
+        now = time.perf_counter()
+        summary.seconds[stage] = round(now - clock, 3)
+        clock = now
+
+    name = embedder_name or embedder_setting()
+    progress("fit", 0, None)
+    embedder, summary.refit_reason = prepare_embedder(engine, name, refit)
+    summary.embedder, summary.version = embedder.name, embedder.version
+    lap("fit")
+    summary.embedded, summary.unchanged = update_embeddings(engine, embedder, progress)
+    lap("embed")
+    with engine.connect() as connection:
+        facts = store.list_paper_facts(connection)
+    summary.papers = len(facts)
+    vectors = _aligned_vectors(engine, embedder, [f["id"] for f in facts])
+    progress("novelty", 0, None)
+    summary.novelty_raw, summary.novelty_pct = score_novelty(engine, embedder, facts, vectors, k)
+    lap("novelty")
+    progress("categories", 0, None)
+    summary.categories_predicted, category_card = score_categories(engine)
+    summary.category_status = category_card["status"]
+    lap("categories")
+    progress("ai score", 0, None)
+    summary.ai_scored, ai_card = score_impact(engine, embedder, facts, vectors, as_of_year, min_labelled)
+    summary.ai_status, summary.ai_reason = ai_card["status"], ai_card.get("reason")
+    lap("ai_score")
+    progress("done", 1, 1)
+    return summary
+
+
+# --- reads --------------------------------------------------------------------------------------
+
+def explain_paper(engine: Engine, ref: str) -> dict[str, Any] | None:
+    """A paper's scores with their evidence: novelty neighbours (titles, similarities), the AI Score's
+    feature contributions, the predicted category, and the code links found in its text."""
+    with engine.connect() as connection:
+        paper = queries.find_paper(connection, ref)
+        if paper is None:
+            return None
+        scores = store.get_scores(connection, [paper["id"]]).get(paper["id"])
+        evidence = (scores or {}).get("novelty_evidence") or {}
+        neighbour_ids = [n[0] for n in evidence.get("neighbours", [])]
+        titles = store.get_titles(connection, neighbour_ids)
+        ai_card = store.latest_model_run(connection, "ai_score")
+    out: dict[str, Any] = {
+        "id": paper["id"], "title": paper["title"], "year": paper["year"],
+        "published": paper["published"].isoformat() if paper["published"] else None,
+        "category": paper["primary_category"], "scored": scores is not None,
+        "code": {"has_code": bool(paper["has_code"]), "urls": paper["code_urls"], "badge": paper["code_badge"]},
+    }
+    if scores is None:
+        out["reason"] = "not scored yet: run `paperscope score`"
+        return out
+    out["novelty"] = {
+        "percentile": scores["novelty_pct"], "raw": scores["novelty_raw"], "model": scores["novelty_model"],
+        "k": evidence.get("k"), "earlier_papers": evidence.get("earlier"), "peers": evidence.get("peers"),
+        "group": evidence.get("group"), "reason": evidence.get("reason"),
+        "neighbours": [
+            {"id": pid, "similarity": sim, "title": titles.get(pid, {}).get("title"),
+             "year": titles.get(pid, {}).get("year")}
+            for pid, sim in evidence.get("neighbours", [])
+        ],
+    }
+    explanation = scores["ai_explanation"]
+    out["ai_score"] = {
+        "score": scores["ai_score"], "linear": scores["ai_linear"], "model_id": scores["ai_model_id"],
+        "baseline": explanation["baseline"] if explanation else None,
+        "contributions": [
+            {"feature": name, "value": value, "contribution": contribution}
+            for name, value, contribution in (explanation or {}).get("contributions", [])
+        ],
+        "other": explanation["other"] if explanation else None,
+        "reason": None if scores["ai_score"] is not None else (ai_card or {}).get("card", {}).get(
+            "reason", "no AI Score model trained yet"),
+    }
+    out["predicted_category"] = {
+        "category": scores["predicted_category"], "confidence": scores["category_confidence"],
+        "reason": ("the source gives a category" if paper["primary_category"] else
+                   None if scores["predicted_category"] else
+                   f"classifier unsure (below {category_model.MIN_CONFIDENCE:.0%}) or not trained"),
+    }
+    return out
+
+
+def model_cards(engine: Engine) -> dict[str, Any]:
+    """The latest card of each model, and code detection measured against the listing badges."""
+    with engine.connect() as connection:
+        out: dict[str, Any] = {}
+        for kind in ("ai_score", "category", "embedder"):
+            run = store.latest_model_run(connection, kind)
+            out[kind] = None if run is None else {
+                "id": run["id"], "name": run["name"], "version": run["version"],
+                "created_at": run["created_at"].isoformat() if run["created_at"] else None, **run["card"],
+            }
+        out["code_detection"] = compute_code_detection(store.list_badge_cards(connection))
+        out["coverage"] = store.score_counts(connection)
+    return out
+
+
+def score_fields(engine: Engine, paper_ids: list[str]) -> dict[str, dict[str, Any]]:
+    """The export's score columns: novelty (percentile), ai_score, predicted_category; None where absent."""
+    with engine.connect() as connection:
+        scores = store.get_scores(connection, paper_ids)
+    empty = {"novelty": None, "ai_score": None, "predicted_category": None}
+    return {
+        pid: ({"novelty": s["novelty_pct"], "ai_score": s["ai_score"], "predicted_category": s["predicted_category"]}
+              if (s := scores.get(pid)) else dict(empty))
+        for pid in paper_ids
+    }
+
+
+def author_scores(engine: Engine, author_ids: list[str]) -> dict[str, dict[str, float | None]]:
+    """Author Novelty % and Author AI Score: means over the author's scored papers."""
+    with engine.connect() as connection:
+        rows = store.list_author_paper_scores(connection, author_ids)
+    pct = novelty.compute_author_novelty({a: [r["novelty_pct"] for r in rows.get(a, [])] for a in author_ids})
+    ai = impact.compute_author_ai_score({a: [r["ai_score"] for r in rows.get(a, [])] for a in author_ids})
+    return {a: {"novelty": pct[a], "ai_score": ai[a]} for a in author_ids}
+
+
+def code_detection(engine: Engine) -> dict[str, Any]:
+    with engine.connect() as connection:
+        return compute_code_detection(store.list_badge_cards(connection))

@@ -1,0 +1,381 @@
+"""SQL of author profiles: the bulk reads the recompute starts from, its bulk writes, corrections,
+and the per-profile reads the services make.
+
+Bulk reads return plain tuples straight from the driver (no row objects: the recompute reads millions
+of authorships); bulk writes go through the driver too (executemany on SQLite, COPY on PostgreSQL).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+import orjson
+from sqlalchemy import Connection, delete, func, inspect, or_, select
+
+from paperscope.store import schema
+from paperscope.store.authors_schema import (
+    author_corrections,
+    author_identity_links,
+    author_metrics,
+    author_runs,
+    author_similar,
+    authorship_identities,
+)
+
+Row = dict[str, Any]
+_CHUNK = 5000
+
+
+def _chunks(values: Sequence[Any], size: int = _CHUNK) -> Iterable[Sequence[Any]]:
+    for start in range(0, len(values), size):
+        yield values[start : start + size]
+
+
+def has_table(connection: Connection, name: str) -> bool:
+    return inspect(connection).has_table(name)
+
+
+# --- bulk reads ---------------------------------------------------------------------------------
+
+def load_authors(connection: Connection) -> list[tuple]:
+    """(id, name, name_key, orcid, openalex_id, s2_id) of every author row."""
+    return connection.exec_driver_sql(
+        "SELECT id, name, name_key, orcid, openalex_id, s2_id FROM authors").fetchall()
+
+
+def load_authorships(connection: Connection) -> list[tuple]:
+    """(paper_id, position, author_id, name, origin) of every authorship."""
+    return connection.exec_driver_sql(
+        "SELECT paper_id, position, author_id, name, origin FROM authorships").fetchall()
+
+
+def load_papers(connection: Connection) -> list[tuple]:
+    """(id, year, primary_category, cited_by_count, cited_by_source, published) of every paper."""
+    return connection.exec_driver_sql(
+        "SELECT id, year, primary_category, cited_by_count, cited_by_source, published FROM papers").fetchall()
+
+
+def load_cross_listed(connection: Connection) -> list[tuple]:
+    """(paper id, categories as JSON text) of papers listed in more than one category."""
+    cast = "categories" if connection.dialect.name == "sqlite" else "CAST(categories AS TEXT)"
+    like = "LIKE '%,%'"
+    return connection.exec_driver_sql(
+        f"SELECT id, {cast} FROM papers WHERE {cast} {like}").fetchall()
+
+
+def load_edge_counts(connection: Connection) -> list[tuple]:
+    """(cited paper id, year of the citing paper, citing papers) over edges resolved in the store."""
+    return connection.exec_driver_sql(
+        "SELECT c.cited_id, p.year, COUNT(DISTINCT c.citing_id) FROM citations c "
+        "JOIN papers p ON p.id = c.citing_id "
+        "WHERE c.cited_id IS NOT NULL AND c.cited_id <> c.citing_id "
+        "GROUP BY c.cited_id, p.year").fetchall()
+
+
+def load_citation_counts(connection: Connection) -> list[tuple]:
+    """(paper id, source, year, count): citations per year as sources reported them."""
+    return connection.exec_driver_sql(
+        'SELECT paper_id, source, year, "count" FROM citation_counts').fetchall()
+
+
+def load_paper_scores(connection: Connection) -> list[tuple]:
+    """(paper id, novelty percentile, AI Score) where the scores table exists; else nothing."""
+    if not has_table(connection, "paper_scores"):
+        return []
+    return connection.exec_driver_sql(
+        "SELECT paper_id, novelty_pct, ai_score FROM paper_scores "
+        "WHERE novelty_pct IS NOT NULL OR ai_score IS NOT NULL").fetchall()
+
+
+def load_multi_source_authors(connection: Connection) -> list[tuple[str, str, list[Row]]]:
+    """(paper id, source, authors as that source listed them) for papers seen in 2+ sources."""
+    ps = schema.paper_sources
+    several = select(ps.c.paper_id).group_by(ps.c.paper_id).having(func.count(func.distinct(ps.c.source)) > 1)
+    out: list[tuple[str, str, list[Row]]] = []
+    for paper_id, source, record in connection.execute(
+        select(ps.c.paper_id, ps.c.source, ps.c.record).where(ps.c.paper_id.in_(several))
+        .order_by(ps.c.paper_id, ps.c.source, ps.c.source_key)
+    ):
+        authors = (record or {}).get("authors") or []
+        if authors:
+            out.append((paper_id, source, authors))
+    return out
+
+
+def papers_changed_since(connection: Connection, since: datetime) -> list[str]:
+    """Papers written since `since`, and the papers they cite (their counts may have changed)."""
+    p, c = schema.papers, schema.citations
+    fresh = [r[0] for r in connection.execute(select(p.c.id).where(p.c.updated_at > since))]
+    cited: set[str] = set()
+    for chunk in _chunks(fresh):
+        cited.update(r[0] for r in connection.execute(
+            select(c.c.cited_id).where(c.c.citing_id.in_(chunk), c.c.cited_id.is_not(None))))
+    return sorted(set(fresh) | cited)
+
+
+# --- bulk writes --------------------------------------------------------------------------------
+
+def _sqlite_value(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.astimezone(UTC).replace(tzinfo=None).isoformat(sep=" ")
+    if isinstance(value, list | dict):
+        return orjson.dumps(value).decode()
+    return value
+
+
+def _pg_value(value: Any) -> Any:
+    if isinstance(value, list | dict):
+        return orjson.dumps(value).decode()
+    return value
+
+
+def bulk_insert(connection: Connection, table: str, columns: Sequence[str], rows: Sequence[tuple]) -> int:
+    """Insert plain tuples fast: executemany on SQLite, COPY on PostgreSQL."""
+    if not rows:
+        return 0
+    names = ", ".join(f'"{c}"' for c in columns)
+    if connection.dialect.name == "postgresql":
+        raw = connection.connection.dbapi_connection
+        with raw.cursor() as cursor, cursor.copy(f'COPY "{table}" ({names}) FROM STDIN') as copy:  # type: ignore[union-attr]
+            for row in rows:
+                copy.write_row([_pg_value(v) for v in row])
+        return len(rows)
+    marks = ", ".join("?" for _ in columns)
+    connection.exec_driver_sql(
+        f'INSERT INTO "{table}" ({names}) VALUES ({marks})',
+        [tuple(_sqlite_value(v) for v in row) for row in rows],
+    )
+    return len(rows)
+
+
+def replace_identities(connection: Connection, links: list[tuple], overrides: list[tuple]) -> None:
+    """The identity tables become exactly these rows (they are derived; corrections are not here)."""
+    connection.execute(delete(author_identity_links))
+    connection.execute(delete(authorship_identities))
+    bulk_insert(connection, "author_identity_links", ["author_id", "identity_id", "rule", "evidence"], links)
+    bulk_insert(connection, "authorship_identities",
+                ["paper_id", "author_id", "identity_id", "rule", "evidence"], overrides)
+
+
+METRIC_COLUMNS = [c.name for c in author_metrics.columns]
+
+
+def replace_metrics(connection: Connection, rows: list[tuple], identity_ids: Sequence[str] | None) -> int:
+    """Write metric rows (tuples in METRIC_COLUMNS order). identity_ids None: replace the whole
+    table; else replace only those identities' rows."""
+    if identity_ids is None:
+        connection.execute(delete(author_metrics))
+    else:
+        for chunk in _chunks(list(identity_ids)):
+            connection.execute(delete(author_metrics).where(author_metrics.c.identity_id.in_(chunk)))
+    return bulk_insert(connection, "author_metrics", METRIC_COLUMNS, rows)
+
+
+def replace_similar(connection: Connection, rows: list[tuple]) -> int:
+    connection.execute(delete(author_similar))
+    return bulk_insert(connection, "author_similar", ["identity_id", "similar", "method", "computed_at"], rows)
+
+
+def start_run(connection: Connection, mode: str, now: datetime) -> int:
+    result = connection.execute(author_runs.insert().values(mode=mode, started_at=now, counts={}))
+    return int(result.inserted_primary_key[0])  # type: ignore[index]
+
+
+def finish_run(connection: Connection, run_id: int, counts: dict[str, Any], now: datetime) -> None:
+    connection.execute(author_runs.update().where(author_runs.c.id == run_id)
+                       .values(finished_at=now, counts=counts))
+
+
+def last_run(connection: Connection) -> Row | None:
+    row = connection.execute(
+        select(author_runs).where(author_runs.c.finished_at.is_not(None))
+        .order_by(author_runs.c.id.desc()).limit(1)).mappings().first()
+    return dict(row) if row else None
+
+
+# --- corrections --------------------------------------------------------------------------------
+
+def add_correction(connection: Connection, kind: str, a: str, b: str | None = None,
+                   papers: Sequence[str] = (), note: str | None = None) -> int:
+    result = connection.execute(author_corrections.insert().values(
+        kind=kind, a=a, b=b, papers=list(papers), note=note, created_at=datetime.now(UTC)))
+    return int(result.inserted_primary_key[0])  # type: ignore[index]
+
+
+def list_corrections(connection: Connection) -> list[Row]:
+    return [dict(r) for r in connection.execute(
+        select(author_corrections).order_by(author_corrections.c.id)).mappings()]
+
+
+def delete_correction(connection: Connection, correction_id: int) -> bool:
+    result = connection.execute(delete(author_corrections).where(author_corrections.c.id == correction_id))
+    return bool(result.rowcount)
+
+
+# --- one profile --------------------------------------------------------------------------------
+
+def find_identities(connection: Connection, ref: str, name_key: str) -> list[str]:
+    """Identity ids a user's reference may mean: an identity id, a member author id, or a name."""
+    m, links, ai = author_metrics, author_identity_links, authorship_identities
+    if connection.execute(select(m.c.identity_id).where(m.c.identity_id == ref)).first():
+        return [ref]
+    hit = connection.execute(select(links.c.identity_id).where(links.c.author_id == ref)).first()
+    if hit:
+        return [hit[0]]
+    ids = [r[0] for r in connection.execute(
+        select(m.c.identity_id).where(m.c.name_key == name_key).order_by(m.c.papers.desc(), m.c.identity_id))]
+    if ids:
+        return ids
+    hit = connection.execute(select(ai.c.identity_id).where(ai.c.identity_id == ref).limit(1)).first()
+    return [hit[0]] if hit else []
+
+
+def get_metrics(connection: Connection, identity_id: str) -> Row | None:
+    row = connection.execute(
+        select(author_metrics).where(author_metrics.c.identity_id == identity_id)).mappings().first()
+    return dict(row) if row else None
+
+
+def get_metrics_many(connection: Connection, identity_ids: Sequence[str]) -> dict[str, Row]:
+    out: dict[str, Row] = {}
+    for chunk in _chunks(list(identity_ids)):
+        for row in connection.execute(
+            select(author_metrics.c.identity_id, author_metrics.c.name, author_metrics.c.field,
+                   author_metrics.c.h_index, author_metrics.c.papers)
+            .where(author_metrics.c.identity_id.in_(chunk))
+        ).mappings():
+            out[row["identity_id"]] = dict(row)
+    return out
+
+
+def identity_authorships(connection: Connection, identity_id: str, members: Sequence[str]) -> list[Row]:
+    """The authorships of one identity: its members' authorships that no override sends elsewhere,
+    plus authorships an override sends to it."""
+    s, ai = schema.authorships, authorship_identities
+    rows: dict[tuple[str, str], Row] = {}
+    for chunk in _chunks(list(members)):
+        for r in connection.execute(select(s).where(s.c.author_id.in_(chunk))).mappings():
+            rows[(r["paper_id"], r["author_id"])] = dict(r)
+    moved = connection.execute(select(ai).where(or_(
+        ai.c.identity_id == identity_id, ai.c.author_id.in_(list(members)) if members else False))).mappings()
+    for r in moved:
+        key = (r["paper_id"], r["author_id"])
+        if r["identity_id"] == identity_id:
+            found = connection.execute(select(s).where(
+                s.c.paper_id == r["paper_id"], s.c.author_id == r["author_id"])).mappings().first()
+            if found:
+                rows[key] = {**dict(found), "identity_rule": r["rule"], "identity_evidence": r["evidence"]}
+        else:
+            rows.pop(key, None)
+    return list(rows.values())
+
+
+def identity_map(connection: Connection, pairs: Sequence[tuple[str, str]]) -> dict[tuple[str, str], str]:
+    """The identity of each (paper id, author id) authorship."""
+    links, ai = author_identity_links, authorship_identities
+    author_ids = sorted({a for _, a in pairs})
+    linked: dict[str, str] = {}
+    for chunk in _chunks(author_ids):
+        linked.update((r[0], r[1]) for r in connection.execute(
+            select(links.c.author_id, links.c.identity_id).where(links.c.author_id.in_(chunk))))
+    paper_ids = sorted({p for p, _ in pairs})
+    moved: dict[tuple[str, str], str] = {}
+    for chunk in _chunks(paper_ids):
+        moved.update(((r[0], r[1]), r[2]) for r in connection.execute(
+            select(ai.c.paper_id, ai.c.author_id, ai.c.identity_id).where(ai.c.paper_id.in_(chunk))))
+    return {(p, a): moved.get((p, a)) or linked.get(a) or a for p, a in pairs}
+
+
+def authorships_of_papers(connection: Connection, paper_ids: Sequence[str]) -> list[Row]:
+    s = schema.authorships
+    rows: list[Row] = []
+    for chunk in _chunks(list(paper_ids)):
+        rows.extend(dict(r) for r in connection.execute(
+            select(s).where(s.c.paper_id.in_(chunk)).order_by(s.c.paper_id, s.c.position)).mappings())
+    return rows
+
+
+def identity_link_rows(connection: Connection, members: Sequence[str]) -> list[Row]:
+    links = author_identity_links
+    return [dict(r) for r in connection.execute(
+        select(links).where(links.c.author_id.in_(list(members)))).mappings()]
+
+
+def get_author_reports(connection: Connection, author_ids: Sequence[str]) -> list[Row]:
+    t = schema.author_reports
+    return [dict(r) for r in connection.execute(
+        select(t).where(t.c.author_id.in_(list(author_ids))).order_by(t.c.source, t.c.source_key)).mappings()]
+
+
+def get_similar(connection: Connection, identity_id: str) -> Row | None:
+    row = connection.execute(
+        select(author_similar).where(author_similar.c.identity_id == identity_id)).mappings().first()
+    return dict(row) if row else None
+
+
+def paper_rows(connection: Connection, paper_ids: Sequence[str]) -> list[Row]:
+    p = schema.papers
+    rows: list[Row] = []
+    for chunk in _chunks(list(paper_ids)):
+        rows.extend(dict(r) for r in connection.execute(select(p).where(p.c.id.in_(chunk))).mappings())
+    return rows
+
+
+def paper_citation_years(connection: Connection, paper_ids: Sequence[str]) -> dict[str, dict[int, int]]:
+    """Per paper: in-store citing papers per citing year."""
+    c, p = schema.citations, schema.papers
+    out: dict[str, dict[int, int]] = {}
+    for chunk in _chunks(list(paper_ids)):
+        query = (select(c.c.cited_id, p.c.year, func.count(func.distinct(c.c.citing_id)))
+                 .join(p, p.c.id == c.c.citing_id)
+                 .where(c.c.cited_id.in_(chunk), c.c.cited_id != c.c.citing_id)
+                 .group_by(c.c.cited_id, p.c.year))
+        for cited, year, n in connection.execute(query):
+            if year is not None:
+                out.setdefault(cited, {})[int(year)] = int(n)
+    return out
+
+
+def paper_scores_of(connection: Connection, paper_ids: Sequence[str]) -> dict[str, Row]:
+    if not has_table(connection, "paper_scores"):
+        return {}
+    out: dict[str, Row] = {}
+    for chunk in _chunks(list(paper_ids)):
+        rows = connection.exec_driver_sql(
+            "SELECT paper_id, novelty_pct, ai_score FROM paper_scores WHERE paper_id IN ("
+            + ", ".join(["?" if connection.dialect.name == "sqlite" else "%s"] * len(chunk)) + ")",
+            tuple(chunk)).fetchall()
+        out.update({r[0]: {"novelty": r[1], "ai_score": r[2]} for r in rows})
+    return out
+
+
+def paper_orgs(connection: Connection, paper_ids: Sequence[str]) -> dict[str, list[str]]:
+    po = schema.paper_organisations
+    out: dict[str, list[str]] = {}
+    for chunk in _chunks(list(paper_ids)):
+        for paper, org in connection.execute(select(po.c.paper_id, po.c.org_id).where(po.c.paper_id.in_(chunk))):
+            out.setdefault(paper, []).append(org)
+    return out
+
+
+def embeddings_available(connection: Connection) -> list[tuple[str, str, int]]:
+    """(model, version, papers) of stored paper embeddings, most papers first; [] without the table."""
+    if not has_table(connection, "paper_embeddings"):
+        return []
+    return [tuple(r) for r in connection.exec_driver_sql(
+        "SELECT model, model_version, COUNT(*) FROM paper_embeddings GROUP BY model, model_version "
+        "ORDER BY COUNT(*) DESC").fetchall()]
+
+
+def load_embeddings(connection: Connection, model: str, version: str) -> list[tuple[str, int, bytes]]:
+    mark = "?" if connection.dialect.name == "sqlite" else "%s"
+    return connection.exec_driver_sql(
+        f"SELECT paper_id, dim, vector FROM paper_embeddings WHERE model = {mark} AND model_version = {mark}",
+        (model, version)).fetchall()
+
+
+def load_paper_texts(connection: Connection) -> list[tuple[str, str, str | None]]:
+    """(id, title, abstract) of every paper, for text-based similarity."""
+    return connection.exec_driver_sql("SELECT id, title, abstract FROM papers").fetchall()
