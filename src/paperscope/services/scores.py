@@ -73,6 +73,7 @@ class ScoreSummary:
 
 # --- embeddings ---------------------------------------------------------------------------------
 
+
 def _fit_texts(engine: Engine) -> list[str]:
     with engine.connect() as connection:
         rows = store.list_texts(connection, with_abstract=True)
@@ -100,23 +101,33 @@ def prepare_embedder(engine: Engine, name: str, refit: bool = False) -> tuple[Em
     else:
         fitted_at = int(last["card"].get("store_papers") or 0)
         if papers >= fitted_at * (1 + REFIT_GROWTH) and papers > fitted_at:
-            reason = (f"the store grew from {fitted_at:,} to {papers:,} papers since the last fit "
-                      f"(refit at +{REFIT_GROWTH:.0%})")
+            reason = (
+                f"the store grew from {fitted_at:,} to {papers:,} papers since the last fit "
+                f"(refit at +{REFIT_GROWTH:.0%})"
+            )
     if reason is None:
         return TfidfSvdEmbedder.loads(last["artifact"]), None  # type: ignore[index]
     texts = _fit_texts(engine)
     if len(texts) < 3:
         raise ValueError(f"the store holds {len(texts)} papers with text: too few to fit {embedder.name}")
     embedder.fit(texts)
-    card = {"fitted_on": len(texts), "store_papers": papers, "dim": embedder.dim, "reason": reason,
-            "model": "sublinear TF-IDF (words, English stop words removed) + truncated SVD"}
+    card = {
+        "fitted_on": len(texts),
+        "store_papers": papers,
+        "dim": embedder.dim,
+        "reason": reason,
+        "model": "sublinear TF-IDF (words, English stop words removed) + truncated SVD",
+    }
     with engine.begin() as connection:
-        store.insert_model_run(connection, "embedder", embedder.name, embedder.version, card, embedder.dumps())
+        store.insert_model_run(
+            connection, "embedder", embedder.name, embedder.version, card, embedder.dumps()
+        )
     return embedder, reason
 
 
-def update_embeddings(engine: Engine, embedder: Embedder, progress: Progress = _quiet,
-                      batch: int = EMBED_BATCH) -> tuple[int, int]:
+def update_embeddings(
+    engine: Engine, embedder: Embedder, progress: Progress = _quiet, batch: int = EMBED_BATCH
+) -> tuple[int, int]:
     """Embed the papers whose text changed or whose embedding is of another model version.
     Returns (embedded, unchanged)."""
     with engine.connect() as connection:
@@ -142,8 +153,15 @@ def update_embeddings(engine: Engine, embedder: Embedder, progress: Progress = _
             vectors = embedder.embed([text for _, text, _ in pending])
             stamp = store.now()
             out = [
-                {"paper_id": pid, "model": embedder.name, "model_version": embedder.version, "dim": embedder.dim,
-                 "vector": vectors[j].astype("<f4").tobytes(), "text_hash": digest, "computed_at": stamp}
+                {
+                    "paper_id": pid,
+                    "model": embedder.name,
+                    "model_version": embedder.version,
+                    "dim": embedder.dim,
+                    "vector": vectors[j].astype("<f4").tobytes(),
+                    "text_hash": digest,
+                    "computed_at": stamp,
+                }
                 for j, (pid, _, digest) in enumerate(pending)
             ]
             with engine.begin() as connection:
@@ -169,13 +187,22 @@ def _aligned_vectors(engine: Engine, embedder: Embedder, ids: list[str]) -> np.n
 
 # --- stages -------------------------------------------------------------------------------------
 
-def score_novelty(engine: Engine, embedder: Embedder, facts: list[dict[str, Any]], vectors: np.ndarray,
-                  k: int = novelty.DEFAULT_K) -> tuple[int, int]:
+
+def score_novelty(
+    engine: Engine,
+    embedder: Embedder,
+    facts: list[dict[str, Any]],
+    vectors: np.ndarray,
+    k: int = novelty.DEFAULT_K,
+) -> tuple[int, int]:
     """Novelty of every paper with an abstract, against the earlier papers with one."""
     subset = [i for i, f in enumerate(facts) if (f["abstract_chars"] or 0) > 0 and f["year"] is not None]
     result = novelty.compute_novelty(
-        vectors[subset], [facts[i]["year"] for i in subset], [facts[i]["published"] for i in subset],
-        [facts[i]["primary_category"] for i in subset], k=k,
+        vectors[subset],
+        [facts[i]["year"] for i in subset],
+        [facts[i]["published"] for i in subset],
+        [facts[i]["primary_category"] for i in subset],
+        k=k,
     )
     model = f"{embedder.name}@{embedder.version}"
     rows: list[dict[str, Any]] = [
@@ -184,22 +211,34 @@ def score_novelty(engine: Engine, embedder: Embedder, facts: list[dict[str, Any]
     ]
     for j, i in enumerate(subset):
         f = facts[i]
-        evidence: dict[str, Any] = {"k": k, "earlier": int(result.earlier[j]), "peers": int(result.peers[j]),
-                                    "group": [f["primary_category"], f["year"]], "model": model}
+        evidence: dict[str, Any] = {
+            "k": k,
+            "earlier": int(result.earlier[j]),
+            "peers": int(result.peers[j]),
+            "group": [f["primary_category"], f["year"]],
+            "model": model,
+        }
         if result.earlier[j] < k:
             evidence["reason"] = f"only {int(result.earlier[j])} earlier papers with an abstract ({k} needed)"
         else:
             evidence["neighbours"] = [
                 [facts[subset[int(n)]]["id"], round(float(s), 6)]
-                for n, s in zip(result.neighbours[j], result.similarities[j], strict=True) if n >= 0
+                for n, s in zip(result.neighbours[j], result.similarities[j], strict=True)
+                if n >= 0
             ]
             if np.isnan(result.percentile[j]):
-                evidence["reason"] = (f"only {int(result.peers[j])} scored papers in its category and year "
-                                      f"({novelty.MIN_PEERS} needed for a percentile)")
+                evidence["reason"] = (
+                    f"only {int(result.peers[j])} scored papers in its category and year "
+                    f"({novelty.MIN_PEERS} needed for a percentile)"
+                )
         raw, pct = result.raw[j], result.percentile[j]
-        rows[i] = {"paper_id": f["id"], "novelty_raw": None if np.isnan(raw) else float(raw),
-                   "novelty_pct": None if np.isnan(pct) else float(pct), "novelty_evidence": evidence,
-                   "novelty_model": model}
+        rows[i] = {
+            "paper_id": f["id"],
+            "novelty_raw": None if np.isnan(raw) else float(raw),
+            "novelty_pct": None if np.isnan(pct) else float(pct),
+            "novelty_evidence": evidence,
+            "novelty_model": model,
+        }
     with engine.begin() as connection:
         store.write_scores(connection, rows, store.NOVELTY_COLUMNS)
     return int((~np.isnan(result.raw)).sum()), int((~np.isnan(result.percentile)).sum())
@@ -215,8 +254,9 @@ def score_categories(engine: Engine) -> tuple[int, dict[str, Any]]:
     listing_tags = {i: tagged[r["id"]] for i, r in enumerate(rows) if r["id"] in tagged}
     model, card = category_model.train_category_classifier(texts, labels, listing_tags)
     with engine.begin() as connection:
-        model_id = store.insert_model_run(connection, "category", "tfidf-logreg", "1", card,
-                                          model.dumps() if model else None)
+        model_id = store.insert_model_run(
+            connection, "category", "tfidf-logreg", "1", card, model.dumps() if model else None
+        )
     out = [{"paper_id": r["id"]} for r in rows]
     predicted = 0
     if model is not None:
@@ -224,17 +264,26 @@ def score_categories(engine: Engine) -> tuple[int, dict[str, Any]]:
         guesses, confidence = model.predict([texts[i] for i in todo])
         for i, guess, conf in zip(todo, guesses, confidence, strict=True):
             if conf >= category_model.MIN_CONFIDENCE:
-                out[i] = {"paper_id": rows[i]["id"], "predicted_category": guess,
-                          "category_confidence": float(conf), "category_model_id": model_id}
+                out[i] = {
+                    "paper_id": rows[i]["id"],
+                    "predicted_category": guess,
+                    "category_confidence": float(conf),
+                    "category_model_id": model_id,
+                }
                 predicted += 1
     with engine.begin() as connection:
         store.write_scores(connection, out, store.CATEGORY_COLUMNS)
     return predicted, card
 
 
-def score_impact(engine: Engine, embedder: Embedder, facts: list[dict[str, Any]], vectors: np.ndarray,
-                 as_of_year: int | None = None, min_labelled: int = impact.MIN_LABELLED
-                 ) -> tuple[int, dict[str, Any]]:
+def score_impact(
+    engine: Engine,
+    embedder: Embedder,
+    facts: list[dict[str, Any]],
+    vectors: np.ndarray,
+    as_of_year: int | None = None,
+    min_labelled: int = impact.MIN_LABELLED,
+) -> tuple[int, dict[str, Any]]:
     """Train, evaluate and apply the AI Score model; with too few labels, clear every AI Score."""
     as_of_year = as_of_year or date.today().year
     with engine.connect() as connection:
@@ -247,11 +296,22 @@ def score_impact(engine: Engine, embedder: Embedder, facts: list[dict[str, Any]]
     base = impact.compute_base_features(facts, authorships, citations, references)
     categories = [f["primary_category"] for f in facts]
     training = impact.train_ai_score(
-        base, vectors, categories, [f["year"] for f in facts], [f["published"] for f in facts],
-        labels, sources, min_labelled=min_labelled,
+        base,
+        vectors,
+        categories,
+        [f["year"] for f in facts],
+        [f["published"] for f in facts],
+        labels,
+        sources,
+        min_labelled=min_labelled,
     )
-    card = {**training.card, "as_of_year": as_of_year, "min_age_years": impact.MIN_AGE,
-            "embedder": f"{embedder.name}@{embedder.version}", **_impact_scope(training.card)}
+    card = {
+        **training.card,
+        "as_of_year": as_of_year,
+        "min_age_years": impact.MIN_AGE,
+        "embedder": f"{embedder.name}@{embedder.version}",
+        **_impact_scope(training.card),
+    }
     import pickle
 
     artifact = pickle.dumps((training.model, training.space)) if training.model else None
@@ -264,8 +324,13 @@ def score_impact(engine: Engine, embedder: Embedder, facts: list[dict[str, Any]]
         scores = impact.to_score(linear)
         explanations = impact.explain_rows(training.model, X)
         rows = [
-            {"paper_id": f["id"], "ai_score": float(scores[i]), "ai_linear": float(linear[i]),
-             "ai_explanation": explanations[i], "ai_model_id": model_id}
+            {
+                "paper_id": f["id"],
+                "ai_score": float(scores[i]),
+                "ai_linear": float(linear[i]),
+                "ai_explanation": explanations[i],
+                "ai_model_id": model_id,
+            }
             for i, f in enumerate(facts)
         ]
     with engine.begin() as connection:
@@ -279,9 +344,11 @@ def _impact_scope(card: dict[str, Any]) -> dict[str, Any]:
         return {"trained_on": "nothing: too few labelled papers", "does_not_apply": ["every paper"]}
     sources = ", ".join(f"{n:,} {s}" for s, n in card["label_sources"].items())
     return {
-        "trained_on": (f"{card['n_labelled']:,} papers of {card['years'][0]}-{card['years'][1]} whose citation "
-                       f"count is known ({sources}), labelled with their citation percentile within category, "
-                       "year and count source"),
+        "trained_on": (
+            f"{card['n_labelled']:,} papers of {card['years'][0]}-{card['years'][1]} whose citation "
+            f"count is known ({sources}), labelled with their citation percentile within category, "
+            "year and count source"
+        ),
         "does_not_apply": [
             "fields and eras missing from the training papers (see categories and years): the score "
             "extrapolates there",
@@ -340,6 +407,7 @@ def run_scores(
 
 # --- reads --------------------------------------------------------------------------------------
 
+
 def explain_paper(engine: Engine, ref: str) -> dict[str, Any] | None:
     """A paper's scores with their evidence: novelty neighbours (titles, similarities), the AI Score's
     feature contributions, the predicted category, and the code links found in its text."""
@@ -353,41 +421,65 @@ def explain_paper(engine: Engine, ref: str) -> dict[str, Any] | None:
         titles = store.get_titles(connection, neighbour_ids)
         ai_card = store.latest_model_run(connection, "ai_score")
     out: dict[str, Any] = {
-        "id": paper["id"], "title": paper["title"], "year": paper["year"],
+        "id": paper["id"],
+        "title": paper["title"],
+        "year": paper["year"],
         "published": paper["published"].isoformat() if paper["published"] else None,
-        "category": paper["primary_category"], "scored": scores is not None,
-        "code": {"has_code": bool(paper["has_code"]), "urls": paper["code_urls"], "badge": paper["code_badge"]},
+        "category": paper["primary_category"],
+        "scored": scores is not None,
+        "code": {
+            "has_code": bool(paper["has_code"]),
+            "urls": paper["code_urls"],
+            "badge": paper["code_badge"],
+        },
     }
     if scores is None:
         out["reason"] = "not scored yet: run `paperscope score`"
         return out
     out["novelty"] = {
-        "percentile": scores["novelty_pct"], "raw": scores["novelty_raw"], "model": scores["novelty_model"],
-        "k": evidence.get("k"), "earlier_papers": evidence.get("earlier"), "peers": evidence.get("peers"),
-        "group": evidence.get("group"), "reason": evidence.get("reason"),
+        "percentile": scores["novelty_pct"],
+        "raw": scores["novelty_raw"],
+        "model": scores["novelty_model"],
+        "k": evidence.get("k"),
+        "earlier_papers": evidence.get("earlier"),
+        "peers": evidence.get("peers"),
+        "group": evidence.get("group"),
+        "reason": evidence.get("reason"),
         "neighbours": [
-            {"id": pid, "similarity": sim, "title": titles.get(pid, {}).get("title"),
-             "year": titles.get(pid, {}).get("year")}
+            {
+                "id": pid,
+                "similarity": sim,
+                "title": titles.get(pid, {}).get("title"),
+                "year": titles.get(pid, {}).get("year"),
+            }
             for pid, sim in evidence.get("neighbours", [])
         ],
     }
     explanation = scores["ai_explanation"]
     out["ai_score"] = {
-        "score": scores["ai_score"], "linear": scores["ai_linear"], "model_id": scores["ai_model_id"],
+        "score": scores["ai_score"],
+        "linear": scores["ai_linear"],
+        "model_id": scores["ai_model_id"],
         "baseline": explanation["baseline"] if explanation else None,
         "contributions": [
             {"feature": name, "value": value, "contribution": contribution}
             for name, value, contribution in (explanation or {}).get("contributions", [])
         ],
         "other": explanation["other"] if explanation else None,
-        "reason": None if scores["ai_score"] is not None else (ai_card or {}).get("card", {}).get(
-            "reason", "no AI Score model trained yet"),
+        "reason": None
+        if scores["ai_score"] is not None
+        else (ai_card or {}).get("card", {}).get("reason", "no AI Score model trained yet"),
     }
     out["predicted_category"] = {
-        "category": scores["predicted_category"], "confidence": scores["category_confidence"],
-        "reason": ("the source gives a category" if paper["primary_category"] else
-                   None if scores["predicted_category"] else
-                   f"classifier unsure (below {category_model.MIN_CONFIDENCE:.0%}) or not trained"),
+        "category": scores["predicted_category"],
+        "confidence": scores["category_confidence"],
+        "reason": (
+            "the source gives a category"
+            if paper["primary_category"]
+            else None
+            if scores["predicted_category"]
+            else f"classifier unsure (below {category_model.MIN_CONFIDENCE:.0%}) or not trained"
+        ),
     }
     return out
 
@@ -398,10 +490,17 @@ def model_cards(engine: Engine) -> dict[str, Any]:
         out: dict[str, Any] = {}
         for kind in ("ai_score", "category", "embedder"):
             run = store.latest_model_run(connection, kind)
-            out[kind] = None if run is None else {
-                "id": run["id"], "name": run["name"], "version": run["version"],
-                "created_at": run["created_at"].isoformat() if run["created_at"] else None, **run["card"],
-            }
+            out[kind] = (
+                None
+                if run is None
+                else {
+                    "id": run["id"],
+                    "name": run["name"],
+                    "version": run["version"],
+                    "created_at": run["created_at"].isoformat() if run["created_at"] else None,
+                    **run["card"],
+                }
+            )
         out["code_detection"] = compute_code_detection(store.list_badge_cards(connection))
         out["coverage"] = store.score_counts(connection)
     return out
@@ -413,8 +512,15 @@ def score_fields(engine: Engine, paper_ids: list[str]) -> dict[str, dict[str, An
         scores = store.get_scores(connection, paper_ids)
     empty = {"novelty": None, "ai_score": None, "predicted_category": None}
     return {
-        pid: ({"novelty": s["novelty_pct"], "ai_score": s["ai_score"], "predicted_category": s["predicted_category"]}
-              if (s := scores.get(pid)) else dict(empty))
+        pid: (
+            {
+                "novelty": s["novelty_pct"],
+                "ai_score": s["ai_score"],
+                "predicted_category": s["predicted_category"],
+            }
+            if (s := scores.get(pid))
+            else dict(empty)
+        )
         for pid in paper_ids
     }
 

@@ -36,14 +36,18 @@ def now() -> datetime:
 
 # --- embeddings ---------------------------------------------------------------------------------
 
-def list_embedding_inputs(connection: Connection, model: str, after: str | None, limit: int = 5000) -> list[Row]:
+
+def list_embedding_inputs(
+    connection: Connection, model: str, after: str | None, limit: int = 5000
+) -> list[Row]:
     """Papers' id, title and abstract with their stored embedding's text hash and version for `model`
     (None where there is none), in id order after `after` (keyset paging)."""
     p, e = schema.papers, paper_embeddings
     query = (
         select(p.c.id, p.c.title, p.c.abstract, e.c.text_hash, e.c.model_version)
         .select_from(p.outerjoin(e, and_(e.c.paper_id == p.c.id, e.c.model == model)))
-        .order_by(p.c.id).limit(limit)
+        .order_by(p.c.id)
+        .limit(limit)
     )
     if after is not None:
         query = query.where(p.c.id > after)
@@ -74,7 +78,8 @@ def load_embeddings(connection: Connection, model: str, version: str) -> tuple[l
     e = paper_embeddings
     query = (
         select(e.c.paper_id, e.c.dim, e.c.vector)
-        .where(e.c.model == model, e.c.model_version == version).order_by(e.c.paper_id)
+        .where(e.c.model == model, e.c.model_version == version)
+        .order_by(e.c.paper_id)
     )
     ids: list[str] = []
     vectors: list[bytes] = []
@@ -97,13 +102,23 @@ def embedding_versions(connection: Connection, model: str) -> dict[str, int]:
 
 # --- inputs of the scores -----------------------------------------------------------------------
 
+
 def list_paper_facts(connection: Connection) -> list[Row]:
     """What the scores need of every paper: dates, category, text sizes, counts known at publication
     and the reported citation count (the AI Score's label, never its feature)."""
     p = schema.papers
     query = select(
-        p.c.id, p.c.title, p.c.published, p.c.year, p.c.primary_category, p.c.venue, p.c.journal_ref,
-        p.c.has_code, p.c.author_count, p.c.cited_by_count, p.c.cited_by_source,
+        p.c.id,
+        p.c.title,
+        p.c.published,
+        p.c.year,
+        p.c.primary_category,
+        p.c.venue,
+        p.c.journal_ref,
+        p.c.has_code,
+        p.c.author_count,
+        p.c.cited_by_count,
+        p.c.cited_by_source,
         func.length(p.c.abstract).label("abstract_chars"),
     ).order_by(p.c.id)
     return [dict(r) for r in connection.execute(query).mappings()]
@@ -147,7 +162,9 @@ def list_listing_categories(connection: Connection) -> dict[str, str]:
     """Paper id -> the category tag a listing card shows, for papers a listing tagged."""
     ps = schema.paper_sources
     out: dict[str, str] = {}
-    for paper_id, record in connection.execute(select(ps.c.paper_id, ps.c.record).where(ps.c.source == "listing")):
+    for paper_id, record in connection.execute(
+        select(ps.c.paper_id, ps.c.record).where(ps.c.source == "listing")
+    ):
         tag = (record or {}).get("primary_category")
         if tag:
             out[paper_id] = str(tag).upper()
@@ -156,10 +173,13 @@ def list_listing_categories(connection: Connection) -> dict[str, str]:
 
 # --- scores -------------------------------------------------------------------------------------
 
+
 def write_scores(connection: Connection, rows: list[Row], columns: Iterable[str]) -> int:
     """Set `columns` for these papers (other score columns stay as they are)."""
     columns = list(columns)
-    stamped = [{"paper_id": r["paper_id"], "computed_at": now(), **{c: r.get(c) for c in columns}} for r in rows]
+    stamped = [
+        {"paper_id": r["paper_id"], "computed_at": now(), **{c: r.get(c) for c in columns}} for r in rows
+    ]
     written = 0
     for chunk in _chunks(stamped, 2000):
         written += upsert(connection, paper_scores, chunk, ["paper_id"], [*columns, "computed_at"])
@@ -208,14 +228,22 @@ def list_author_paper_scores(connection: Connection, author_ids: list[str]) -> d
 def score_counts(connection: Connection) -> Row:
     s = paper_scores
     query = select(
-        func.count(s.c.novelty_raw), func.count(s.c.novelty_pct), func.count(s.c.ai_score),
+        func.count(s.c.novelty_raw),
+        func.count(s.c.novelty_pct),
+        func.count(s.c.ai_score),
         func.count(s.c.predicted_category),
     )
     novelty_raw, novelty_pct, ai, category = connection.execute(query).one()
-    return {"novelty_raw": novelty_raw, "novelty_pct": novelty_pct, "ai_score": ai, "predicted_category": category}
+    return {
+        "novelty_raw": novelty_raw,
+        "novelty_pct": novelty_pct,
+        "ai_score": ai,
+        "predicted_category": category,
+    }
 
 
 # --- fitted models ------------------------------------------------------------------------------
+
 
 def insert_model_run(
     connection: Connection, kind: str, name: str, version: str, card: Row, artifact: bytes | None = None

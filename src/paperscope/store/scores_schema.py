@@ -35,7 +35,9 @@ paper_scores = Table(
     Column("novelty_model", String(128)),  # embedder name@version
     Column("ai_score", Float),  # 0-100
     Column("ai_linear", Float),  # the model's raw output; ai_score = clip(100 * ai_linear, 0, 100)
-    Column("ai_explanation", JSON),  # {"baseline", "contributions": [[feature, value, contribution]], "other"}
+    Column(
+        "ai_explanation", JSON
+    ),  # {"baseline", "contributions": [[feature, value, contribution]], "other"}
     Column("ai_model_id", Integer),
     Column("predicted_category", String(32)),  # only for papers whose sources give no category
     Column("category_confidence", Float),

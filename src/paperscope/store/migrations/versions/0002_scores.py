@@ -23,7 +23,9 @@ def upgrade() -> None:
         sa.Column("vector", sa.LargeBinary(), nullable=False),
         sa.Column("text_hash", sa.String(length=32), nullable=False),
         sa.Column("computed_at", sa.DateTime(timezone=True), nullable=False),
-        sa.ForeignKeyConstraint(["paper_id"], ["papers.id"], name=op.f("fk_paper_embeddings_paper_id_papers")),
+        sa.ForeignKeyConstraint(
+            ["paper_id"], ["papers.id"], name=op.f("fk_paper_embeddings_paper_id_papers")
+        ),
         sa.PrimaryKeyConstraint("paper_id", "model", name=op.f("pk_paper_embeddings")),
     )
     with op.batch_alter_table("paper_embeddings", schema=None) as batch_op:

@@ -1,0 +1,153 @@
+"""Novelty of a paper: how far it lies from the literature before it.
+
+    novelty_raw = 1 - mean cosine similarity of its embedding to its k nearest *earlier* papers
+    novelty_pct = percentile of novelty_raw among the papers of its category and year
+
+"Earlier" means an earlier year, or the same year and an earlier date when both papers have a
+date (papers known only by their year are never earlier than one of the same year). With fewer than
+k earlier papers, or fewer than `min_peers` scored papers in its (category, year), the value is
+None: the store holds too little to say. The k neighbours, with their similarities, are the evidence.
+
+Sorted by (year, date, undated last), the papers earlier than any paper form a *prefix* of the
+order, so the search runs in blocks of queries against growing prefixes with matrix products.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+
+import numpy as np
+
+DEFAULT_K = 10
+MIN_PEERS = 5
+
+
+@dataclass
+class Novelty:
+    raw: np.ndarray  # (n,) float, NaN where too few earlier papers
+    percentile: np.ndarray  # (n,) float 0-100, NaN where raw is NaN or too few peers
+    neighbours: np.ndarray  # (n, k) indices into the input, -1 where none
+    similarities: np.ndarray  # (n, k) cosine similarities, best first
+    peers: np.ndarray  # (n,) size of the (category, year) group the percentile is taken in
+    earlier: np.ndarray  # (n,) number of earlier papers each paper was compared with
+
+
+def earlier_prefix(
+    years: Sequence[int | None], dates: Sequence[date | None]
+) -> tuple[np.ndarray, np.ndarray]:
+    """(order, prefix): `order` sorts the papers by time; papers order[:prefix[i]] are exactly those
+    earlier than paper order[i]. Papers without a year get prefix 0 and sort last."""
+    year = np.array([y if y is not None else 10**6 for y in years], dtype=np.int64)
+    dated = np.array([d is not None for d in dates])
+    day = np.array([d.toordinal() if d is not None else 0 for d in dates], dtype=np.int64)
+    day_key = np.where(dated, day, np.iinfo(np.int64).max)
+    order = np.lexsort((day_key, year))
+    sorted_year, sorted_day, sorted_dated = year[order], day[order], dated[order]
+    year_start = np.searchsorted(sorted_year, sorted_year, side="left")
+    # Within a year the dated papers come first, sorted by day: strictly earlier days are a prefix.
+    composite = sorted_year * 10**7 + np.where(sorted_dated, sorted_day, 10**7 - 1)
+    day_start = np.searchsorted(composite, composite, side="left")
+    prefix = np.where(sorted_dated, day_start, year_start).astype(np.int64)
+    prefix[sorted_year == 10**6] = 0
+    return order, prefix
+
+
+def nearest_earlier(
+    vectors: np.ndarray, prefix: np.ndarray, k: int, block: int = 512, chunk: int = 16_384
+) -> tuple[np.ndarray, np.ndarray]:
+    """For each row i of `vectors` (already in time order), the k rows among vectors[:prefix[i]]
+    with the highest cosine similarity: (indices, similarities), best first, -1/NaN where fewer."""
+    n = len(vectors)
+    best_idx = np.full((n, k), -1, dtype=np.int64)
+    best_sim = np.full((n, k), -np.inf, dtype=np.float32)
+    for start in range(0, n, block):
+        stop = min(n, start + block)
+        limits = prefix[start:stop]
+        reach = int(limits.max()) if len(limits) else 0
+        if reach == 0:
+            continue
+        queries = vectors[start:stop]
+        top_sim = np.full((stop - start, k), -np.inf, dtype=np.float32)
+        top_idx = np.full((stop - start, k), -1, dtype=np.int64)
+        for c0 in range(0, reach, chunk):
+            c1 = min(reach, c0 + chunk)
+            sims = queries @ vectors[c0:c1].T
+            columns = np.arange(c0, c1)
+            sims[columns[None, :] >= limits[:, None]] = -np.inf
+            merged_sim = np.concatenate([top_sim, sims], axis=1)
+            merged_idx = np.concatenate([top_idx, np.broadcast_to(columns, sims.shape)], axis=1)
+            if merged_sim.shape[1] > k:
+                keep = np.argpartition(-merged_sim, k - 1, axis=1)[:, :k]
+                merged_sim = np.take_along_axis(merged_sim, keep, axis=1)
+                merged_idx = np.take_along_axis(merged_idx, keep, axis=1)
+            top_sim, top_idx = merged_sim, merged_idx
+        ranked = np.argsort(-top_sim, axis=1, kind="stable")
+        best_sim[start:stop] = np.take_along_axis(top_sim, ranked, axis=1)
+        best_idx[start:stop] = np.take_along_axis(top_idx, ranked, axis=1)
+    best_idx[~np.isfinite(best_sim)] = -1
+    return best_idx, np.where(np.isfinite(best_sim), best_sim, np.nan).astype(np.float32)
+
+
+def percentile_within(
+    values: np.ndarray, groups: Sequence[object], min_peers: int = MIN_PEERS
+) -> tuple[np.ndarray, np.ndarray]:
+    """Percentile (0-100, ties share the mid rank) of each value within its group; NaN values take
+    no part; groups smaller than `min_peers` give NaN. Returns (percentiles, group sizes)."""
+    out = np.full(len(values), np.nan)
+    sizes = np.zeros(len(values), dtype=np.int64)
+    members: dict[object, list[int]] = defaultdict(list)
+    for i, group in enumerate(groups):
+        if not np.isnan(values[i]):
+            members[group].append(i)
+    for indices in members.values():
+        idx = np.array(indices)
+        sizes[idx] = len(idx)
+        if len(idx) < min_peers:
+            continue
+        group_values = values[idx]
+        ordered = np.sort(group_values)
+        below = np.searchsorted(ordered, group_values, side="left")
+        upto = np.searchsorted(ordered, group_values, side="right")
+        out[idx] = 100.0 * (below + 0.5 * (upto - below)) / len(idx)
+    return out, sizes
+
+
+def compute_novelty(
+    vectors: np.ndarray,
+    years: Sequence[int | None],
+    dates: Sequence[date | None],
+    categories: Sequence[str | None],
+    k: int = DEFAULT_K,
+    min_peers: int = MIN_PEERS,
+) -> Novelty:
+    """Novelty of every paper (rows of unit-length `vectors`) against the earlier ones among them."""
+    n = len(vectors)
+    order, prefix = earlier_prefix(years, dates)
+    sorted_vectors = np.ascontiguousarray(vectors[order], dtype=np.float32)
+    idx_sorted, sims_sorted = nearest_earlier(sorted_vectors, prefix, k)
+    neighbours = np.full((n, k), -1, dtype=np.int64)
+    similarities = np.full((n, k), np.nan, dtype=np.float32)
+    has = idx_sorted >= 0
+    neighbours[order] = np.where(has, order[np.maximum(idx_sorted, 0)], -1)
+    similarities[order] = sims_sorted
+    earlier = np.zeros(n, dtype=np.int64)
+    earlier[order] = prefix
+    raw = np.full(n, np.nan)
+    enough = earlier >= k
+    raw[enough] = 1.0 - similarities[enough].astype(np.float64).mean(axis=1)
+    groups = [(categories[i], years[i]) for i in range(n)]
+    percentile, peers = percentile_within(raw, groups, min_peers)
+    return Novelty(raw, percentile, neighbours, similarities, peers, earlier)
+
+
+def compute_author_novelty(paper_percentiles: dict[str, Sequence[float | None]]) -> dict[str, float | None]:
+    """Author Novelty %: the mean of their papers' novelty percentiles (papers without one are left
+    out; an author with none gets None)."""
+    out: dict[str, float | None] = {}
+    for author, values in paper_percentiles.items():
+        known = [v for v in values if v is not None and not np.isnan(v)]
+        out[author] = float(np.mean(known)) if known else None
+    return out

@@ -1,0 +1,96 @@
+"""Novelty: nearest earlier papers, percentiles within (category, year), and the None cases."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import numpy as np
+import pytest
+
+from paperscope.analytics.novelty import (
+    compute_author_novelty,
+    compute_novelty,
+    earlier_prefix,
+    percentile_within,
+)
+
+
+def _unit(rows: np.ndarray) -> np.ndarray:
+    return (rows / np.linalg.norm(rows, axis=1, keepdims=True)).astype(np.float32)
+
+
+def _is_earlier(yb, db, ya, da) -> bool:  # type: ignore[no-untyped-def]
+    if yb is None or ya is None:
+        return False
+    return yb < ya or (yb == ya and db is not None and da is not None and db < da)
+
+
+def test_nearest_earlier_matches_brute_force() -> None:
+    rng = np.random.default_rng(3)
+    n, k = 700, 5
+    vectors = _unit(rng.normal(size=(n, 16)))
+    years = [int(y) for y in rng.integers(2000, 2006, size=n)]
+    years[7] = None  # type: ignore[call-overload]
+    dates = [date(y, int(rng.integers(1, 13)), 1) if y and rng.random() < 0.6 else None for y in years]
+    result = compute_novelty(vectors, years, dates, ["LG"] * n, k=k, min_peers=1)
+    sims = vectors @ vectors.T
+    for i in range(n):
+        earlier = [j for j in range(n) if _is_earlier(years[j], dates[j], years[i], dates[i])]
+        assert result.earlier[i] == len(earlier)
+        if len(earlier) < k:
+            assert np.isnan(result.raw[i])
+            continue
+        best = sorted(earlier, key=lambda j: -sims[i, j])[:k]
+        assert np.allclose(result.similarities[i], sims[i, best], atol=1e-5)
+        assert result.raw[i] == pytest.approx(1 - sims[i, best].mean(), abs=1e-5)
+    assert np.isnan(result.raw[7])  # no year: nothing is known to be earlier
+
+
+def test_copy_of_an_earlier_paper_has_novelty_zero_and_names_it() -> None:
+    rng = np.random.default_rng(0)
+    vectors = _unit(rng.normal(size=(6, 32)))
+    vectors[5] = vectors[2]  # paper 5 (2021) repeats paper 2 (2019)
+    years = [2018, 2018, 2019, 2019, 2020, 2021]
+    result = compute_novelty(vectors, years, [None] * 6, [None] * 6, k=1, min_peers=1)
+    assert result.raw[5] == pytest.approx(0.0, abs=1e-6)
+    assert result.neighbours[5, 0] == 2
+    assert result.similarities[5, 0] == pytest.approx(1.0, abs=1e-6)
+    # The original is not "near" its later copy: only earlier papers count.
+    assert result.neighbours[2, 0] in (0, 1)
+
+
+def test_too_few_earlier_papers_gives_none() -> None:
+    vectors = _unit(np.eye(4, dtype=np.float32) + 0.1)
+    years = [2020, 2020, 2020, 2021]
+    result = compute_novelty(vectors, years, [None] * 4, [None] * 4, k=3, min_peers=1)
+    # Papers dated only by year are never earlier than one of the same year.
+    assert list(result.earlier) == [0, 0, 0, 3]
+    assert np.isnan(result.raw[:3]).all()
+    assert not np.isnan(result.raw[3])
+
+
+def test_same_year_dates_order_papers_and_undated_ones_wait_for_the_next_year() -> None:
+    years = [2020, 2020, 2020, 2020, 2021]
+    dates = [date(2020, 5, 1), date(2020, 1, 1), None, date(2020, 5, 1), None]
+    order, prefix = earlier_prefix(years, dates)
+    earlier_of = {int(order[i]): int(prefix[i]) for i in range(len(order))}
+    assert earlier_of[1] == 0  # January: first
+    assert earlier_of[0] == 1 and earlier_of[3] == 1  # same day: neither is earlier than the other
+    assert earlier_of[2] == 0  # 2020 without a date: nothing of 2020 is surely earlier
+    assert earlier_of[4] == 4
+
+
+def test_percentile_within_groups_with_ties_and_small_groups() -> None:
+    values = np.array([0.1, 0.2, 0.2, 0.4, 0.9, np.nan, 0.5])
+    groups = ["a", "a", "a", "a", "a", "a", "b"]
+    pct, sizes = percentile_within(values, groups, min_peers=5)
+    assert pct[0] == pytest.approx(10.0)  # lowest of five: half a rank below nobody
+    assert pct[1] == pytest.approx(40.0) and pct[2] == pytest.approx(40.0)  # ties share the mid rank
+    assert pct[4] == pytest.approx(90.0)
+    assert np.isnan(pct[5])  # no value
+    assert np.isnan(pct[6]) and sizes[6] == 1  # a group of one is too small
+
+
+def test_author_novelty_is_the_mean_of_known_percentiles() -> None:
+    out = compute_author_novelty({"a": [40.0, None, 80.0], "b": [None], "c": []})
+    assert out == {"a": pytest.approx(60.0), "b": None, "c": None}
