@@ -32,14 +32,12 @@ def db_upgrade() -> None:
 def settings_command() -> None:
     """Every setting: its environment variable, current value, default and meaning."""
     current = load_settings()
-    table = Table(title="paperscope settings")
-    for column in ("variable", "value", "default", "meaning"):
-        table.add_column(column, overflow="fold")
     for spec in SETTINGS:
         value = getattr(current, spec.name)
         shown = "***" if "key" in spec.name and value else str(value)
-        table.add_row(PREFIX + spec.name.upper(), shown, spec.default, spec.meaning)
-    console.print(table)
+        console.print(f"[bold]{PREFIX}{spec.name.upper()}[/] = {shown}", highlight=False, soft_wrap=True)
+        console.print(f"    default: {spec.default}", highlight=False, soft_wrap=True)
+        console.print(f"    {spec.meaning}", highlight=False, soft_wrap=True)
 
 
 @app.command("stats")
@@ -75,12 +73,9 @@ def quarantine_command(
     if not rows:
         console.print("quarantine is empty")
         return
-    table = Table(title=f"{len(rows)} quarantined records (newest first)")
-    for column in ("source", "position", "reason"):
-        table.add_column(column, overflow="fold")
+    console.print(f"{len(rows)} quarantined records (newest first): source · position · reason")
     for row in rows:
-        table.add_row(row["source"], row["position"], row["reason"])
-    console.print(table)
+        console.print(f"{row['source']} · {row['position']} · {row['reason']}", highlight=False, soft_wrap=True)
 
 
 @app.command("runs")

@@ -43,7 +43,8 @@ def execute(plan: IngestPlan, resume: bool = True) -> None:
     console.print(
         f"[green]run {summary.run_id} done{resumed}:[/] {c['records']:,} records · "
         f"{c['papers_new']:,} new · {c['papers_updated']:,} updated · {c['papers_unchanged']:,} unchanged · "
-        f"{c['author_reports']:,} author reports · {c['quarantined']:,} quarantined"
+        f"{c['author_reports']:,} author reports · {c['quarantined']:,} quarantined",
+        soft_wrap=True,
     )
     if c["quarantined"]:
         console.print("  see them with: paperscope quarantine")

@@ -105,3 +105,40 @@ def export_papers_command(
     with out.open("w", encoding="utf-8", newline="") as handle:
         n = export_papers(engine, fmt.value, handle, f)
     console.print(f"wrote {n:,} papers to {out}")
+
+
+@app.command("paper")
+def paper_command(
+    ref: str = typer.Argument(..., help="paperscope id (arXiv:…, doi:…, title:…), or an arXiv id / DOI"),
+    as_json: bool = typer.Option(False, "--json"),
+    bibtex: bool = typer.Option(False, "--bibtex", help="Print the BibTeX entry"),
+) -> None:
+    """One paper with everything the store knows about it."""
+    from paperscope.services.papers import bibtex_entry, get_paper
+
+    engine = store_or_exit(settings_or_exit())
+    paper = get_paper(engine, ref)
+    if paper is None:
+        fail(f"no paper {ref!r} in the store (try `paperscope papers` to list ids)")
+        return
+    if as_json:
+        sys.stdout.write(orjson.dumps(paper, option=orjson.OPT_INDENT_2).decode() + "\n")
+        return
+    if bibtex:
+        sys.stdout.write(bibtex_entry(paper))
+        return
+    console.print(f"[bold]{paper['title']}[/]  ({paper['id']})", highlight=False)
+    meta = [paper["primary_category"] or "—", paper["published"] or str(paper["year"] or "—")]
+    if paper["has_code"]:
+        meta.append("Code")
+    console.print(" · ".join(meta), highlight=False)
+    authors = ", ".join(paper["authors"]) + (" et al." if paper["authors_truncated"] else "")
+    console.print(authors + (f" · {' '.join(paper['orgs'])}" if paper["orgs"] else ""), highlight=False)
+    for name, url in sorted((paper["links"] or {}).items()):
+        console.print(f"  {name}: {url}", highlight=False)
+    for url in paper["code_urls"]:
+        console.print(f"  code: {url}", highlight=False)
+    cites = "—" if paper["cited_by_count"] is None else f"{paper['cited_by_count']} ({paper['cited_by_source']})"
+    console.print(f"citations: {cites} · upvotes: {paper['upvotes'] if paper['upvotes'] is not None else '—'}")
+    if paper["abstract"]:
+        console.print(paper["abstract"], highlight=False)
