@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import Engine
 
 from paperscope.analytics.authors import RecomputeReport, coauthor_counts, recompute_authors
+from paperscope.analytics.identity import evaluate_pairs
 from paperscope.analytics.similar import compute_similar_authors
 from paperscope.core.ids import normalise_person_name
 from paperscope.store import authors as store
@@ -217,3 +218,18 @@ def split_authors(engine: Engine, a: str, b: str | None = None, papers: list[str
 def list_corrections(engine: Engine) -> list[dict[str, Any]]:
     with engine.connect() as connection:
         return store.list_corrections(connection)
+
+
+def evaluate_identities(engine: Engine, pairs: list[dict[str, Any]]) -> dict[str, Any]:
+    """Precision and recall of the stored identities over labelled pairs (tests/data/authors)."""
+    sides = [side for pair in pairs for side in (pair["a"], pair["b"])]
+    with engine.connect() as connection:
+        by_ship = store.identity_map(connection, [(s["paper"], s["author"]) for s in sides if s.get("paper")])
+        by_author = store.author_identities(connection, [s["author"] for s in sides if not s.get("paper")])
+
+    def identity_of(side: dict[str, Any]) -> str:
+        if side.get("paper"):
+            return by_ship[(side["paper"], side["author"])]
+        return by_author[side["author"]]
+
+    return evaluate_pairs(pairs, identity_of)

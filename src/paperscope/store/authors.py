@@ -379,3 +379,13 @@ def load_embeddings(connection: Connection, model: str, version: str) -> list[tu
 def load_paper_texts(connection: Connection) -> list[tuple[str, str, str | None]]:
     """(id, title, abstract) of every paper, for text-based similarity."""
     return connection.exec_driver_sql("SELECT id, title, abstract FROM papers").fetchall()
+
+
+def author_identities(connection: Connection, author_ids: Sequence[str]) -> dict[str, str]:
+    """The identity of each author id's own authorships (ids without a link are their own)."""
+    links = author_identity_links
+    found: dict[str, str] = {}
+    for chunk in _chunks(sorted(set(author_ids))):
+        found.update((r[0], r[1]) for r in connection.execute(
+            select(links.c.author_id, links.c.identity_id).where(links.c.author_id.in_(chunk))))
+    return {a: found.get(a, a) for a in author_ids}

@@ -1,0 +1,383 @@
+"""Author profiles computed from the store: identities, then every metric of every identity at once.
+
+`recompute_authors(engine)` reads the whole store into integer arrays, resolves identities
+(analytics.identity), computes the indices (analytics.metrics) and writes `author_metrics`; with
+`incremental=True` it keeps the stored identities and recomputes only the identities that have a
+paper written (or newly cited) since the last run. Definitions are in docs/authors.md; the one
+counting convention worth repeating here:
+
+  citations of a paper = max(the count a source reported (papers.cited_by_count),
+                             the distinct papers in the store whose references resolve to it)
+
+and its citations per year are the source's counts_by_year where a source gave them, else the
+in-store citing papers by their year. An author's citations are the sum over their papers.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from typing import Any
+
+import numpy as np
+import orjson
+from sqlalchemy import Engine
+
+from paperscope.analytics.identity import (
+    AuthorInfo,
+    Correction,
+    IdentityInput,
+    IdentityResult,
+    resolve_identities,
+)
+from paperscope.analytics.metrics import compute_indices, mean_by_owner, mode_by_owner
+from paperscope.analytics.names import compatible
+from paperscope.core.categories import short_tag
+from paperscope.core.ids import InvalidId, author_id_for, normalise_person_name
+from paperscope.store import authors as store
+
+WINDOW_YEARS = 5  # "last 5 years": the current calendar year and the four before it
+Progress = Callable[[str], None]
+
+
+@dataclass
+class PaperTable:
+    """Per-paper arrays, indexed by position in `ids`."""
+
+    ids: list[str]
+    index: dict[str, int]
+    year: np.ndarray  # int, -1 unknown
+    tag: np.ndarray  # int code into tags, -1 unknown
+    tags: list[str]
+    cites: np.ndarray  # the counting convention above
+    novelty: np.ndarray  # float, NaN unknown
+    ai_score: np.ndarray
+    year_rows: tuple[np.ndarray, np.ndarray, np.ndarray]  # (paper idx, year, count) citations per year
+
+
+@dataclass
+class RecomputeReport:
+    mode: str
+    identities: int = 0
+    authorships: int = 0
+    papers: int = 0
+    timings: dict[str, float] = field(default_factory=dict)
+    refused: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"mode": self.mode, "identities": self.identities, "authorships": self.authorships,
+                "papers": self.papers, "timings": {k: round(v, 3) for k, v in self.timings.items()},
+                "refused": len(self.refused)}
+
+
+def _int_or(value: Any, default: int) -> int:
+    return default if value is None else int(value)
+
+
+def build_paper_table(
+    papers: list[tuple], edge_counts: list[tuple], yearly: list[tuple], scores: list[tuple]
+) -> PaperTable:
+    ids = [r[0] for r in papers]
+    index = {pid: i for i, pid in enumerate(ids)}
+    n = len(ids)
+    year = np.fromiter((_int_or(r[1], -1) for r in papers), dtype=np.int64, count=n)
+    tag_codes: dict[str, int] = {}
+    tag = np.fromiter((tag_codes.setdefault(r[2], len(tag_codes)) if r[2] else -1 for r in papers),
+                      dtype=np.int64, count=n)
+    reported = np.fromiter((_int_or(r[3], 0) for r in papers), dtype=np.int64, count=n)
+
+    # In-store citing papers, per year of the citing paper.
+    e_paper = np.fromiter((index.get(r[0], -1) for r in edge_counts), dtype=np.int64, count=len(edge_counts))
+    e_year = np.fromiter((_int_or(r[1], -1) for r in edge_counts), dtype=np.int64, count=len(edge_counts))
+    e_count = np.fromiter((int(r[2]) for r in edge_counts), dtype=np.int64, count=len(edge_counts))
+    keep = e_paper >= 0
+    e_paper, e_year, e_count = e_paper[keep], e_year[keep], e_count[keep]
+    in_store = np.bincount(e_paper, weights=e_count, minlength=n).astype(np.int64)
+    cites = np.maximum(reported, in_store)
+
+    # Reported counts per year: one source per paper (the one with the most citations in total).
+    by_source: dict[tuple[int, str], list[tuple[int, int]]] = {}
+    for paper_id, source, y, count in yearly:
+        i = index.get(paper_id)
+        if i is not None and y is not None:
+            by_source.setdefault((i, source), []).append((int(y), int(count)))
+    best: dict[int, tuple[int, str]] = {}
+    for (i, source), rows in by_source.items():
+        total = sum(c for _, c in rows)
+        if i not in best or (total, source) > best[i]:
+            best[i] = (total, source)
+    r_paper, r_year, r_count = [], [], []
+    for i, (_, source) in best.items():
+        for y, count in by_source[(i, source)]:
+            r_paper.append(i)
+            r_year.append(y)
+            r_count.append(count)
+    has_reported = np.zeros(n, dtype=bool)
+    has_reported[np.asarray(r_paper, dtype=np.int64)] = True
+    from_edges = (~has_reported[e_paper]) & (e_year >= 0)
+    yp = np.concatenate([np.asarray(r_paper, dtype=np.int64), e_paper[from_edges]])
+    yy = np.concatenate([np.asarray(r_year, dtype=np.int64), e_year[from_edges]])
+    yc = np.concatenate([np.asarray(r_count, dtype=np.int64), e_count[from_edges]])
+
+    novelty = np.full(n, np.nan)
+    ai = np.full(n, np.nan)
+    for paper_id, nov, score in scores:
+        i = index.get(paper_id)
+        if i is not None:
+            if nov is not None:
+                novelty[i] = float(nov)
+            if score is not None:
+                ai[i] = float(score)
+    tags = [t for t, _ in sorted(tag_codes.items(), key=lambda kv: kv[1])]
+    return PaperTable(ids, index, year, tag, tags, cites, novelty, ai, (yp, yy, yc))
+
+
+def identity_input(
+    authors: list[tuple], authorships: list[tuple], papers: list[tuple], cross: list[tuple],
+    multi_source: list[tuple[str, str, list[dict[str, Any]]]], corrections: list[dict[str, Any]],
+) -> IdentityInput:
+    infos = {r[0]: AuthorInfo(r[1], r[2], r[3], r[4], r[5]) for r in authors}
+    authors_of: dict[str, list[str]] = {}
+    for paper_id, _position, author_id, _name, _origin in sorted(authorships, key=lambda r: (r[0], r[1])):
+        authors_of.setdefault(paper_id, []).append(author_id)
+    tags = {r[0]: r[2] for r in papers}
+    years = {r[0]: r[1] for r in papers}
+    cross_tags: dict[str, set[str]] = {}
+    for paper_id, text in cross:
+        try:
+            categories = orjson.loads(text) if isinstance(text, str | bytes) else text
+        except orjson.JSONDecodeError:
+            continue
+        found = {short_tag(c) for c in categories or () if c}
+        cross_tags[paper_id] = {t for t in found if t}
+    return IdentityInput(
+        authors=infos, authors_of=authors_of, tags=tags, years=years, cross_tags=cross_tags,
+        same_paper=same_paper_evidence(multi_source, infos),
+        corrections=[Correction(c["id"], c["kind"], c["a"], c["b"], tuple(c["papers"] or ())) for c in corrections],
+    )
+
+
+def _entry_id(entry: dict[str, Any]) -> str | None:
+    try:
+        return author_id_for(entry.get("name") or "", entry.get("orcid"), entry.get("openalex_id"),
+                             entry.get("s2_id"))
+    except InvalidId:
+        return None
+
+
+def same_paper_evidence(
+    multi_source: list[tuple[str, str, list[dict[str, Any]]]], infos: dict[str, AuthorInfo]
+) -> list[tuple[str, str, str]]:
+    """Pairs of author ids two sources give for the same person on the same paper: a name in one
+    list matching exactly one name in the other (compatible names), at the same position first."""
+    by_paper: dict[str, list[list[dict[str, Any]]]] = {}
+    for paper_id, _source, entries in multi_source:
+        by_paper.setdefault(paper_id, []).append(entries)
+    out: list[tuple[str, str, str]] = []
+    for paper_id, lists in by_paper.items():
+        for i, first in enumerate(lists):
+            for second in lists[i + 1 :]:
+                keys2 = [normalise_person_name(e.get("name") or "") for e in second]
+                for pos, entry in enumerate(first):
+                    key = normalise_person_name(entry.get("name") or "")
+                    if pos < len(second) and compatible(key, keys2[pos]):
+                        match = pos
+                    else:
+                        hits = [j for j, k in enumerate(keys2) if compatible(key, k)]
+                        if len(hits) != 1:
+                            continue
+                        match = hits[0]
+                    a, b = _entry_id(entry), _entry_id(second[match])
+                    if a and b and a != b and a in infos and b in infos:
+                        out.append((a, b, paper_id))
+    return out
+
+
+def _json_years(keys: np.ndarray, years: np.ndarray, counts: np.ndarray, n: int) -> list[dict[str, int]]:
+    out: list[dict[str, int]] = [{} for _ in range(n)]
+    for k, y, c in zip(keys.tolist(), years.tolist(), counts.tolist(), strict=True):
+        if c:
+            out[k][str(y)] = c
+    return out
+
+
+def compute_metric_rows(
+    pairs_owner: np.ndarray, pairs_paper: np.ndarray, owners: list[str], names: list[str], name_keys: list[str],
+    members: list[list[str]], table: PaperTable, today: date, now: datetime,
+) -> list[tuple]:
+    """One row per owner (identity), in store.METRIC_COLUMNS order."""
+    n = len(owners)
+    first_year = today.year - WINDOW_YEARS + 1
+    # One pair per (owner, paper): two member ids on one paper count the paper once.
+    key = np.unique(pairs_owner.astype(np.int64) * len(table.ids) + pairs_paper)
+    o, p = key // len(table.ids), key % len(table.ids)
+    full = compute_indices(o, table.cites[p], n)
+
+    # Citations per year: expand each pair into its paper's per-year rows.
+    yp, yy, yc = table.year_rows
+    order = np.argsort(yp, kind="stable")
+    yp, yy, yc = yp[order], yy[order], yc[order]
+    lengths = np.bincount(yp, minlength=len(table.ids))
+    starts = np.concatenate(([0], np.cumsum(lengths)[:-1]))
+    per = lengths[p]
+    total = int(per.sum())
+    owner_rows = np.repeat(o, per)
+    within = np.arange(total) - np.repeat(np.cumsum(per) - per, per)
+    rows = np.repeat(starts[p], per) + within
+    ry, rc = yy[rows], yc[rows]
+    span_lo = int(ry.min()) if total else 0
+    span = (int(ry.max()) - span_lo + 1) if total else 1
+    k2 = owner_rows * span + (ry - span_lo)
+    uk, inverse = np.unique(k2, return_inverse=True)
+    sums = np.bincount(inverse, weights=rc, minlength=uk.size).astype(np.int64)
+    by_year = _json_years(uk // span, uk % span + span_lo, sums, n)
+
+    # Last 5 years: citations received in the window (where their year is known), papers published in it.
+    recent = ry >= first_year
+    pair_index = np.repeat(np.arange(o.size), per)
+    cites_5y = np.bincount(pair_index[recent], weights=rc[recent], minlength=o.size).astype(np.int64)
+    window = compute_indices(o, cites_5y, n)
+    papers_5y = np.bincount(o[table.year[p] >= first_year], minlength=n)
+
+    field_code = mode_by_owner(o, table.tag[p], n, max(len(table.tags), 1))
+    novelty = mean_by_owner(o, table.novelty[p], n)
+    ai = mean_by_owner(o, table.ai_score[p], n)
+    out = []
+    for i in range(n):
+        out.append((
+            owners[i], names[i], name_keys[i],
+            table.tags[field_code[i]] if field_code[i] >= 0 else None,
+            int(full.papers[i]), int(full.citations[i]), int(full.h_index[i]), int(full.i10_index[i]),
+            int(full.g_index[i]), int(papers_5y[i]), int(window.citations[i]), int(window.h_index[i]),
+            int(window.i10_index[i]), int(window.g_index[i]), by_year[i],
+            None if np.isnan(novelty[i]) else round(float(novelty[i]), 2),
+            None if np.isnan(ai[i]) else round(float(ai[i]), 2),
+            members[i], now,
+        ))
+    return out
+
+
+def _owners(
+    authorships: list[tuple], authors: list[tuple], identity: IdentityResult, table: PaperTable,
+    only: set[str] | None = None,
+) -> tuple[np.ndarray, np.ndarray, list[str], list[str], list[str], list[list[str]]]:
+    name_of = {r[0]: r[1] for r in authors}
+    owner_index: dict[str, int] = {}
+    members: dict[str, set[str]] = {}
+    po: list[int] = []
+    pp: list[int] = []
+    links, overrides = identity.links, identity.overrides
+    for paper_id, _position, author_id, _name, _origin in authorships:
+        hit = overrides.get((paper_id, author_id)) if overrides else None
+        ident = hit[0] if hit else (links[author_id][0] if author_id in links else author_id)
+        if only is not None and ident not in only:
+            continue
+        i = owner_index.get(ident)
+        if i is None:
+            i = owner_index[ident] = len(owner_index)
+            members[ident] = set()
+        members[ident].add(author_id)
+        po.append(i)
+        pp.append(table.index[paper_id])
+    for author_id, (ident, _, _) in links.items():
+        if ident in members:
+            members[ident].add(author_id)
+    owners = list(owner_index)
+    names = [name_of.get(ident) or name_of.get(ident.split("~", 1)[0]) or ident for ident in owners]
+    keys = [normalise_person_name(name) for name in names]
+    return (np.asarray(po, dtype=np.int64), np.asarray(pp, dtype=np.int64), owners, names, keys,
+            [sorted(members[ident]) for ident in owners])
+
+
+def stored_identity(engine: Engine) -> IdentityResult:
+    from sqlalchemy import select
+
+    from paperscope.store.authors_schema import author_identity_links, authorship_identities
+    with engine.connect() as connection:
+        links = {r[0]: (r[1], r[2], r[3]) for r in connection.execute(select(
+            author_identity_links.c.author_id, author_identity_links.c.identity_id,
+            author_identity_links.c.rule, author_identity_links.c.evidence))}
+        overrides = {(r[0], r[1]): (r[2], r[3], r[4]) for r in connection.execute(select(
+            authorship_identities.c.paper_id, authorship_identities.c.author_id,
+            authorship_identities.c.identity_id, authorship_identities.c.rule, authorship_identities.c.evidence))}
+    return IdentityResult(links=links, overrides=overrides, refused=[])
+
+
+def recompute_authors(
+    engine: Engine, *, incremental: bool = False, today: date | None = None, progress: Progress | None = None,
+) -> RecomputeReport:
+    """Resolve identities and write every identity's metrics. Incremental: keep the stored
+    identities and redo only identities with papers written or newly cited since the last run."""
+    say = progress or (lambda _m: None)
+    now = datetime.now(UTC)
+    today = today or now.date()
+    report = RecomputeReport("incremental" if incremental else "full")
+    clock = time.perf_counter()
+
+    def lap(name: str) -> None:
+        nonlocal clock
+        t = time.perf_counter()
+        report.timings[name] = report.timings.get(name, 0.0) + t - clock
+        clock = t
+
+    with engine.connect() as connection:
+        last = store.last_run(connection) if incremental else None
+        changed = store.papers_changed_since(connection, last["started_at"]) if last else None
+        authors = store.load_authors(connection)
+        authorships = store.load_authorships(connection)
+        papers = store.load_papers(connection)
+        edge_counts = store.load_edge_counts(connection)
+        yearly = store.load_citation_counts(connection)
+        scores = store.load_paper_scores(connection)
+        corrections = store.list_corrections(connection) if changed is None else []
+        cross = store.load_cross_listed(connection) if changed is None else []
+        multi = store.load_multi_source_authors(connection) if changed is None else []
+    lap("read")
+    say(f"read {len(papers):,} papers, {len(authorships):,} authorships, {len(authors):,} author ids")
+    table = build_paper_table(papers, edge_counts, yearly, scores)
+    lap("paper table")
+    if changed is None:
+        identity = resolve_identities(identity_input(authors, authorships, papers, cross, multi, corrections))
+        report.refused = identity.refused
+        lap("identity")
+        say(f"identities resolved: {len(identity.links):,} links, {len(identity.overrides):,} split authorships")
+        only = None
+    else:
+        identity = stored_identity(engine)
+        touched = set(changed)
+        only = {identity.identity_of(p, a) for p, _pos, a, _n, _o in authorships if p in touched}
+        lap("identity")
+        say(f"incremental: {len(changed):,} changed papers, {len(only):,} identities to redo")
+    po, pp, owners, names, keys, members = _owners(authorships, authors, identity, table, only)
+    rows = compute_metric_rows(po, pp, owners, names, keys, members, table, today, now)
+    lap("metrics")
+    with engine.begin() as connection:
+        run_id = store.start_run(connection, report.mode, now)
+        if changed is None:
+            store.replace_identities(
+                connection,
+                [(a, i, r, e) for a, (i, r, e) in identity.links.items()],
+                [(p, a, i, r, e) for (p, a), (i, r, e) in identity.overrides.items()],
+            )
+        store.replace_metrics(connection, rows, None if only is None else sorted(only))
+        report.identities, report.authorships, report.papers = len(owners), len(po), len(papers)
+        lap("write")
+        store.finish_run(connection, run_id, report.as_dict(), datetime.now(UTC))
+    say(f"wrote metrics of {len(rows):,} identities")
+    return report
+
+
+def coauthor_counts(ident: str, rows: list[dict[str, Any]], identity_of: dict[tuple[str, str], str]) -> Counter[str]:
+    """Co-author identities of `ident` with the number of papers shared, from the authorships of
+    its papers."""
+    counts: Counter[str] = Counter()
+    seen: set[tuple[str, str]] = set()
+    for row in rows:
+        other = identity_of[(row["paper_id"], row["author_id"])]
+        if other != ident and (row["paper_id"], other) not in seen:
+            seen.add((row["paper_id"], other))
+            counts[other] += 1
+    return counts

@@ -1,0 +1,110 @@
+"""Similar authors: identities whose work reads alike, by the embeddings of their papers.
+
+Each identity with at least `min_papers` papers gets a centroid: the mean of its papers' stored
+embeddings (table paper_embeddings, the embedder with the most papers embedded), or, when the store
+has no embeddings, the mean of its papers' TF-IDF vectors over titles and abstracts (sublinear tf,
+English stop words). Centroids are L2-normalised and compared by cosine; co-authors (identities
+sharing a paper) are left out, since sharing the papers says nothing more about the work.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+import numpy as np
+from sqlalchemy import Engine
+
+from paperscope.analytics.authors import stored_identity
+from paperscope.store import authors as store
+
+BLOCK = 2048
+CELLS = 20_000_000  # similarity cells held at once (rows per block x identities)
+
+
+def _incidence(owner: np.ndarray, paper: np.ndarray, n_owners: int, n_papers: int):  # type: ignore[no-untyped-def]
+    from scipy.sparse import csr_matrix
+
+    data = np.ones(owner.size, dtype=np.float32)
+    matrix = csr_matrix((data, (owner, paper)), shape=(n_owners, n_papers))
+    matrix.data[:] = 1.0  # duplicates summed: back to 0/1
+    return matrix
+
+
+def _normalise(matrix):  # type: ignore[no-untyped-def]
+    from scipy.sparse import diags, issparse
+
+    if issparse(matrix):
+        norms = np.sqrt(np.asarray(matrix.multiply(matrix).sum(axis=1)).ravel())
+        return diags(np.where(norms > 0, 1.0 / np.maximum(norms, 1e-12), 0.0).astype(np.float32)) @ matrix
+    norms = np.linalg.norm(matrix, axis=1, keepdims=True)
+    return np.divide(matrix, norms, out=np.zeros_like(matrix), where=norms > 0)
+
+
+def compute_similar_authors(engine: Engine, k: int = 10, min_papers: int = 2,
+                            progress: Callable[[str], None] | None = None) -> dict[str, Any]:
+    """Write the `k` most similar identities of every identity with `min_papers` papers or more."""
+    say = progress or (lambda _m: None)
+    identity = stored_identity(engine)
+    with engine.connect() as connection:
+        authorships = store.load_authorships(connection)
+        models = store.embeddings_available(connection)
+        if models:
+            model, version, _ = models[0]
+            vectors = store.load_embeddings(connection, model, version)
+            texts = None
+        else:
+            vectors = None
+            texts = store.load_paper_texts(connection)
+    owners: dict[str, int] = {}
+    pairs: dict[tuple[int, str], None] = {}
+    for paper_id, _pos, author_id, _name, _origin in authorships:
+        ident = identity.identity_of(paper_id, author_id)
+        pairs[(owners.setdefault(ident, len(owners)), paper_id)] = None
+    counts = np.bincount(np.fromiter((o for o, _ in pairs), dtype=np.int64, count=len(pairs)),
+                         minlength=len(owners))
+    keep = counts >= min_papers
+    if vectors is not None:
+        paper_index = {r[0]: i for i, r in enumerate(vectors)}
+        dim = vectors[0][1] if vectors else 0
+        features = np.frombuffer(b"".join(r[2] for r in vectors), dtype="<f4").reshape(len(vectors), dim)
+        method = f"embeddings:{model}"
+    else:
+        from sklearn.feature_extraction.text import TfidfVectorizer
+
+        paper_index = {r[0]: i for i, r in enumerate(texts or [])}
+        docs = [f"{r[1]}. {r[2] or ''}" for r in texts or []]
+        if len(docs) < 2:
+            return {"method": "tfidf", "identities": 0}
+        features = TfidfVectorizer(sublinear_tf=True, stop_words="english", min_df=1, max_df=0.5,
+                                   dtype=np.float32).fit_transform(docs)
+        method = "tfidf"
+    rows = [(o, paper_index[p]) for o, p in pairs if keep[o] and p in paper_index]
+    if not rows:
+        return {"method": method, "identities": 0}
+    selected = np.flatnonzero(keep)
+    remap = np.full(len(owners), -1, dtype=np.int64)
+    remap[selected] = np.arange(selected.size)
+    owner = remap[np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))]
+    paper = np.fromiter((r[1] for r in rows), dtype=np.int64, count=len(rows))
+    incidence = _incidence(owner, paper, selected.size, features.shape[0])
+    centroids = _normalise(incidence @ features)
+    names = list(owners)
+    out: list[tuple] = []
+    now = datetime.now(UTC)
+    block = max(16, min(BLOCK, CELLS // max(selected.size, 1)))
+    for start in range(0, selected.size, block):
+        stop = min(start + block, selected.size)
+        sims = centroids[start:stop] @ centroids.T
+        sims = sims.toarray() if hasattr(sims, "toarray") else np.asarray(sims)
+        shared = (incidence[start:stop] @ incidence.T).toarray() > 0  # co-authors and oneself
+        sims[shared] = -1.0
+        top = np.argsort(-sims, axis=1)[:, :k]
+        for row, best in enumerate(top):
+            found = [[names[selected[j]], round(float(sims[row, j]), 4)] for j in best if sims[row, j] > 0]
+            out.append((names[selected[start + row]], found, method, now))
+    with engine.begin() as connection:
+        store.replace_similar(connection, out)
+    say(f"similar authors ({method}) for {len(out):,} identities")
+    return {"method": method, "identities": len(out)}
