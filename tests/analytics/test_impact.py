@@ -21,9 +21,20 @@ from paperscope.analytics.impact import (
 
 
 def _fact(pid: str, year: int | None, cited: int | None = None, category: str | None = "LG", **extra) -> dict:  # type: ignore[no-untyped-def]
-    row = {"id": pid, "title": f"Paper {pid}", "published": None, "year": year, "primary_category": category,
-           "venue": None, "journal_ref": None, "has_code": False, "author_count": None, "cited_by_count": cited,
-           "cited_by_source": "s2" if cited is not None else None, "abstract_chars": 900}
+    row = {
+        "id": pid,
+        "title": f"Paper {pid}",
+        "published": None,
+        "year": year,
+        "primary_category": category,
+        "venue": None,
+        "journal_ref": None,
+        "has_code": False,
+        "author_count": None,
+        "cited_by_count": cited,
+        "cited_by_source": "s2" if cited is not None else None,
+        "abstract_chars": 900,
+    }
     row.update(extra)
     return row
 
@@ -49,10 +60,19 @@ def test_labels_are_percentiles_within_category_year_and_count_source() -> None:
 
 
 def test_author_features_use_only_what_was_known_before_publication() -> None:
-    facts = [_fact("old", 2000), _fact("cites_old_2003", 2003), _fact("cites_old_2010", 2010),
-             _fact("new", 2005)]
-    authorships = [("old", "ada"), ("new", "ada"), ("new", "bob"), ("cites_old_2003", "cat"),
-                   ("cites_old_2010", "dan")]
+    facts = [
+        _fact("old", 2000),
+        _fact("cites_old_2003", 2003),
+        _fact("cites_old_2010", 2010),
+        _fact("new", 2005),
+    ]
+    authorships = [
+        ("old", "ada"),
+        ("new", "ada"),
+        ("new", "bob"),
+        ("cites_old_2003", "cat"),
+        ("cites_old_2010", "dan"),
+    ]
     citations = [("cites_old_2003", "old"), ("cites_old_2010", "old"), ("cites_old_2010", "new")]
     base = compute_base_features(facts, authorships, citations, {"new": 3})
     row = dict(zip(BASE_FEATURES, base[3], strict=True))
@@ -60,10 +80,14 @@ def test_author_features_use_only_what_was_known_before_publication() -> None:
     assert row["authors' earlier papers, max (log)"] == pytest.approx(np.log1p(1))  # ada's 2000 paper
     assert row["authors' earlier papers, mean (log)"] == pytest.approx(np.log1p(1) / 2)
     # Before 2005, ada's earlier work had one citation (2003); the 2010 one is in the future.
-    assert row["citations to authors' earlier work before publication, max (log)"] == pytest.approx(np.log1p(1))
+    assert row["citations to authors' earlier work before publication, max (log)"] == pytest.approx(
+        np.log1p(1)
+    )
     assert row["references (log)"] == pytest.approx(np.log1p(3))
     # The paper's own citations (from 2010) appear nowhere among its features.
-    assert base[3].tolist() == compute_base_features(facts, authorships, citations[:2], {"new": 3})[3].tolist()
+    assert (
+        base[3].tolist() == compute_base_features(facts, authorships, citations[:2], {"new": 3})[3].tolist()
+    )
 
 
 def test_time_split_tests_on_the_newest_papers() -> None:
@@ -122,7 +146,10 @@ def test_too_few_labelled_papers_means_no_model() -> None:
 
 
 def test_author_ai_score_is_the_mean_over_scored_papers() -> None:
-    assert compute_author_ai_score({"a": [20.0, 60.0, None], "b": []}) == {"a": pytest.approx(40.0), "b": None}
+    assert compute_author_ai_score({"a": [20.0, 60.0, None], "b": []}) == {
+        "a": pytest.approx(40.0),
+        "b": None,
+    }
 
 
 def test_dates_take_part_in_the_time_split() -> None:

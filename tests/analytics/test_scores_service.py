@@ -1,0 +1,141 @@
+"""Scoring a real store: incremental embeddings, Novelty evidence, and no AI Score without labels."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+from sqlalchemy import Engine
+
+from paperscope.core.records import AuthorRecord, Batch, PaperRecord
+from paperscope.ingest.pipeline import run_ingest
+from paperscope.services import scores
+from paperscope.store import scores as store
+from tests.conftest import BACKENDS
+
+TOPICS = [
+    "graph neural networks message passing over molecules predicts binding affinity",
+    "reinforcement learning agents explore sparse reward mazes with intrinsic curiosity bonuses",
+    "diffusion models denoise images progressively and sample photorealistic faces",
+    "speech recognition transducers stream audio tokens with low latency on phones",
+    "protein folding structure prediction from amino acid sequences with attention",
+    "federated learning clients share gradients while keeping hospital data private",
+    "adversarial examples fool image classifiers through imperceptible pixel perturbations",
+    "machine translation between low resource languages with back translation",
+    "recommender systems rank products for shoppers from click histories",
+    "robot grasping policies learned in simulation transfer to real arms",
+    "time series forecasting of electricity demand with temporal convolutions",
+    "question answering over long documents retrieves passages before reading",
+    "quantum circuits simulated with tensor networks on classical hardware",
+    "autonomous driving perception fuses lidar point clouds and camera frames",
+    "code generation language models write python functions from docstrings",
+    "medical image segmentation of tumours in magnetic resonance scans",
+    "causal inference estimates treatment effects from observational records",
+    "neural architecture search finds compact networks for mobile devices",
+    "weather prediction with graph networks over the globe mesh",
+    "music generation with transformers conditioned on chord progressions",
+]
+
+
+def record(i: int, year: int, abstract: str, title: str | None = None, **extra) -> PaperRecord:  # type: ignore[no-untyped-def]
+    fields = dict(
+        source="arxiv_api",
+        source_key=f"http://arxiv.org/abs/{2001 + i % 9}.{i:05d}v1",
+        title=title or f"Study {i} of {abstract.split()[0]} {abstract.split()[1]}",
+        abstract=abstract,
+        arxiv_id=f"{2001 + i % 9}.{i:05d}",
+        arxiv_version=1,
+        published=date(year, 1 + i % 12, 1),
+        year=year,
+        primary_category="cs.LG",
+        categories=["cs.LG"],
+        authors=[AuthorRecord(name=f"Author {i}")],
+    )
+    fields.update(extra)
+    return PaperRecord(**fields)  # type: ignore[arg-type]
+
+
+def load(engine: Engine, records: list[PaperRecord], target: str = "test") -> None:
+    run_ingest(
+        engine, "arxiv_api", target, lambda cursor: iter([Batch(records=records, label="test")]), resume=False
+    )
+
+
+def corpus() -> list[PaperRecord]:
+    return [record(i, 2010 + i // 5, f"{TOPICS[i]} and we report experiments") for i in range(len(TOPICS))]
+
+
+@BACKENDS
+def test_embeddings_are_incremental_and_a_refit_reembeds_everything(engine: Engine) -> None:
+    papers = corpus()
+    load(engine, papers)
+    embedder, reason = scores.prepare_embedder(engine, "tfidf")
+    assert reason == "no fitted model in the store yet"
+    assert scores.update_embeddings(engine, embedder) == (20, 0)
+    assert scores.update_embeddings(engine, embedder) == (0, 20)
+
+    changed = record(3, 2010, "a completely rewritten abstract about curiosity driven exploration")
+    load(engine, [changed], target="update")
+    again, reason = scores.prepare_embedder(engine, "tfidf")
+    assert reason is None and again.version == embedder.version  # reused from the store, not refitted
+    assert scores.update_embeddings(engine, again) == (1, 19)
+    with engine.connect() as connection:
+        ids, matrix = store.load_embeddings(connection, embedder.name, embedder.version)
+    assert len(ids) == 20 and matrix.shape == (20, embedder.dim)
+    assert abs(float((matrix[0] ** 2).sum()) - 1.0) < 1e-5
+
+    # A quarter more papers: the fitted vocabulary is stale, so it is refitted and all re-embedded.
+    load(engine, [record(100 + i, 2015, f"extra paper {i} on {TOPICS[i]}") for i in range(6)], "more")
+    refitted, reason = scores.prepare_embedder(engine, "tfidf")
+    assert reason is not None and "grew from 20 to 26" in reason
+    assert refitted.version != embedder.version
+    assert scores.update_embeddings(engine, refitted) == (26, 0)
+    with engine.connect() as connection:
+        assert store.embedding_versions(connection, "tfidf-svd") == {refitted.version: 26}
+
+
+@BACKENDS
+def test_scores_on_a_small_store(engine: Engine) -> None:
+    papers = corpus()
+    copy = record(50, 2016, papers[7].abstract, title="Study of machine translation again")  # type: ignore[arg-type]
+    load(engine, [*papers, copy])
+    summary = scores.run_scores(engine, "tfidf", k=1)
+    assert summary.papers == 21 and summary.embedded == 21
+
+    copy_view = scores.explain_paper(engine, f"arXiv:{copy.arxiv_id}")
+    assert copy_view is not None
+    novelty = copy_view["novelty"]
+    assert novelty["raw"] < 0.25  # the same abstract, a different title
+    assert novelty["neighbours"][0]["id"] == f"arXiv:{papers[7].arxiv_id}"
+    assert novelty["neighbours"][0]["similarity"] > 0.75
+    # One paper of 2016: no peers to rank it among, so no percentile, and it says why.
+    assert novelty["percentile"] is None and "scored papers in its category and year" in novelty["reason"]
+
+    first = scores.explain_paper(engine, f"arXiv:{papers[0].arxiv_id}")
+    assert first is not None and first["novelty"]["raw"] is None
+    assert first["novelty"]["reason"] == "only 0 earlier papers with an abstract (1 needed)"
+
+    # 2011 has five papers and each has earlier ones: they all get a percentile among each other.
+    fields = scores.score_fields(engine, [f"arXiv:{p.arxiv_id}" for p in papers[5:10]])
+    assert sorted(round(f["novelty"]) for f in fields.values()) == [10, 30, 50, 70, 90]
+
+    # No citation counts anywhere: no AI Score for anyone, and the card says why.
+    assert summary.ai_status == "insufficient" and summary.ai_scored == 0
+    assert "at least 200 are needed" in (summary.ai_reason or "")
+    assert all(f["ai_score"] is None for f in fields.values())
+    assert copy_view["ai_score"]["score"] is None and "200" in copy_view["ai_score"]["reason"]
+    # Every paper has a source category and there are too few to train on: nothing predicted.
+    assert summary.category_status == "insufficient" and summary.categories_predicted == 0
+
+    cards = scores.model_cards(engine)
+    assert cards["ai_score"]["status"] == "insufficient"
+    assert cards["coverage"]["ai_score"] == 0 and cards["coverage"]["novelty_raw"] == summary.novelty_raw
+
+
+def test_the_chosen_embedder_comes_from_the_environment() -> None:
+    assert scores.embedder_setting({}) == "tfidf"
+    assert scores.embedder_setting({"PAPERSCOPE_EMBEDDER": " MiniLM "}) == "minilm"
+    with pytest.raises(ValueError, match="unknown embedder 'bert'"):
+        from paperscope.analytics.embedders import make_embedder
+
+        make_embedder("bert")
