@@ -93,7 +93,7 @@ def _cards(rows: list[dict[str, Any]], authorships: list[dict[str, Any]], years:
             "score": score.get("ai_score"), "novelty": score.get("novelty"),
         })
     key = {
-        "date": lambda c: (c["published"] or (f"{c['year']:04d}" if c["year"] else ""), c["id"]),
+        "date": lambda c: (c["year"] or 0, c["published"] or "", c["id"]),  # undated last
         "score": lambda c: (c["score"] if c["score"] is not None else -1.0, c["id"]),
         "citations": lambda c: (c["citations"], c["id"]),
     }[sort]
@@ -136,7 +136,9 @@ def get_author_profile(engine: Engine, name_or_id: str, sort: str = "date", toda
         co = coauthor_counts(ident, everyone, identity_of)
         top = co.most_common(coauthor_limit)
         co_info = store.get_metrics_many(connection, [c for c, _ in top])
-        reports = store.get_author_reports(connection, members)
+        # A report is about an author id's own identity: not about a namesake split off from it.
+        own = store.author_identities(connection, members)
+        reports = [r for r in store.get_author_reports(connection, members) if own[r["author_id"]] == ident]
         links = store.identity_link_rows(connection, members)
         similar = store.get_similar(connection, ident)
         sim_info = store.get_metrics_many(connection, [s[0] for s in (similar or {}).get("similar", [])])

@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import orjson
-from sqlalchemy import Connection, delete, func, inspect, or_, select
+from sqlalchemy import Connection, Text, cast, delete, func, inspect, select
 
 from paperscope.store import schema
 from paperscope.store.authors_schema import (
@@ -59,10 +59,9 @@ def load_papers(connection: Connection) -> list[tuple]:
 
 def load_cross_listed(connection: Connection) -> list[tuple]:
     """(paper id, categories as JSON text) of papers listed in more than one category."""
-    cast = "categories" if connection.dialect.name == "sqlite" else "CAST(categories AS TEXT)"
-    like = "LIKE '%,%'"
-    return connection.exec_driver_sql(
-        f"SELECT id, {cast} FROM papers WHERE {cast} {like}").fetchall()
+    p = schema.papers
+    text = cast(p.c.categories, Text)
+    return [tuple(r) for r in connection.execute(select(p.c.id, text).where(text.like("%,%")))]
 
 
 def load_edge_counts(connection: Connection) -> list[tuple]:
@@ -251,25 +250,28 @@ def get_metrics_many(connection: Connection, identity_ids: Sequence[str]) -> dic
 
 
 def identity_authorships(connection: Connection, identity_id: str, members: Sequence[str]) -> list[Row]:
-    """The authorships of one identity: its members' authorships that no override sends elsewhere,
-    plus authorships an override sends to it."""
+    """The authorships of one identity: its members' authorships whose resolved identity is it
+    (overrides send some elsewhere), plus authorships an override sends to it."""
     s, ai = schema.authorships, authorship_identities
     rows: dict[tuple[str, str], Row] = {}
     for chunk in _chunks(list(members)):
         for r in connection.execute(select(s).where(s.c.author_id.in_(chunk))).mappings():
             rows[(r["paper_id"], r["author_id"])] = dict(r)
-    moved = connection.execute(select(ai).where(or_(
-        ai.c.identity_id == identity_id, ai.c.author_id.in_(list(members)) if members else False))).mappings()
+    moved = [dict(r) for r in connection.execute(select(ai).where(ai.c.identity_id == identity_id)).mappings()]
     for r in moved:
-        key = (r["paper_id"], r["author_id"])
-        if r["identity_id"] == identity_id:
-            found = connection.execute(select(s).where(
-                s.c.paper_id == r["paper_id"], s.c.author_id == r["author_id"])).mappings().first()
-            if found:
-                rows[key] = {**dict(found), "identity_rule": r["rule"], "identity_evidence": r["evidence"]}
-        else:
-            rows.pop(key, None)
-    return list(rows.values())
+        found = connection.execute(select(s).where(
+            s.c.paper_id == r["paper_id"], s.c.author_id == r["author_id"])).mappings().first()
+        if found:
+            rows[(r["paper_id"], r["author_id"])] = dict(found)
+    resolved = identity_map(connection, list(rows))
+    evidence = {(r["paper_id"], r["author_id"]): r for r in moved}
+    out = []
+    for key, row in rows.items():
+        if resolved[key] == identity_id:
+            if key in evidence:
+                row = {**row, "identity_rule": evidence[key]["rule"], "identity_evidence": evidence[key]["evidence"]}
+            out.append(row)
+    return out
 
 
 def identity_map(connection: Connection, pairs: Sequence[tuple[str, str]]) -> dict[tuple[str, str], str]:
