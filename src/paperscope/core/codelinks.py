@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import re
 
-# Hosts whose links point at code or models; "huggingface.co" only counts with a repo path.
-_CODE_URL = re.compile(
-    r"""(?:https?://)?(?:www\.)?
-        (?:github\.com|gitlab\.com|bitbucket\.org|codeberg\.org|huggingface\.co|sourceforge\.net
-           |gitee\.com|git\.io|paperswithcode\.com/paper|colab\.research\.google\.com)
-        /[^\s\)\]\}>,;"'\\]+""",
-    re.IGNORECASE | re.VERBOSE,
-)
+# Hosts whose links point at code or models. The pattern starts at the host (the scheme and
+# "www." are implied: every link comes out as https://host/path) and runs case-sensitively on
+# lower-cased text, which is an order of magnitude faster than an IGNORECASE scan with an
+# optional prefix; the path is then cut from the original text to keep its case.
+_HOSTS = (r"(?:github\.com|gitlab\.com|bitbucket\.org|codeberg\.org|huggingface\.co|sourceforge\.net"
+          r"|gitee\.com|git\.io|paperswithcode\.com/paper|colab\.research\.google\.com)")
+_PATH = r"""/[^\s\)\]\}>,;"'\\]+"""
+_CODE_URL = re.compile(_HOSTS + _PATH)
+_CODE_URL_ANY_CASE = re.compile(_HOSTS + _PATH, re.IGNORECASE)
 # Cheap substring test first: the full pattern is slow on long abstracts that hold no link at all.
 _HOST_HINTS = ("github", "gitlab", "bitbucket", "codeberg", "huggingface", "sourceforge", "gitee", "git.io",
                "paperswithcode", "colab.research")
@@ -20,14 +21,13 @@ _LATEX_URL = re.compile(r"\\url\{([^}]*)\}")
 
 
 def _clean(url: str) -> str:
-    url = url.rstrip(".:!?'\"")
-    if not url.lower().startswith("http"):
-        url = "https://" + url
-    return url
+    url = url.rstrip(".:!?'\"/")
+    slash = url.find("/")
+    return "https://" + url[:slash].lower() + url[slash:]
 
 
 def extract_code_urls(*texts: str | None) -> list[str]:
-    """Every distinct code link in the texts, in order of appearance, with a scheme."""
+    """Every distinct code link in the texts, in order of appearance, as https://host/path."""
     found: list[str] = []
     for text in texts:
         if not text:
@@ -35,15 +35,18 @@ def extract_code_urls(*texts: str | None) -> list[str]:
         lowered = text.lower()
         if not any(hint in lowered for hint in _HOST_HINTS):
             continue
-        text = _LATEX_URL.sub(r" \1 ", text).replace("\\_", "_")
-        # Line-broken URLs ("https://github.com/ab-\ncd") are joined where a hyphen ends the line.
-        text = re.sub(r"-\s*\n\s*", "-", text)
-        for match in _CODE_URL.finditer(text):
-            url = _clean(match.group(0))
-            host_path = url.split("://", 1)[1]
-            if host_path.count("/") < 1 or host_path.endswith("/"):
-                url = url.rstrip("/")
-            if "/" not in host_path.strip("/"):
+        if "\\" in text or "\n" in text:
+            text = _LATEX_URL.sub(r" \1 ", text).replace("\\_", "_")
+            # Line-broken URLs ("https://github.com/ab-\ncd") are joined where a hyphen ends the line.
+            text = re.sub(r"-\s*\n\s*", "-", text)
+            lowered = text.lower()
+        if len(lowered) == len(text):
+            spans = (m.span() for m in _CODE_URL.finditer(lowered))
+        else:  # lower() changed the length (rare scripts): scan the original, slower
+            spans = (m.span() for m in _CODE_URL_ANY_CASE.finditer(text))
+        for start, end in spans:
+            url = _clean(text[start:end])
+            if url.count("/") < 3:
                 continue  # a bare host is no link to code
             if url not in found:
                 found.append(url)
