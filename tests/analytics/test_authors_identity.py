@@ -19,7 +19,8 @@ def test_name_compatibility() -> None:
     assert compatible("alan turing", "alice turing") is None
     assert compatible("a turing", "a touring") is None
     assert normalise_person_name("Daumé III, Hal") == "hal daume iii"  # diacritics and "Last, First"
-    pairs = candidate_pairs([("x", "a turing"), ("y", "alan turing"), ("z", "alan smith"), ("w", "turing alan")])
+    names = [("x", "a turing"), ("y", "alan turing"), ("z", "alan smith"), ("w", "turing alan")]
+    pairs = candidate_pairs(names)
     # order and initials together are not enough ("turing alan" vs "a turing")
     assert {(a, b) for a, b, _ in pairs} == {("x", "y"), ("w", "y")}
 
@@ -36,7 +37,8 @@ def test_same_system_ids_are_never_merged_even_with_strong_evidence() -> None:
 
 def test_shared_ids_link_across_systems() -> None:
     authors = {
-        "orcid:0000-0001-6187-6610": _info("Jason Priem", orcid="0000-0001-6187-6610", openalex="A5023888391"),
+        "orcid:0000-0001-6187-6610": _info("Jason Priem", orcid="0000-0001-6187-6610",
+                                           openalex="A5023888391"),
         "openalex:A5023888391": _info("J. Priem", openalex="A5023888391"),
     }
     result = resolve_identities(IdentityInput(authors, {"w1": ["openalex:A5023888391"]}, {}))

@@ -115,15 +115,16 @@ def test_corrections_survive_reingest_and_recompute(engine: Engine, listings_dir
 
 @BACKENDS
 def test_incremental_recompute_only_redoes_touched_identities(engine: Engine, listings_dir: Path) -> None:
+    stamps = select(author_metrics.c.identity_id, author_metrics.c.computed_at)
     _ingest(engine, "listing", listings_dir / "author-bo-han.txt", as_of=TODAY)
     full = recompute_authors(engine, today=TODAY)
     with engine.connect() as connection:
-        before = dict(connection.execute(select(author_metrics.c.identity_id, author_metrics.c.computed_at)).all())
+        before = dict(connection.execute(stamps).all())
     _ingest(engine, "listing", listings_dir / "author-li-shen.txt", as_of=TODAY)
     step = recompute_authors(engine, incremental=True, today=TODAY)
     assert step.mode == "incremental" and 0 < step.identities < full.identities + 200
     with engine.connect() as connection:
-        after = dict(connection.execute(select(author_metrics.c.identity_id, author_metrics.c.computed_at)).all())
+        after = dict(connection.execute(stamps).all())
     assert after["name:jiangchao-yao"] == before["name:jiangchao-yao"]  # not on the new page: untouched
     assert "name:yan-sun" in after and "name:yan-sun" not in before
     # Papers of both pages that the second ingest left unchanged do not make their authors stale.

@@ -16,6 +16,7 @@ in-store citing papers by their year. An author's citations are the sum over the
 from __future__ import annotations
 
 import time
+from itertools import repeat
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -33,7 +34,7 @@ from paperscope.analytics.identity import (
     IdentityResult,
     resolve_identities,
 )
-from paperscope.analytics.metrics import compute_indices, mean_by_owner, mode_by_owner
+from paperscope.analytics.metrics import compute_indices, mean_by_owner, mode_by_owner, unique_counts
 from paperscope.analytics.names import compatible
 from paperscope.core.categories import short_tag
 from paperscope.core.ids import InvalidId, author_id_for, normalise_person_name
@@ -78,7 +79,7 @@ def _int_or(value: Any, default: int) -> int:
 
 
 def build_paper_table(
-    papers: list[tuple], edge_counts: list[tuple], yearly: list[tuple], scores: list[tuple]
+    papers: list[tuple], edges: list[tuple], yearly: list[tuple], scores: list[tuple]
 ) -> PaperTable:
     ids = [r[0] for r in papers]
     index = {pid: i for i, pid in enumerate(ids)}
@@ -89,13 +90,22 @@ def build_paper_table(
                       dtype=np.int64, count=n)
     reported = np.fromiter((_int_or(r[3], 0) for r in papers), dtype=np.int64, count=n)
 
-    # In-store citing papers, per year of the citing paper.
-    e_paper = np.fromiter((index.get(r[0], -1) for r in edge_counts), dtype=np.int64, count=len(edge_counts))
-    e_year = np.fromiter((_int_or(r[1], -1) for r in edge_counts), dtype=np.int64, count=len(edge_counts))
-    e_count = np.fromiter((int(r[2]) for r in edge_counts), dtype=np.int64, count=len(edge_counts))
-    keep = e_paper >= 0
-    e_paper, e_year, e_count = e_paper[keep], e_year[keep], e_count[keep]
-    in_store = np.bincount(e_paper, weights=e_count, minlength=n).astype(np.int64)
+    # In-store citing papers: distinct (citing, cited) pairs, per year of the citing paper.
+    get = index.get
+    citing_ids, cited_ids = zip(*edges, strict=True) if edges else ((), ())
+    citing = np.fromiter(map(get, citing_ids, repeat(-1)), dtype=np.int64, count=len(edges))
+    cited = np.fromiter(map(get, cited_ids, repeat(-1)), dtype=np.int64, count=len(edges))
+    del citing_ids, cited_ids
+    ok = (citing >= 0) & (cited >= 0) & (citing != cited)
+    pair, _ = unique_counts(citing[ok] * max(n, 1) + cited[ok])
+    citing, cited = pair // max(n, 1), pair % max(n, 1)
+    in_store = np.bincount(cited, minlength=n).astype(np.int64)
+    c_year = year[citing]
+    dated = c_year >= 0
+    span_lo = int(c_year[dated].min()) if dated.any() else 0
+    span = int(c_year[dated].max()) - span_lo + 1 if dated.any() else 1
+    keys, e_count = unique_counts(cited[dated] * span + (c_year[dated] - span_lo))
+    e_paper, e_year = keys // span, keys % span + span_lo
     cites = np.maximum(reported, in_store)
 
     # Reported counts per year: one source per paper (the one with the most citations in total).
@@ -117,7 +127,7 @@ def build_paper_table(
             r_count.append(count)
     has_reported = np.zeros(n, dtype=bool)
     has_reported[np.asarray(r_paper, dtype=np.int64)] = True
-    from_edges = (~has_reported[e_paper]) & (e_year >= 0)
+    from_edges = ~has_reported[e_paper]
     yp = np.concatenate([np.asarray(r_paper, dtype=np.int64), e_paper[from_edges]])
     yy = np.concatenate([np.asarray(r_year, dtype=np.int64), e_year[from_edges]])
     yc = np.concatenate([np.asarray(r_count, dtype=np.int64), e_count[from_edges]])
@@ -141,7 +151,7 @@ def identity_input(
 ) -> IdentityInput:
     infos = {r[0]: AuthorInfo(r[1], r[2], r[3], r[4], r[5]) for r in authors}
     authors_of: dict[str, list[str]] = {}
-    for paper_id, _position, author_id, _name, _origin in sorted(authorships, key=lambda r: (r[0], r[1])):
+    for paper_id, _position, author_id in authorships:
         authors_of.setdefault(paper_id, []).append(author_id)
     tags = {r[0]: r[2] for r in papers}
     years = {r[0]: r[1] for r in papers}
@@ -156,7 +166,8 @@ def identity_input(
     return IdentityInput(
         authors=infos, authors_of=authors_of, tags=tags, years=years, cross_tags=cross_tags,
         same_paper=same_paper_evidence(multi_source, infos),
-        corrections=[Correction(c["id"], c["kind"], c["a"], c["b"], tuple(c["papers"] or ())) for c in corrections],
+        corrections=[Correction(c["id"], c["kind"], c["a"], c["b"], tuple(c["papers"] or ()))
+                     for c in corrections],
     )
 
 
@@ -196,23 +207,32 @@ def same_paper_evidence(
     return out
 
 
-def _json_years(keys: np.ndarray, years: np.ndarray, counts: np.ndarray, n: int) -> list[dict[str, int]]:
-    out: list[dict[str, int]] = [{} for _ in range(n)]
-    for k, y, c in zip(keys.tolist(), years.tolist(), counts.tolist(), strict=True):
-        if c:
-            out[k][str(y)] = c
+def _json_years(keys: np.ndarray, years: np.ndarray, counts: np.ndarray, n: int) -> list[str]:
+    """Per owner, its citations per year as JSON text ({"2021": 5, ...}); keys sorted by owner."""
+    out = ["{}"] * n
+    if keys.size == 0:
+        return out
+    bounds = np.flatnonzero(np.diff(keys)) + 1
+    starts = np.concatenate(([0], bounds)).tolist()
+    stops = np.concatenate((bounds, [keys.size])).tolist()
+    owners = keys[starts].tolist()
+    ys, cs = years.tolist(), counts.tolist()
+    for owner, a, b in zip(owners, starts, stops, strict=True):
+        out[owner] = "{" + ",".join(f'"{ys[i]}":{cs[i]}' for i in range(a, b) if cs[i]) + "}"
     return out
 
 
 def compute_metric_rows(
-    pairs_owner: np.ndarray, pairs_paper: np.ndarray, owners: list[str], names: list[str], name_keys: list[str],
-    members: list[list[str]], table: PaperTable, today: date, now: datetime,
+    pairs_owner: np.ndarray, pairs_paper: np.ndarray, owners: list[str], names: list[str],
+    name_keys: list[str],
+    members: list[list[str]], table: PaperTable, today: date, stamp: Any,
 ) -> list[tuple]:
-    """One row per owner (identity), in store.METRIC_COLUMNS order."""
+    """One row per owner (identity), in store.METRIC_COLUMNS order, JSON columns as text and the
+    timestamp as `stamp` (ready for store.bulk_insert)."""
     n = len(owners)
     first_year = today.year - WINDOW_YEARS + 1
     # One pair per (owner, paper): two member ids on one paper count the paper once.
-    key = np.unique(pairs_owner.astype(np.int64) * len(table.ids) + pairs_paper)
+    key, _ = unique_counts(pairs_owner.astype(np.int64) * len(table.ids) + pairs_paper)
     o, p = key // len(table.ids), key % len(table.ids)
     full = compute_indices(o, table.cites[p], n)
 
@@ -231,8 +251,12 @@ def compute_metric_rows(
     span_lo = int(ry.min()) if total else 0
     span = (int(ry.max()) - span_lo + 1) if total else 1
     k2 = owner_rows * span + (ry - span_lo)
-    uk, inverse = np.unique(k2, return_inverse=True)
-    sums = np.bincount(inverse, weights=rc, minlength=uk.size).astype(np.int64)
+    order = np.argsort(k2, kind="stable")
+    k2_sorted, rc_sorted = k2[order], rc[order]
+    seg = np.flatnonzero(np.concatenate(([True], k2_sorted[1:] != k2_sorted[:-1]))) if total else \
+        np.zeros(0, dtype=np.int64)
+    uk = k2_sorted[seg]
+    sums = np.add.reduceat(rc_sorted, seg).astype(np.int64) if total else np.zeros(0, dtype=np.int64)
     by_year = _json_years(uk // span, uk % span + span_lo, sums, n)
 
     # Last 5 years: citations received in the window (where their year is known), papers published in it.
@@ -245,51 +269,80 @@ def compute_metric_rows(
     field_code = mode_by_owner(o, table.tag[p], n, max(len(table.tags), 1))
     novelty = mean_by_owner(o, table.novelty[p], n)
     ai = mean_by_owner(o, table.ai_score[p], n)
-    out = []
-    for i in range(n):
-        out.append((
-            owners[i], names[i], name_keys[i],
-            table.tags[field_code[i]] if field_code[i] >= 0 else None,
-            int(full.papers[i]), int(full.citations[i]), int(full.h_index[i]), int(full.i10_index[i]),
-            int(full.g_index[i]), int(papers_5y[i]), int(window.citations[i]), int(window.h_index[i]),
-            int(window.i10_index[i]), int(window.g_index[i]), by_year[i],
-            None if np.isnan(novelty[i]) else round(float(novelty[i]), 2),
-            None if np.isnan(ai[i]) else round(float(ai[i]), 2),
-            members[i], now,
-        ))
-    return out
+    cols = [full.papers, full.citations, full.h_index, full.i10_index, full.g_index, papers_5y,
+            window.citations, window.h_index, window.i10_index, window.g_index]
+    ints = [c.astype(np.int64).tolist() for c in cols]
+    fields = [table.tags[c] if c >= 0 else None for c in field_code.tolist()]
+    nov = [None if np.isnan(v) else round(v, 2) for v in novelty.tolist()]
+    ais = [None if np.isnan(v) else round(v, 2) for v in ai.tolist()]
+    dumps = orjson.dumps
+    return [
+        (owners[i], names[i], name_keys[i], fields[i], *(c[i] for c in ints), by_year[i], nov[i], ais[i],
+         dumps(members[i]).decode(), stamp)
+        for i in range(n)
+    ]
 
 
 def _owners(
     authorships: list[tuple], authors: list[tuple], identity: IdentityResult, table: PaperTable,
     only: set[str] | None = None,
 ) -> tuple[np.ndarray, np.ndarray, list[str], list[str], list[str], list[list[str]]]:
+    """(identity code, paper index) per authorship, and per identity its id, name, name key and
+    member author ids. Identities are coded through author ids: one dict lookup per authorship."""
     name_of = {r[0]: r[1] for r in authors}
-    owner_index: dict[str, int] = {}
-    members: dict[str, set[str]] = {}
-    po: list[int] = []
-    pp: list[int] = []
-    links, overrides = identity.links, identity.overrides
-    for paper_id, _position, author_id, _name, _origin in authorships:
-        hit = overrides.get((paper_id, author_id)) if overrides else None
-        ident = hit[0] if hit else (links[author_id][0] if author_id in links else author_id)
-        if only is not None and ident not in only:
-            continue
-        i = owner_index.get(ident)
-        if i is None:
-            i = owner_index[ident] = len(owner_index)
-            members[ident] = set()
-        members[ident].add(author_id)
-        po.append(i)
-        pp.append(table.index[paper_id])
-    for author_id, (ident, _, _) in links.items():
-        if ident in members:
-            members[ident].add(author_id)
-    owners = list(owner_index)
-    names = [name_of.get(ident) or name_of.get(ident.split("~", 1)[0]) or ident for ident in owners]
-    keys = [normalise_person_name(name) for name in names]
-    return (np.asarray(po, dtype=np.int64), np.asarray(pp, dtype=np.int64), owners, names, keys,
-            [sorted(members[ident]) for ident in owners])
+    author_code: dict[str, int] = {r[0]: i for i, r in enumerate(authors)}
+    for _, _, author_id in authorships:
+        if author_id not in author_code:  # an authorship whose author row is missing: its own identity
+            author_code[author_id] = len(author_code)
+    author_ids = list(author_code)
+    owner_code: dict[str, int] = {}
+    of_author = np.empty(len(author_ids), dtype=np.int64)
+    for i, author_id in enumerate(author_ids):
+        link = identity.links.get(author_id)
+        of_author[i] = owner_code.setdefault(link[0] if link else author_id, len(owner_code))
+    paper_col, _, author_col = zip(*authorships, strict=True) if authorships else ((), (), ())
+    pp = np.fromiter(map(table.index.__getitem__, paper_col), dtype=np.int64, count=len(authorships))
+    pa = np.fromiter(map(author_code.__getitem__, author_col), dtype=np.int64, count=len(authorships))
+    del paper_col, author_col
+    po = of_author[pa]
+    if identity.overrides:
+        wanted = {table.index[p] for p, _ in identity.overrides if p in table.index}
+        rows = np.flatnonzero(np.isin(pp, np.fromiter(wanted, dtype=np.int64, count=len(wanted))))
+        for row in rows.tolist():
+            hit = identity.overrides.get((table.ids[pp[row]], author_ids[pa[row]]))
+            if hit:
+                po[row] = owner_code.setdefault(hit[0], len(owner_code))
+    owners = list(owner_code)
+    keep = np.ones(po.size, dtype=bool)
+    if only is not None:
+        selected = np.fromiter((owner_code[o] for o in only if o in owner_code), dtype=np.int64)
+        keep = np.isin(po, selected)
+    # Members: an identity is its own author id unless links or overrides say more.
+    kept_codes = np.unique(po[keep])
+    members: dict[int, set[str]] = {}
+    composite = {owner_code[t] for t, _, _ in identity.links.values() if t in owner_code}
+    composite |= {owner_code[t] for t, _, _ in identity.overrides.values() if t in owner_code}
+    if composite:
+        mask = keep & np.isin(po, np.fromiter(composite, dtype=np.int64, count=len(composite)))
+        pairs, _ = unique_counts(po[mask] * len(author_ids) + pa[mask])
+        for o, a in zip((pairs // len(author_ids)).tolist(), (pairs % len(author_ids)).tolist(), strict=True):
+            members.setdefault(o, set()).add(author_ids[a])
+        for author_id, (ident, _, _) in identity.links.items():
+            code = owner_code.get(ident)
+            if code in members:
+                members[code].add(author_id)
+    codes = kept_codes.tolist()
+    for code in codes:
+        if code not in members:
+            members[code] = {owners[code]}
+    renumber = np.full(len(owners), -1, dtype=np.int64)
+    renumber[codes] = np.arange(len(codes))
+    kept_owners = [owners[c] for c in codes]
+    names = [name_of.get(o) or name_of.get(o.split("~", 1)[0]) or o for o in kept_owners]
+    key_of = {r[0]: r[2] for r in authors}
+    keys = [key_of.get(o) or key_of.get(o.split("~", 1)[0]) or normalise_person_name(n)
+            for o, n in zip(kept_owners, names, strict=True)]
+    return (renumber[po[keep]], pp[keep], kept_owners, names, keys, [sorted(members[c]) for c in codes])
 
 
 def stored_identity(engine: Engine) -> IdentityResult:
@@ -302,19 +355,22 @@ def stored_identity(engine: Engine) -> IdentityResult:
             author_identity_links.c.rule, author_identity_links.c.evidence))}
         overrides = {(r[0], r[1]): (r[2], r[3], r[4]) for r in connection.execute(select(
             authorship_identities.c.paper_id, authorship_identities.c.author_id,
-            authorship_identities.c.identity_id, authorship_identities.c.rule, authorship_identities.c.evidence))}
+            authorship_identities.c.identity_id, authorship_identities.c.rule,
+            authorship_identities.c.evidence))}
     return IdentityResult(links=links, overrides=overrides, refused=[])
 
 
 def recompute_authors(
-    engine: Engine, *, incremental: bool = False, today: date | None = None, progress: Progress | None = None,
+    engine: Engine, *, incremental: bool = False, resolve: bool = True, today: date | None = None,
+    progress: Progress | None = None,
 ) -> RecomputeReport:
-    """Resolve identities and write every identity's metrics. Incremental: keep the stored
-    identities and redo only identities with papers written or newly cited since the last run."""
+    """Resolve identities and write every identity's metrics. `resolve=False` keeps the stored
+    identities and recomputes every identity's metrics. Incremental: keep the stored identities and
+    redo only identities with papers written or newly cited since the last run."""
     say = progress or (lambda _m: None)
     now = datetime.now(UTC)
     today = today or now.date()
-    report = RecomputeReport("incremental" if incremental else "full")
+    report = RecomputeReport("incremental" if incremental else "full" if resolve else "metrics")
     clock = time.perf_counter()
 
     def lap(name: str) -> None:
@@ -329,34 +385,42 @@ def recompute_authors(
         authors = store.load_authors(connection)
         authorships = store.load_authorships(connection)
         papers = store.load_papers(connection)
-        edge_counts = store.load_edge_counts(connection)
+        edges = store.load_edges(connection)
         yearly = store.load_citation_counts(connection)
         scores = store.load_paper_scores(connection)
-        corrections = store.list_corrections(connection) if changed is None else []
-        cross = store.load_cross_listed(connection) if changed is None else []
-        multi = store.load_multi_source_authors(connection) if changed is None else []
+        resolving = changed is None and resolve
+        corrections = store.list_corrections(connection) if resolving else []
+        cross = store.load_cross_listed(connection) if resolving else []
+        multi = store.load_multi_source_authors(connection) if resolving else []
     lap("read")
     say(f"read {len(papers):,} papers, {len(authorships):,} authorships, {len(authors):,} author ids")
-    table = build_paper_table(papers, edge_counts, yearly, scores)
+    table = build_paper_table(papers, edges, yearly, scores)
     lap("paper table")
-    if changed is None:
+    if resolving:
         identity = resolve_identities(identity_input(authors, authorships, papers, cross, multi, corrections))
         report.refused = identity.refused
         lap("identity")
-        say(f"identities resolved: {len(identity.links):,} links, {len(identity.overrides):,} split authorships")
+        say(f"identities resolved: {len(identity.links):,} links, "
+            f"{len(identity.overrides):,} split authorships")
         only = None
+    elif changed is None:
+        identity = stored_identity(engine)
+        only = None
+        lap("identity")
     else:
         identity = stored_identity(engine)
         touched = set(changed)
-        only = {identity.identity_of(p, a) for p, _pos, a, _n, _o in authorships if p in touched}
+        only = {identity.identity_of(p, a) for p, _pos, a in authorships if p in touched}
         lap("identity")
         say(f"incremental: {len(changed):,} changed papers, {len(only):,} identities to redo")
     po, pp, owners, names, keys, members = _owners(authorships, authors, identity, table, only)
-    rows = compute_metric_rows(po, pp, owners, names, keys, members, table, today, now)
+    with engine.connect() as connection:
+        stamp = store.db_timestamp(connection, now)
+    rows = compute_metric_rows(po, pp, owners, names, keys, members, table, today, stamp)
     lap("metrics")
     with engine.begin() as connection:
         run_id = store.start_run(connection, report.mode, now)
-        if changed is None:
+        if resolving:
             store.replace_identities(
                 connection,
                 [(a, i, r, e) for a, (i, r, e) in identity.links.items()],
@@ -370,7 +434,9 @@ def recompute_authors(
     return report
 
 
-def coauthor_counts(ident: str, rows: list[dict[str, Any]], identity_of: dict[tuple[str, str], str]) -> Counter[str]:
+def coauthor_counts(
+    ident: str, rows: list[dict[str, Any]], identity_of: dict[tuple[str, str], str]
+) -> Counter[str]:
     """Co-author identities of `ident` with the number of papers shared, from the authorships of
     its papers."""
     counts: Counter[str] = Counter()

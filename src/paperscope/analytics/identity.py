@@ -209,7 +209,8 @@ def _era_groups(
             continue
         era_years = [data.years[p] for p in era]
         group = f"{author_id}~{min(era_years) // 10 * 10}s"
-        evidence = (f"{len(era)} paper(s) of {min(era_years)}-{max(era_years)}: more than {ERA_GAP} years from the "
+        evidence = (f"{len(era)} paper(s) of {min(era_years)}-{max(era_years)}: more than {ERA_GAP} years "
+                    f"from the "
                     f"{len(main)} of {min(years)}-{max(years)}, with no co-author in common")
         for paper in era:
             out[paper] = (group, evidence)
@@ -221,6 +222,8 @@ def _field_groups(author_id: str, papers: list[str], data: IdentityInput) -> dic
     """Fields (primary tags) are joined when one paper lists both (cross-listing) or when papers in
     them share a co-author; the largest joined set of fields is the main person, and a part with no
     co-author and no field in common with it is another person's."""
+    if len(papers) < MIN_MAIN_PAPERS + 1:
+        return {}
     field_of = {p: data.tags.get(p) for p in papers}
     known = {t for t in field_of.values() if t}
     if len(known) < 2:
@@ -238,16 +241,20 @@ def _field_groups(author_id: str, papers: list[str], data: IdentityInput) -> dic
         if ra != rb:
             parent[max(ra, rb)] = min(ra, rb)
 
+    for paper in papers:
+        tag = field_of[paper]
+        if tag and paper in data.cross_tags:
+            for other in data.cross_tags[paper] & known:
+                join(tag, other)
+    if len({find(t) for t in known}) < 2:
+        return {}  # cross-listing alone joins every field
     by_coauthor: dict[str, set[str]] = {}
     for paper in papers:
         tag = field_of[paper]
-        if not tag:
-            continue
-        for other in data.cross_tags.get(paper, set()) & known:
-            join(tag, other)
-        for coauthor in data.authors_of.get(paper, ()):
-            if coauthor != author_id:
-                by_coauthor.setdefault(coauthor, set()).add(tag)
+        if tag:
+            for coauthor in data.authors_of.get(paper, ()):
+                if coauthor != author_id:
+                    by_coauthor.setdefault(coauthor, set()).add(tag)
     for tags in by_coauthor.values():
         first, *rest = sorted(tags)
         for other in rest:
@@ -309,7 +316,7 @@ def resolve_identities(data: IdentityInput) -> IdentityResult:
     # Rule 3 (first half) and hand split_papers: authorships moved to parts of their own.
     overrides: dict[tuple[str, str], tuple[str, str, str]] = {}
     for author_id, papers in papers_of.items():
-        if system_of(author_id) == "name" and len(papers) > 1:
+        if len(papers) >= 3 and system_of(author_id) == "name":
             for paper, (group, evidence) in _namesake_groups(author_id, papers, data).items():
                 overrides[(paper, author_id)] = (group, "namesake_split", evidence)
     for c in data.corrections:
@@ -317,19 +324,17 @@ def resolve_identities(data: IdentityInput) -> IdentityResult:
             group = f"{c.a}~split{c.id}"
             for paper in c.papers:
                 overrides[(paper, c.a)] = (group, "manual_split", f"hand correction #{c.id}")
-    node_papers: dict[str, list[str]] = {}
-    node_key: dict[str, str] = {}
-    for author_id, papers in papers_of.items():
-        for paper in papers:
-            hit = overrides.get((paper, author_id))
-            node = hit[0] if hit else author_id
-            node_papers.setdefault(node, []).append(paper)
-            if hit:
-                clusters.add(node, {})
-            info = data.authors.get(author_id)
-            node_key.setdefault(node, info.name_key if info else "")
-    for author_id, info in data.authors.items():
-        node_key.setdefault(author_id, info.name_key)
+    node_papers: dict[str, list[str]] = dict(papers_of)
+    node_key: dict[str, str] = {a: info.name_key for a, info in data.authors.items()}
+    moved: dict[str, set[str]] = {}
+    for (paper, author_id), (group, _, _) in overrides.items():
+        if author_id in data.authors_of.get(paper, ()):
+            moved.setdefault(author_id, set()).add(paper)
+            node_papers.setdefault(group, []).append(paper)
+            clusters.add(group, {})
+            node_key.setdefault(group, node_key.get(author_id, ""))
+    for author_id, papers in moved.items():
+        node_papers[author_id] = [p for p in papers_of[author_id] if p not in papers]
 
     for c in data.corrections:
         if c.kind == "split" and c.b:
@@ -443,7 +448,7 @@ def _best(members: Iterable[str]) -> str:
 def _result(clusters: _Clusters, overrides: dict[tuple[str, str], tuple[str, str, str]],
             data: IdentityInput) -> IdentityResult:
     identity: dict[str, str] = {}
-    for root, members in clusters.members.items():
+    for members in clusters.members.values():
         best = _best(members)
         for member in members:
             identity[member] = best

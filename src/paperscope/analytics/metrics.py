@@ -55,6 +55,17 @@ def h_index(cites: list[int] | np.ndarray) -> int:
     return int(np.sum(values >= np.arange(1, values.size + 1)))
 
 
+def unique_counts(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Sorted unique int64 keys and how often each occurs (a sort and a diff: faster than
+    np.unique's hashing on millions of keys)."""
+    ordered = np.sort(np.asarray(keys, dtype=np.int64), kind="stable")
+    if ordered.size == 0:
+        return ordered, np.zeros(0, dtype=np.int64)
+    starts = np.flatnonzero(np.concatenate(([True], ordered[1:] != ordered[:-1])))
+    counts = np.diff(np.append(starts, ordered.size))
+    return ordered[starts], counts
+
+
 def sum_by_key(keys: np.ndarray, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Unique int64 keys and the sum of `values` for each."""
     unique, inverse = np.unique(keys, return_inverse=True)

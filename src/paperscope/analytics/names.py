@@ -48,14 +48,14 @@ def compatible(a: str, b: str) -> str | None:
 
 
 def block_keys(name_key: str) -> set[tuple[str, str]]:
-    """Keys under which compatible names meet: (surname, first initial) for either end taken as
-    the surname, so "li shen" and "shen li" share a block, and "a turing" meets "alan turing"."""
+    """Keys under which compatible names meet: (surname, first initial), so "a turing" meets
+    "alan turing", and the sorted tokens, so "li shen" meets "shen li"."""
     ts = tokens(name_key)
     if not ts:
         return set()
     if len(ts) == 1:
         return {(ts[0], "")}
-    return {(ts[-1], ts[0][0]), (ts[0], ts[-1][0])}
+    return {(ts[-1], ts[0][0]), (" ".join(sorted(ts)), "*")}
 
 
 def candidate_pairs(name_keys: Iterable[tuple[str, str]]) -> list[tuple[str, str, str]]:

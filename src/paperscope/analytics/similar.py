@@ -59,7 +59,7 @@ def compute_similar_authors(engine: Engine, k: int = 10, min_papers: int = 2,
             texts = store.load_paper_texts(connection)
     owners: dict[str, int] = {}
     pairs: dict[tuple[int, str], None] = {}
-    for paper_id, _pos, author_id, _name, _origin in authorships:
+    for paper_id, _pos, author_id in authorships:
         ident = identity.identity_of(paper_id, author_id)
         pairs[(owners.setdefault(ident, len(owners)), paper_id)] = None
     counts = np.bincount(np.fromiter((o for o, _ in pairs), dtype=np.int64, count=len(pairs)),

@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import sys
-from enum import Enum
+from enum import StrEnum
 from typing import Any
 
 import orjson
@@ -25,7 +25,7 @@ authors_app = typer.Typer(help="Author identities and metrics: recompute, merge,
 app.add_typer(authors_app, name="authors")
 
 
-class Sort(str, Enum):
+class Sort(StrEnum):
     date = "date"
     score = "score"
     citations = "citations"
@@ -52,7 +52,8 @@ def _header(p: dict[str, Any]) -> None:
     five = p["last_5_years"]
     console.print(
         f"[dim]last 5 years: h-index {five['h_index']} · i10 {five['i10_index']} · g {five['g_index']} · "
-        f"{five['papers']} papers published · {five['citations']:,} citations received   (all: i10 {p['i10_index']} · "
+        f"{five['papers']} papers published · {five['citations']:,} citations received   "
+        f"(all: i10 {p['i10_index']} · "
         f"g {p['g_index']})[/]")
     for r in p["reported"]:
         v = r["values"]
@@ -63,7 +64,8 @@ def _header(p: dict[str, Any]) -> None:
             if key in v:
                 parts.append(f"{label}{_num(v[key])}{suffix}")
         if parts:
-            console.print(f"[yellow]reported by {escape(r['label'])}:[/] {' · '.join(parts)}", highlight=False)
+            console.print(f"[yellow]reported by {escape(r['label'])}:[/] {' · '.join(parts)}",
+                          highlight=False)
     for other in p["also_named"]:
         console.print(f"[dim]another person with this name: {escape(other['id'])} "
                       f"({other['papers']} papers, {other['field'] or '—'})[/]")
@@ -105,7 +107,8 @@ def _extras(p: dict[str, Any]) -> None:
         console.print(f"[bold]Similar authors[/] [dim]({p['similar_method']})[/]  " + ", ".join(
             f"{escape(s['name'])} ({s['similarity']:.2f})" for s in p["similar_authors"][:8]))
     if p["orgs"]:
-        console.print("[bold]Organisations[/]  " + ", ".join(f"{escape(o['org'])} ({o['papers']})" for o in p["orgs"]))
+        console.print("[bold]Organisations[/]  "
+                      + ", ".join(f"{escape(o['org'])} ({o['papers']})" for o in p["orgs"]))
     ident = p["identity"]
     for link in ident["links"]:
         console.print(f"[dim]identity: {escape(link['author_id'])} joined by {link['rule']}: "
@@ -116,7 +119,8 @@ def _extras(p: dict[str, Any]) -> None:
 
 @app.command("author")
 def author_command(
-    name_or_id: str = typer.Argument(..., help="A name (\"Bo Han\") or an id (s2:2262347, orcid:…, name:bo-han)"),
+    name_or_id: str = typer.Argument(
+        ..., help="A name (\"Bo Han\") or an id (s2:2262347, orcid:…, name:bo-han)"),
     sort: Sort = typer.Option(Sort.date, "--sort", help="Order of the cards"),
     limit: int = typer.Option(20, min=1, help="Cards to print"),
     as_json: bool = typer.Option(False, "--json", help="The whole profile as JSON"),
@@ -141,11 +145,14 @@ def recompute_command(
     incremental: bool = typer.Option(False, "--incremental", help="Only identities with papers changed "
                                      "since the last run; identities are kept as they are"),
     similar: bool = typer.Option(True, "--similar/--no-similar", help="Also recompute similar authors"),
+    keep_identities: bool = typer.Option(False, "--keep-identities",
+                                         help="Recompute every metric with the stored identities"),
 ) -> None:
     """Resolve identities and recompute every author's metrics (and similar authors)."""
     engine = store_or_exit(settings_or_exit())
     with console.status("recomputing author profiles…"):
-        summary = recompute(engine, incremental=incremental, similar=similar, progress=console.log)
+        summary = recompute(engine, incremental=incremental, resolve=not keep_identities, similar=similar,
+                            progress=console.log)
     timings = ", ".join(f"{k} {v:.2f}s" for k, v in summary["timings"].items())
     console.print(f"{summary['identities']:,} identities from {summary['authorships']:,} authorships "
                   f"({summary['mode']}): {timings}")
@@ -168,7 +175,8 @@ def merge_command(
 def split_command(
     a: str = typer.Argument(..., help="An author or identity id"),
     b: str = typer.Argument(None, help="Another id that must never be merged with A"),
-    paper: list[str] = typer.Option(None, "--paper", help="A paper id whose authorship of A is someone else's"),
+    paper: list[str] = typer.Option(
+        None, "--paper", help="A paper id whose authorship of A is someone else's"),
     note: str = typer.Option(None, help="Why (kept with the correction)"),
 ) -> None:
     """Keep A and B apart, or move A's authorships on --paper papers to a person of their own."""

@@ -173,7 +173,8 @@ def get_author_profile(engine: Engine, name_or_id: str, sort: str = "date", toda
         "reported": _reported(reports),
         "identity": {
             "members": members,
-            "links": [{"author_id": r["author_id"], "rule": r["rule"], "evidence": r["evidence"]} for r in links],
+            "links": [{"author_id": r["author_id"], "rule": r["rule"], "evidence": r["evidence"]}
+                      for r in links],
             "split": split_parts,
         },
         "coauthors": [
@@ -182,7 +183,8 @@ def get_author_profile(engine: Engine, name_or_id: str, sort: str = "date", toda
         ],
         "orgs": [{"org": org, "papers": n} for org, n in org_counts.most_common(10)],
         "similar_authors": [
-            {"id": s, "name": (sim_info.get(s) or {}).get("name", s), "field": (sim_info.get(s) or {}).get("field"),
+            {"id": s, "name": (sim_info.get(s) or {}).get("name", s),
+             "field": (sim_info.get(s) or {}).get("field"),
              "similarity": round(float(score), 3)} for s, score in (similar or {}).get("similar", [])
         ],
         "similar_method": (similar or {}).get("method"),
@@ -192,9 +194,9 @@ def get_author_profile(engine: Engine, name_or_id: str, sort: str = "date", toda
     }
 
 
-def recompute(engine: Engine, incremental: bool = False, similar: bool = True,
+def recompute(engine: Engine, incremental: bool = False, similar: bool = True, resolve: bool = True,
               progress: Any = None) -> dict[str, Any]:
-    report = recompute_authors(engine, incremental=incremental, progress=progress)
+    report = recompute_authors(engine, incremental=incremental, resolve=resolve, progress=progress)
     out = report.as_dict()
     if similar:
         out["similar"] = compute_similar_authors(engine, progress=progress)

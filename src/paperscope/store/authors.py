@@ -37,24 +37,37 @@ def has_table(connection: Connection, name: str) -> bool:
     return inspect(connection).has_table(name)
 
 
+def _fetch(connection: Connection, sql: str) -> list[tuple]:
+    """All rows of a bulk read as plain tuples from the driver's own cursor (no row objects)."""
+    cursor = connection.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+    try:
+        cursor.execute(sql)
+        return cursor.fetchall()
+    finally:
+        cursor.close()
+
+
+def db_timestamp(connection: Connection, value: datetime) -> Any:
+    """A timestamp as the driver stores it for a DateTime column written by bulk_insert."""
+    return _sqlite_value(value) if connection.dialect.name == "sqlite" else value
+
+
 # --- bulk reads ---------------------------------------------------------------------------------
 
 def load_authors(connection: Connection) -> list[tuple]:
     """(id, name, name_key, orcid, openalex_id, s2_id) of every author row."""
-    return connection.exec_driver_sql(
-        "SELECT id, name, name_key, orcid, openalex_id, s2_id FROM authors").fetchall()
+    return _fetch(connection, "SELECT id, name, name_key, orcid, openalex_id, s2_id FROM authors")
 
 
 def load_authorships(connection: Connection) -> list[tuple]:
-    """(paper_id, position, author_id, name, origin) of every authorship."""
-    return connection.exec_driver_sql(
-        "SELECT paper_id, position, author_id, name, origin FROM authorships").fetchall()
+    """(paper_id, position, author_id) of every authorship."""
+    return _fetch(connection, "SELECT paper_id, position, author_id FROM authorships")
 
 
 def load_papers(connection: Connection) -> list[tuple]:
     """(id, year, primary_category, cited_by_count, cited_by_source, published) of every paper."""
-    return connection.exec_driver_sql(
-        "SELECT id, year, primary_category, cited_by_count, cited_by_source, published FROM papers").fetchall()
+    return _fetch(connection, "SELECT id, year, primary_category, cited_by_count, cited_by_source, published "
+                              "FROM papers")
 
 
 def load_cross_listed(connection: Connection) -> list[tuple]:
@@ -64,19 +77,15 @@ def load_cross_listed(connection: Connection) -> list[tuple]:
     return [tuple(r) for r in connection.execute(select(p.c.id, text).where(text.like("%,%")))]
 
 
-def load_edge_counts(connection: Connection) -> list[tuple]:
-    """(cited paper id, year of the citing paper, citing papers) over edges resolved in the store."""
-    return connection.exec_driver_sql(
-        "SELECT c.cited_id, p.year, COUNT(DISTINCT c.citing_id) FROM citations c "
-        "JOIN papers p ON p.id = c.citing_id "
-        "WHERE c.cited_id IS NOT NULL AND c.cited_id <> c.citing_id "
-        "GROUP BY c.cited_id, p.year").fetchall()
+def load_edges(connection: Connection) -> list[tuple]:
+    """(citing id, cited id) of every edge resolved to a paper in the store (a citing paper may
+    cite one paper under two id schemes: callers count distinct pairs)."""
+    return _fetch(connection, "SELECT citing_id, cited_id FROM citations WHERE cited_id IS NOT NULL")
 
 
 def load_citation_counts(connection: Connection) -> list[tuple]:
     """(paper id, source, year, count): citations per year as sources reported them."""
-    return connection.exec_driver_sql(
-        'SELECT paper_id, source, year, "count" FROM citation_counts').fetchall()
+    return _fetch(connection, 'SELECT paper_id, source, year, "count" FROM citation_counts')
 
 
 def load_paper_scores(connection: Connection) -> list[tuple]:
@@ -130,8 +139,10 @@ def _pg_value(value: Any) -> Any:
     return value
 
 
-def bulk_insert(connection: Connection, table: str, columns: Sequence[str], rows: Sequence[tuple]) -> int:
-    """Insert plain tuples fast: executemany on SQLite, COPY on PostgreSQL."""
+def bulk_insert(connection: Connection, table: str, columns: Sequence[str], rows: Sequence[tuple],
+                prepared: bool = False) -> int:
+    """Insert plain tuples fast: executemany on SQLite, COPY on PostgreSQL. `prepared`: the rows
+    already hold JSON as text and timestamps from db_timestamp, so no value is converted."""
     if not rows:
         return 0
     names = ", ".join(f'"{c}"' for c in columns)
@@ -139,13 +150,15 @@ def bulk_insert(connection: Connection, table: str, columns: Sequence[str], rows
         raw = connection.connection.dbapi_connection
         with raw.cursor() as cursor, cursor.copy(f'COPY "{table}" ({names}) FROM STDIN') as copy:  # type: ignore[union-attr]
             for row in rows:
-                copy.write_row([_pg_value(v) for v in row])
+                copy.write_row(row if prepared else [_pg_value(v) for v in row])
         return len(rows)
     marks = ", ".join("?" for _ in columns)
-    connection.exec_driver_sql(
-        f'INSERT INTO "{table}" ({names}) VALUES ({marks})',
-        [tuple(_sqlite_value(v) for v in row) for row in rows],
-    )
+    cursor = connection.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+    try:
+        cursor.executemany(f'INSERT INTO "{table}" ({names}) VALUES ({marks})',
+                           rows if prepared else [tuple(_sqlite_value(v) for v in row) for row in rows])
+    finally:
+        cursor.close()
     return len(rows)
 
 
@@ -169,12 +182,13 @@ def replace_metrics(connection: Connection, rows: list[tuple], identity_ids: Seq
     else:
         for chunk in _chunks(list(identity_ids)):
             connection.execute(delete(author_metrics).where(author_metrics.c.identity_id.in_(chunk)))
-    return bulk_insert(connection, "author_metrics", METRIC_COLUMNS, rows)
+    return bulk_insert(connection, "author_metrics", METRIC_COLUMNS, rows, prepared=True)
 
 
 def replace_similar(connection: Connection, rows: list[tuple]) -> int:
     connection.execute(delete(author_similar))
-    return bulk_insert(connection, "author_similar", ["identity_id", "similar", "method", "computed_at"], rows)
+    columns = ["identity_id", "similar", "method", "computed_at"]
+    return bulk_insert(connection, "author_similar", columns, rows)
 
 
 def start_run(connection: Connection, mode: str, now: datetime) -> int:
@@ -257,7 +271,8 @@ def identity_authorships(connection: Connection, identity_id: str, members: Sequ
     for chunk in _chunks(list(members)):
         for r in connection.execute(select(s).where(s.c.author_id.in_(chunk))).mappings():
             rows[(r["paper_id"], r["author_id"])] = dict(r)
-    moved = [dict(r) for r in connection.execute(select(ai).where(ai.c.identity_id == identity_id)).mappings()]
+    query = select(ai).where(ai.c.identity_id == identity_id)
+    moved = [dict(r) for r in connection.execute(query).mappings()]
     for r in moved:
         found = connection.execute(select(s).where(
             s.c.paper_id == r["paper_id"], s.c.author_id == r["author_id"])).mappings().first()
@@ -269,7 +284,8 @@ def identity_authorships(connection: Connection, identity_id: str, members: Sequ
     for key, row in rows.items():
         if resolved[key] == identity_id:
             if key in evidence:
-                row = {**row, "identity_rule": evidence[key]["rule"], "identity_evidence": evidence[key]["evidence"]}
+                why = evidence[key]
+                row = {**row, "identity_rule": why["rule"], "identity_evidence": why["evidence"]}
             out.append(row)
     return out
 
@@ -357,7 +373,8 @@ def paper_orgs(connection: Connection, paper_ids: Sequence[str]) -> dict[str, li
     po = schema.paper_organisations
     out: dict[str, list[str]] = {}
     for chunk in _chunks(list(paper_ids)):
-        for paper, org in connection.execute(select(po.c.paper_id, po.c.org_id).where(po.c.paper_id.in_(chunk))):
+        query = select(po.c.paper_id, po.c.org_id).where(po.c.paper_id.in_(chunk))
+        for paper, org in connection.execute(query):
             out.setdefault(paper, []).append(org)
     return out
 
