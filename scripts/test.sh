@@ -18,7 +18,7 @@ echo "== import-linter"
 
 echo "== pytest"
 status=0
-"$bin/pytest" "$@" || status=$?
+"$bin/pytest" --durations=10 "$@" || status=$?
 if [ "$status" -eq 5 ]; then
     echo "test: pytest collected no tests: that is a failure, not a pass" >&2
     failed+=("pytest (no tests collected)")
