@@ -109,6 +109,7 @@ def test_predicted_categories_only_where_the_source_gives_none(scored) -> None:
     fields = scores.score_fields(engine, list(facts))
     predicted = {pid for pid, f in fields.items() if f["predicted_category"]}
     assert predicted and all(facts[pid]["primary_category"] is None for pid in predicted)
+    assert all(facts[pid]["abstract"] for pid in predicted)  # a bare title is too little to classify
     card = scores.model_cards(engine)["category"]
     assert card["status"] == "trained"
     assert card["held_out"]["accuracy"] > card["held_out"]["majority_baseline"]

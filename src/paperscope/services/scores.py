@@ -119,9 +119,10 @@ def prepare_embedder(engine: Engine, name: str, refit: bool = False) -> tuple[Em
         "model": "sublinear TF-IDF (words, English stop words removed) + truncated SVD",
     }
     with engine.begin() as connection:
-        store.insert_model_run(
+        run_id = store.insert_model_run(
             connection, "embedder", embedder.name, embedder.version, card, embedder.dumps()
         )
+        store.prune_model_artifacts(connection, "embedder", run_id)
     return embedder, reason
 
 
@@ -196,7 +197,13 @@ def score_novelty(
     k: int = novelty.DEFAULT_K,
 ) -> tuple[int, int]:
     """Novelty of every paper with an abstract, against the earlier papers with one."""
-    subset = [i for i, f in enumerate(facts) if (f["abstract_chars"] or 0) > 0 and f["year"] is not None]
+    # A zero vector (no word the embedder knows) says nothing about where the paper lies.
+    known = np.abs(vectors).sum(axis=1) > 0
+    subset = [
+        i
+        for i, f in enumerate(facts)
+        if (f["abstract_chars"] or 0) > 0 and f["year"] is not None and known[i]
+    ]
     result = novelty.compute_novelty(
         vectors[subset],
         [facts[i]["year"] for i in subset],
@@ -206,7 +213,10 @@ def score_novelty(
     )
     model = f"{embedder.name}@{embedder.version}"
     rows: list[dict[str, Any]] = [
-        {"paper_id": f["id"], "novelty_evidence": {"reason": "no abstract or no year: nothing to compare"}}
+        {
+            "paper_id": f["id"],
+            "novelty_evidence": {"reason": "no abstract, no year, or no known word: nothing to compare"},
+        }
         for f in facts
     ]
     for j, i in enumerate(subset):
@@ -257,10 +267,13 @@ def score_categories(engine: Engine) -> tuple[int, dict[str, Any]]:
         model_id = store.insert_model_run(
             connection, "category", "tfidf-logreg", "1", card, model.dumps() if model else None
         )
+        store.prune_model_artifacts(connection, "category", model_id)
     out = [{"paper_id": r["id"]} for r in rows]
     predicted = 0
     if model is not None:
-        todo = [i for i, r in enumerate(rows) if not r["primary_category"]]
+        # Only papers with an abstract: the classifier learnt from titles with abstracts, and a bare
+        # title (the ACL Anthology's papers) is too little to say (tried: mostly wrong).
+        todo = [i for i, r in enumerate(rows) if not r["primary_category"] and r["abstract"]]
         guesses, confidence = model.predict([texts[i] for i in todo])
         for i, guess, conf in zip(todo, guesses, confidence, strict=True):
             if conf >= category_model.MIN_CONFIDENCE:
@@ -317,6 +330,7 @@ def score_impact(
     artifact = pickle.dumps((training.model, training.space)) if training.model else None
     with engine.begin() as connection:
         model_id = store.insert_model_run(connection, "ai_score", "ridge", "1", card, artifact)
+        store.prune_model_artifacts(connection, "ai_score", model_id)
     rows: list[dict[str, Any]] = [{"paper_id": f["id"]} for f in facts]
     if training.model is not None and training.space is not None:
         X = training.space.build(base, vectors, categories)
@@ -478,6 +492,8 @@ def explain_paper(engine: Engine, ref: str) -> dict[str, Any] | None:
             if paper["primary_category"]
             else None
             if scores["predicted_category"]
+            else "no abstract to classify"
+            if not paper["abstract"]
             else f"classifier unsure (below {category_model.MIN_CONFIDENCE:.0%}) or not trained"
         ),
     }

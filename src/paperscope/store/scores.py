@@ -268,3 +268,11 @@ def latest_model_run(
         query = query.where(m.c.name == name)
     row = connection.execute(query).mappings().first()
     return dict(row) if row else None
+
+
+def prune_model_artifacts(connection: Connection, kind: str, keep_id: int) -> None:
+    """Drop the fitted state of older runs of `kind` (their cards stay, as history)."""
+    m = model_runs
+    connection.execute(
+        update(m).where(m.c.kind == kind, m.c.id != keep_id, m.c.artifact.is_not(None)).values(artifact=None)
+    )
