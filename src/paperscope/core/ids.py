@@ -22,6 +22,7 @@ _DOI = re.compile(r"^10\.\d{4,9}/\S+$")
 
 _NON_ALNUM = re.compile(r"[^0-9a-zA-Z]+")
 _NON_WORD = re.compile(r"[\W_]+")
+_LATEX = re.compile(r"\\[a-zA-Z]+|[{}$\\]")
 
 
 class InvalidId(ValueError):
@@ -50,9 +51,11 @@ def normalise_doi(raw: str) -> str:
 
 def normalise_title(title: str) -> str:
     """Fold a title to a matching key: no accents, LaTeX, punctuation, case or extra spaces."""
-    text = unicodedata.normalize("NFKD", title)
-    text = "".join(ch for ch in text if not unicodedata.combining(ch))
-    text = re.sub(r"\\[a-zA-Z]+|[{}$\\]", " ", text)
+    text = title
+    if not text.isascii():
+        text = unicodedata.normalize("NFKD", text)
+        text = "".join(ch for ch in text if not unicodedata.combining(ch))
+    text = _LATEX.sub(" ", text)
     # Letters of every script count (a Cyrillic or Thai title must not fold to nothing).
     text = _NON_WORD.sub(" ", text).lower()
     return " ".join(text.split())

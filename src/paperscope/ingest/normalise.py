@@ -126,7 +126,8 @@ def paper_row(record: PaperRecord) -> Row:
         "keywords": list(dict.fromkeys(record.keywords)),
         "featured_on": record.featured_on,
     }
-    sources = {k: record.source for k, v in row.items() if k != "links" and v not in (None, [], {}, False, "")}
+    source = record.source
+    sources = {k: source for k, v in row.items() if v and k != "links"}
     sources.update({f"links.{key}": record.source for key in links})
     row["field_sources"] = sources
     return row
@@ -134,7 +135,7 @@ def paper_row(record: PaperRecord) -> Row:
 
 def authors_with_owner(record: PaperRecord) -> list[tuple[AuthorRecord, str]]:
     """The record's authors in order, plus a listing page's owner where the card did not show them."""
-    listed = [(a, "source") for a in record.authors if a.name and a.name.strip()]
+    listed = [(a, "source") for a in record.authors if a.name and not a.name.isspace()]
     if record.owner_author:
         owner_key = normalise_person_name(record.owner_author)
         if all(normalise_person_name(a.name) != owner_key for a, _ in listed):
