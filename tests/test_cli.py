@@ -13,9 +13,27 @@ from typer.testing import CliRunner
 from paperscope.cli.app import app
 
 REQUIRED_EXPORT_KEYS = {
-    "id", "title", "authors", "author_count", "primary_category", "authors_truncated", "categories",
-    "published", "code_urls", "code_badge", "has_code", "orgs", "abstract", "upvotes", "arxiv_id", "doi",
-    "cited_by_count", "cited_by_source", "listing_score", "openalex_id", "s2_id",
+    "id",
+    "title",
+    "authors",
+    "author_count",
+    "primary_category",
+    "authors_truncated",
+    "categories",
+    "published",
+    "code_urls",
+    "code_badge",
+    "has_code",
+    "orgs",
+    "abstract",
+    "upvotes",
+    "arxiv_id",
+    "doi",
+    "cited_by_count",
+    "cited_by_source",
+    "listing_score",
+    "openalex_id",
+    "s2_id",
 }
 
 
@@ -56,7 +74,8 @@ def test_ingest_listing_then_list_and_export(run, bo_han, tmp_path):
     assert all(REQUIRED_EXPORT_KEYS <= set(p) for p in exported)
     scored = {p["title"]: p["listing_score"] for p in exported if p["listing_score"] is not None}
     assert scored == {
-        "MM-Snowball: Evaluating and Mitigating Hallucination Snowballing in Multimodal Multi-Turn Dialogue": 95.6,
+        "MM-Snowball: Evaluating and Mitigating Hallucination Snowballing in Multimodal Multi-Turn "
+        "Dialogue": 95.6,
         "Deliberate Evolution: Agentic Reasoning for Sample-Efficient Symbolic Regression with LLMs": 78.6,
     }
 
@@ -102,11 +121,18 @@ def test_bad_input_gets_a_clear_error(run, tmp_path):
 
 
 def test_malformed_line_is_quarantined_and_the_rest_lands(run, tmp_path):
-    good = orjson.dumps({
-        "id": "2301.00001", "title": "A good paper", "authors": "A. Author", "abstract": "Text.",
-        "categories": "cs.LG", "versions": [{"version": "v1", "created": "Mon, 2 Jan 2023 10:00:00 GMT"}],
-        "update_date": "2023-01-02", "authors_parsed": [["Author", "A.", ""]],
-    }).decode()
+    good = orjson.dumps(
+        {
+            "id": "2301.00001",
+            "title": "A good paper",
+            "authors": "A. Author",
+            "abstract": "Text.",
+            "categories": "cs.LG",
+            "versions": [{"version": "v1", "created": "Mon, 2 Jan 2023 10:00:00 GMT"}],
+            "update_date": "2023-01-02",
+            "authors_parsed": [["Author", "A.", ""]],
+        }
+    ).decode()
     other = good.replace("2301.00001", "2301.00002").replace("A good paper", "Another good paper")
     snapshot = tmp_path / "snap.jsonl"
     snapshot.write_text(good + "\n{broken json\n" + other + "\n")

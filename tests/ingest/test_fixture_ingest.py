@@ -55,7 +55,9 @@ def test_one_paper_per_distinct_work(loaded):
     with engine.connect() as connection:
         for column in (p.c.arxiv_id, p.c.doi, p.c.openalex_id, p.c.s2_id):
             duplicated = connection.execute(
-                select(column, func.count()).where(column.is_not(None)).group_by(column)
+                select(column, func.count())
+                .where(column.is_not(None))
+                .group_by(column)
                 .having(func.count() > 1)
             ).all()
             assert duplicated == [], f"{column.name} shared by several papers: {duplicated[:5]}"
@@ -67,20 +69,28 @@ def test_one_paper_per_distinct_work(loaded):
         known = sorted(y for y in years if y is not None)
         if len(years) > 1:
             # Same title twice is only allowed for works years apart (e.g. a workshop and a journal).
-            assert None not in years and all(b - a > 1 for a, b in zip(known, known[1:])), key
+            assert None not in years and all(b - a > 1 for a, b in zip(known, known[1:], strict=False)), key
 
 
 def test_cards_on_two_author_pages_are_one_paper_with_both_owners(loaded):
     engine, _ = loaded
     for title in DUPLICATED_ON_BOTH_AUTHOR_PAGES:
         with engine.connect() as connection:
-            ids = connection.execute(
-                select(schema.papers.c.id).where(schema.papers.c.title_key == normalise_title(title))
-            ).scalars().all()
+            ids = (
+                connection.execute(
+                    select(schema.papers.c.id).where(schema.papers.c.title_key == normalise_title(title))
+                )
+                .scalars()
+                .all()
+            )
             assert len(ids) == 1, title
-            names = connection.execute(
-                select(schema.authorships.c.name).where(schema.authorships.c.paper_id == ids[0])
-            ).scalars().all()
+            names = (
+                connection.execute(
+                    select(schema.authorships.c.name).where(schema.authorships.c.paper_id == ids[0])
+                )
+                .scalars()
+                .all()
+            )
         keys = {normalise_person_name(n) for n in names}
         assert {"bo han", "li shen"} <= keys, (title, names)
 
@@ -91,7 +101,8 @@ def test_export_reproduces_every_listing_card(loaded, listings_dir):
     checked = 0
     for page_file in sorted(listings_dir.glob("*.txt")):
         page = listing.parse_listing(
-            page_file.read_text(encoding="utf-8"), source_name=page_file.name,
+            page_file.read_text(encoding="utf-8"),
+            source_name=page_file.name,
             as_of=LISTING_SAVED_ON[page_file.name],
         )
         for card in page.records:
@@ -125,7 +136,12 @@ def test_listing_header_is_kept_as_reported_values(loaded):
     with engine.connect() as connection:
         row = connection.execute(select(r).where(r.c.source == "listing")).mappings().one()
     assert (row["name"], row["field"], row["h_index"], row["paper_count"], row["citation_count"]) == (
-        "Bo Han", "LG", 87, 263, 12368)
+        "Bo Han",
+        "LG",
+        87,
+        263,
+        12368,
+    )
     assert (row["novelty"], row["ai_score"]) == (54, 64)
 
 

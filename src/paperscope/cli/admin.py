@@ -9,7 +9,7 @@ from rich.table import Table
 
 from paperscope.cli.app import app, console, settings_or_exit, store_or_exit
 from paperscope.cli.papers import Order, papers_command
-from paperscope.core.settings import PREFIX, SETTINGS, load_settings
+from paperscope.core.settings import PREFIX, SETTINGS
 from paperscope.services.stats import store_stats
 from paperscope.store.engine import open_engine
 from paperscope.store.migrate import current_revision, upgrade
@@ -24,14 +24,16 @@ def db_upgrade() -> None:
     settings = settings_or_exit()
     engine = open_engine(settings.database_url)
     upgrade(engine)
-    console.print(f"store at {engine.url.render_as_string(hide_password=True)} is at revision "
-                  f"{current_revision(engine)}")
+    console.print(
+        f"store at {engine.url.render_as_string(hide_password=True)} is at revision "
+        f"{current_revision(engine)}"
+    )
 
 
 @app.command("settings")
 def settings_command() -> None:
     """Every setting: its environment variable, current value, default and meaning."""
-    current = load_settings()
+    current = settings_or_exit()
     for spec in SETTINGS:
         value = getattr(current, spec.name)
         shown = "***" if "key" in spec.name and value else str(value)
@@ -75,7 +77,9 @@ def quarantine_command(
         return
     console.print(f"{len(rows)} quarantined records (newest first): source · position · reason")
     for row in rows:
-        console.print(f"{row['source']} · {row['position']} · {row['reason']}", highlight=False, soft_wrap=True)
+        console.print(
+            f"{row['source']} · {row['position']} · {row['reason']}", highlight=False, soft_wrap=True
+        )
 
 
 @app.command("runs")
@@ -89,9 +93,16 @@ def runs_command(limit: int = typer.Option(20, min=1)) -> None:
         table.add_column(column, overflow="fold")
     for run in recent_runs(engine, limit):
         c = run["counts"] or {}
-        table.add_row(str(run["id"]), run["source"], run["status"], str(c.get("records", 0)),
-                      str(c.get("papers_new", 0)), str(c.get("quarantined", 0)), run["cursor"] or "",
-                      run["target"][:80])
+        table.add_row(
+            str(run["id"]),
+            run["source"],
+            run["status"],
+            str(c.get("records", 0)),
+            str(c.get("papers_new", 0)),
+            str(c.get("quarantined", 0)),
+            run["cursor"] or "",
+            run["target"][:80],
+        )
     console.print(table)
 
 
@@ -109,8 +120,28 @@ def demo_command(
         execute(plan)
     stats_command()
     console.rule("[bold]Newest papers")
-    papers_command(category=None, since=None, until=None, has_code=None, author=None, source=None,
-                   order=Order.newest, limit=10, offset=0, as_json=False)
+    papers_command(
+        category=None,
+        since=None,
+        until=None,
+        has_code=None,
+        author=None,
+        source=None,
+        order=Order.newest,
+        limit=10,
+        offset=0,
+        as_json=False,
+    )
     console.rule("[bold]Bo Han's papers (from the author page)")
-    papers_command(category=None, since=None, until=None, has_code=None, author="Bo Han", source=None,
-                   order=Order.newest, limit=5, offset=0, as_json=False)
+    papers_command(
+        category=None,
+        since=None,
+        until=None,
+        has_code=None,
+        author="Bo Han",
+        source=None,
+        order=Order.newest,
+        limit=5,
+        offset=0,
+        as_json=False,
+    )

@@ -23,8 +23,12 @@ def execute(plan: IngestPlan, resume: bool = True) -> None:
     settings = settings_or_exit()
     engine = store_or_exit(settings)
     with Progress(
-        TextColumn("[bold]{task.description}"), BarColumn(), TextColumn("{task.fields[status]}"),
-        TimeElapsedColumn(), console=console, transient=False,
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        TextColumn("{task.fields[status]}"),
+        TimeElapsedColumn(),
+        console=console,
+        transient=False,
     ) as progress:
         task = progress.add_task(plan.source, total=None, status="")
 
@@ -33,7 +37,9 @@ def execute(plan: IngestPlan, resume: bool = True) -> None:
             progress.update(task, completed=done, status=f"{int(done):,} records · {batch.label}")
 
         try:
-            summary = run_ingest(engine, plan.source, plan.target, plan.batches, resume=resume, on_batch=on_batch)
+            summary = run_ingest(
+                engine, plan.source, plan.target, plan.batches, resume=resume, on_batch=on_batch
+            )
         except SourceError as exc:
             fail(f"{plan.source}: {exc} — run the same command again to resume")
         except (OSError, ValueError) as exc:
@@ -75,9 +81,20 @@ def ingest_arxiv(
     max_results: int = typer.Option(None, "--max", help="Stop after this many records"),
 ) -> None:
     """The arXiv API (Atom): by category, date range, ids or query, paged."""
-    execute(_plan_or_fail(lambda: _files_or_live(
-        "arxiv", from_file, category=category, date_from=date_from, date_to=date_to,
-        ids=tuple(ids or ()), query=query, max_results=max_results)))
+    execute(
+        _plan_or_fail(
+            lambda: _files_or_live(
+                "arxiv",
+                from_file,
+                category=category,
+                date_from=date_from,
+                date_to=date_to,
+                ids=tuple(ids or ()),
+                query=query,
+                max_results=max_results,
+            )
+        )
+    )
 
 
 @ingest_app.command("oai")
@@ -89,8 +106,18 @@ def ingest_oai(
     date_to: str = typer.Option(None, "--until"),
 ) -> None:
     """arXiv OAI-PMH ListRecords with resumption tokens (resumes where a killed run stopped)."""
-    execute(_plan_or_fail(lambda: _files_or_live(
-        "oai", from_file, metadata_prefix=prefix, set_spec=set_spec, date_from=date_from, date_to=date_to)))
+    execute(
+        _plan_or_fail(
+            lambda: _files_or_live(
+                "oai",
+                from_file,
+                metadata_prefix=prefix,
+                set_spec=set_spec,
+                date_from=date_from,
+                date_to=date_to,
+            )
+        )
+    )
 
 
 @ingest_app.command("snapshot")
@@ -114,8 +141,13 @@ def ingest_openalex(
     authors: bool = typer.Option(False, "--authors", help="Fetch authors instead of works"),
 ) -> None:
     """OpenAlex works (or authors), cursor-paged."""
-    execute(_plan_or_fail(lambda: _files_or_live(
-        "openalex", from_file, filter=filter_, search=search, authors=authors or None)))
+    execute(
+        _plan_or_fail(
+            lambda: _files_or_live(
+                "openalex", from_file, filter=filter_, search=search, authors=authors or None
+            )
+        )
+    )
 
 
 @ingest_app.command("s2")
@@ -127,8 +159,13 @@ def ingest_s2(
     ids: list[str] = typer.Option(None, "--id", help="Paper ids for a batch lookup (repeatable)"),
 ) -> None:
     """Semantic Scholar Graph API: search, citations, author papers, batch lookups."""
-    execute(_plan_or_fail(lambda: _files_or_live(
-        "s2", from_file, query=query, citations_of=citations_of, author=author, ids=tuple(ids or ()))))
+    execute(
+        _plan_or_fail(
+            lambda: _files_or_live(
+                "s2", from_file, query=query, citations_of=citations_of, author=author, ids=tuple(ids or ())
+            )
+        )
+    )
 
 
 @ingest_app.command("hf")
@@ -141,7 +178,9 @@ def ingest_hf(
 
 
 @ingest_app.command("aan")
-def ingest_aan(folder: Path = typer.Argument(..., help="Folder with acl-metadata.txt and acl-citations.txt")) -> None:
+def ingest_aan(
+    folder: Path = typer.Argument(..., help="Folder with acl-metadata.txt and acl-citations.txt"),
+) -> None:
     """The ACL Anthology Network release: paper metadata and the citation graph."""
     execute(_plan_or_fail(lambda: files_plan("aan", [folder])))
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 from datetime import date
-from enum import Enum
+from enum import StrEnum
 from pathlib import Path
 
 import orjson
@@ -19,14 +19,14 @@ export_app = typer.Typer(help="Write the store out in another format.")
 app.add_typer(export_app, name="export")
 
 
-class Order(str, Enum):
+class Order(StrEnum):
     newest = "newest"
     oldest = "oldest"
     citations = "citations"
     upvotes = "upvotes"
 
 
-class Format(str, Enum):
+class Format(StrEnum):
     jsonl = "jsonl"
     csv = "csv"
     bibtex = "bibtex"
@@ -44,8 +44,12 @@ def _date(value: str | None, option: str) -> date | None:
 
 def _filter(category, since, until, has_code, author, source) -> PaperFilter:  # type: ignore[no-untyped-def]
     return PaperFilter(
-        category=category, since=_date(since, "--since"), until=_date(until, "--until"),
-        has_code=has_code, author=author, source=source,
+        category=category,
+        since=_date(since, "--since"),
+        until=_date(until, "--until"),
+        has_code=has_code,
+        author=author,
+        source=source,
     )
 
 
@@ -64,8 +68,13 @@ def papers_command(
 ) -> None:
     """List papers, newest first, with filters."""
     engine = store_or_exit(settings_or_exit())
-    rows, total = list_papers(engine, _filter(category, since, until, has_code, author, source),
-                              limit=limit, offset=offset, order=order.value)
+    rows, total = list_papers(
+        engine,
+        _filter(category, since, until, has_code, author, source),
+        limit=limit,
+        offset=offset,
+        order=order.value,
+    )
     if as_json:
         for row in rows:
             sys.stdout.write(orjson.dumps(row).decode() + "\n")
@@ -77,8 +86,12 @@ def papers_command(
         names = row["authors"][:3]
         more = " et al." if row["authors_truncated"] or len(row["authors"]) > 3 else ""
         table.add_row(
-            row["id"], row["primary_category"] or "—", row["published"] or str(row["year"] or "—"),
-            "Code" if row["has_code"] else "", row["title"], ", ".join(names) + more,
+            row["id"],
+            row["primary_category"] or "—",
+            row["published"] or str(row["year"] or "—"),
+            "Code" if row["has_code"] else "",
+            row["title"],
+            ", ".join(names) + more,
             "—" if row["cited_by_count"] is None else str(row["cited_by_count"]),
             "—" if row["upvotes"] is None else str(row["upvotes"]),
         )
@@ -138,7 +151,11 @@ def paper_command(
         console.print(f"  {name}: {url}", highlight=False)
     for url in paper["code_urls"]:
         console.print(f"  code: {url}", highlight=False)
-    cites = "—" if paper["cited_by_count"] is None else f"{paper['cited_by_count']} ({paper['cited_by_source']})"
-    console.print(f"citations: {cites} · upvotes: {paper['upvotes'] if paper['upvotes'] is not None else '—'}")
+    cites = (
+        "—" if paper["cited_by_count"] is None else f"{paper['cited_by_count']} ({paper['cited_by_source']})"
+    )
+    console.print(
+        f"citations: {cites} · upvotes: {paper['upvotes'] if paper['upvotes'] is not None else '—'}"
+    )
     if paper["abstract"]:
         console.print(paper["abstract"], highlight=False)

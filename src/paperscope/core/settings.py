@@ -28,13 +28,22 @@ class SettingSpec:
 
 
 SETTINGS: tuple[SettingSpec, ...] = (
-    SettingSpec("data_dir", "<user data dir>/paperscope",
-                "Folder for the SQLite store, indexes and other derived files."),
-    SettingSpec("database_url", "sqlite:///<data_dir>/paperscope.db",
-                "SQLAlchemy URL of the store: sqlite:///PATH (default) or postgresql+psycopg://..."),
-    SettingSpec("user_agent", "paperscope/0.1 (+mailto:PAPERSCOPE_CONTACT_EMAIL)",
-                "User-Agent sent to every source."),
-    SettingSpec("contact_email", "", "Contact address sent to sources that ask for one (OpenAlex polite pool)."),
+    SettingSpec(
+        "data_dir",
+        "<user data dir>/paperscope",
+        "Folder for the SQLite store, indexes and other derived files.",
+    ),
+    SettingSpec(
+        "database_url",
+        "sqlite:///<data_dir>/paperscope.db",
+        "SQLAlchemy URL of the store: sqlite:///PATH (default) or postgresql+psycopg://...",
+    ),
+    SettingSpec(
+        "user_agent", "paperscope/0.1 (+mailto:PAPERSCOPE_CONTACT_EMAIL)", "User-Agent sent to every source."
+    ),
+    SettingSpec(
+        "contact_email", "", "Contact address sent to sources that ask for one (OpenAlex polite pool)."
+    ),
     SettingSpec("http_timeout", "30", "Seconds to wait for one HTTP response."),
     SettingSpec("http_retries", "5", "Retries of a request that got 429, 5xx or a network error."),
     SettingSpec("arxiv_min_interval", "3.0", "Seconds between requests to the arXiv API and OAI-PMH."),
@@ -101,4 +110,12 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
             values[f.name] = float(text) if f.type == "float" else int(text)
         except ValueError:
             raise SettingsError(f"{PREFIX}{f.name.upper()}={text!r} is not a valid {f.type}") from None
+    for name in ("batch_size", "http_retries"):
+        minimum = 1 if name == "batch_size" else 0
+        if values[name] < minimum:  # type: ignore[operator]
+            raise SettingsError(f"{PREFIX}{name.upper()}={values[name]!r} must be at least {minimum}")
+    for name in ("http_timeout", "arxiv_min_interval", "openalex_min_interval", "s2_min_interval",
+                 "hf_min_interval"):
+        if values[name] < 0:  # type: ignore[operator]
+            raise SettingsError(f"{PREFIX}{name.upper()}={values[name]!r} must not be negative")
     return Settings(**values)  # type: ignore[arg-type]

@@ -96,8 +96,11 @@ def write_batch(
         else:
             reason = validate(record, today)
             if reason:
-                quarantined.append(_quarantine_row(
-                    Malformed(record.source, record.source_key, reason, _raw(record)), run_id, now))
+                quarantined.append(
+                    _quarantine_row(
+                        Malformed(record.source, record.source_key, reason, _raw(record)), run_id, now
+                    )
+                )
             else:
                 papers_in.append(record)
     counts["records"] += len(records)
@@ -117,8 +120,12 @@ def _raw(record: PaperRecord) -> str:
 
 def _quarantine_row(bad: Malformed, run_id: int | None, now: datetime) -> Row:
     return {
-        "run_id": run_id, "source": bad.source, "position": bad.position,
-        "reason": bad.reason, "raw": bad.raw, "created_at": now,
+        "run_id": run_id,
+        "source": bad.source,
+        "position": bad.position,
+        "reason": bad.reason,
+        "raw": bad.raw,
+        "created_at": now,
     }
 
 
@@ -165,9 +172,18 @@ def _write_papers(
                 deferred.append(record)
                 counts["deferred"] += 1
                 continue
-            orphans.append(_quarantine_row(Malformed(
-                record.source, record.source_key,
-                "missing title, and no paper in the store with its ids to enrich", _raw(record)), run_id, now))
+            orphans.append(
+                _quarantine_row(
+                    Malformed(
+                        record.source,
+                        record.source_key,
+                        "missing title, and no paper in the store with its ids to enrich",
+                        _raw(record),
+                    ),
+                    run_id,
+                    now,
+                )
+            )
             continue
         if paper_id is None:
             paper_id = paper_id_for(row["arxiv_id"], row["doi"], row["title"], row["year"])
@@ -192,8 +208,11 @@ def _write_papers(
         if accepts_authors(current, record.source, record.authors_truncated, len(listed)):
             current["authors_source"] = record.source
             current["authors_truncated"] = record.authors_truncated
-            current["author_count"] = record.author_count if record.author_count is not None else (
-                None if record.authors_truncated else len(record.authors))
+            current["author_count"] = (
+                record.author_count
+                if record.author_count is not None
+                else (None if record.authors_truncated else len(record.authors))
+            )
             author_lists[paper_id] = (record, listed)
         elif current.get("author_count") is None and record.author_count is not None:
             current["author_count"] = record.author_count
@@ -216,7 +235,10 @@ def _write_papers(
             _Landed(records[i], fresh[i], externals[i], paper_id, said[i], hashes[i], i in news_set)
             for i, paper_id in zip(kept, resolved, strict=True)
         ],
-        set(original), run_id, now, counts,
+        set(original),
+        run_id,
+        now,
+        counts,
     )
     return counts
 
@@ -241,21 +263,33 @@ def record_hash(said: Row) -> str:
 def _author_rows(listed: list, paper_id: str, now: datetime) -> tuple[list[Row], list[Row]]:
     authors: list[Row] = []
     ships: list[Row] = []
-    for position, (author, origin) in enumerate(listed):
+    for author, origin in listed:
         try:
             author_id = author_id_for(author.name, author.orcid, author.openalex_id, author.s2_id)
         except InvalidId:
             continue
         name = " ".join(author.name.split())
-        authors.append({
-            "id": author_id, "name": name, "name_key": normalise_person_name(name),
-            "orcid": author.orcid, "openalex_id": author.openalex_id, "s2_id": author.s2_id,
-            "created_at": now,
-        })
-        ships.append({
-            "paper_id": paper_id, "position": len(ships), "author_id": author_id, "name": name,
-            "affiliations": list(author.affiliations), "origin": origin,
-        })
+        authors.append(
+            {
+                "id": author_id,
+                "name": name,
+                "name_key": normalise_person_name(name),
+                "orcid": author.orcid,
+                "openalex_id": author.openalex_id,
+                "s2_id": author.s2_id,
+                "created_at": now,
+            }
+        )
+        ships.append(
+            {
+                "paper_id": paper_id,
+                "position": len(ships),
+                "author_id": author_id,
+                "name": name,
+                "affiliations": list(author.affiliations),
+                "origin": origin,
+            }
+        )
     return authors, ships
 
 
@@ -274,7 +308,8 @@ def _write_authorships(
             # Two pages can show the same truncated card; each page's owner stays an author.
             keys = {normalise_person_name(a.name) for a, _ in listed}
             listed = listed + [
-                (AuthorRecord(name=s["name"]), "page_owner") for s in before
+                (AuthorRecord(name=s["name"]), "page_owner")
+                for s in before
                 if s["origin"] == "page_owner" and normalise_person_name(s["name"]) not in keys
             ]
         authors, ships = _author_rows(listed, paper_id, now)
@@ -298,8 +333,13 @@ def _write_side_tables(
     now: datetime,
     counts: Counter[str],
 ) -> None:
-    with_counts = {x.paper_id for x in landed if x.news and x.paper_id in stored
-                   and (x.record.cited_by_count is not None or x.record.upvotes is not None)}
+    with_counts = {
+        x.paper_id
+        for x in landed
+        if x.news
+        and x.paper_id in stored
+        and (x.record.cited_by_count is not None or x.record.upvotes is not None)
+    }
     latest_obs = reads.get_latest_observations(connection, sorted(with_counts)) if with_counts else {}
     sources: list[Row] = []
     external_rows: list[Row] = []
@@ -313,23 +353,38 @@ def _write_side_tables(
         record, row, paper_id = x.record, x.row, x.paper_id
         if not x.news:
             continue
-        sources.append({
-            "paper_id": paper_id, "source": record.source, "source_key": record.source_key,
-            "record_hash": x.said_hash, "first_seen": now, "run_id": run_id, "record": x.said,
-        })
+        sources.append(
+            {
+                "paper_id": paper_id,
+                "source": record.source,
+                "source_key": record.source_key,
+                "record_hash": x.said_hash,
+                "first_seen": now,
+                "run_id": run_id,
+                "record": x.said,
+            }
+        )
         external_rows.extend({"scheme": s, "value": v, "paper_id": paper_id} for s, v in x.external)
         text_urls = set(row["code_urls"]) - set(record.code_urls)
         code_rows.extend(
-            {"paper_id": paper_id, "url": url,
-             "origin": "text" if url in text_urls else f"{record.source} metadata"}
+            {
+                "paper_id": paper_id,
+                "url": url,
+                "origin": "text" if url in text_urls else f"{record.source} metadata",
+            }
             for url in row["code_urls"]
         )
         for slug in row["orgs"]:
             org_rows.append({"id": slug, "name": slug})
             org_links.append({"paper_id": paper_id, "org_id": slug})
         edges.extend(
-            {"citing_id": paper_id, "cited_scheme": scheme, "cited_value": value, "cited_id": None,
-             "source": record.source}
+            {
+                "citing_id": paper_id,
+                "cited_scheme": scheme,
+                "cited_value": value,
+                "cited_id": None,
+                "source": record.source,
+            }
             for scheme, value in record.references
         )
         yearly.extend(
@@ -339,11 +394,16 @@ def _write_side_tables(
         if record.cited_by_count is not None or record.upvotes is not None:
             last = latest_obs.get((paper_id, record.source))
             if last is None or (last["cited_by_count"], last["upvotes"]) != (
-                record.cited_by_count, record.upvotes
+                record.cited_by_count,
+                record.upvotes,
             ):
                 observation = {
-                    "paper_id": paper_id, "source": record.source, "observed_at": now, "run_id": run_id,
-                    "cited_by_count": record.cited_by_count, "upvotes": record.upvotes,
+                    "paper_id": paper_id,
+                    "source": record.source,
+                    "observed_at": now,
+                    "run_id": run_id,
+                    "cited_by_count": record.cited_by_count,
+                    "upvotes": record.upvotes,
                 }
                 observations.append(observation)
                 latest_obs[(paper_id, record.source)] = observation
@@ -364,16 +424,34 @@ def _write_profiles(connection: Connection, profiles: list[AuthorProfileRecord],
             author_id = author_id_for(p.name, p.orcid, p.openalex_id, p.s2_id)
         except InvalidId:
             continue
-        authors.append({
-            "id": author_id, "name": p.name, "name_key": normalise_person_name(p.name), "orcid": p.orcid,
-            "openalex_id": p.openalex_id, "s2_id": p.s2_id, "created_at": now,
-        })
-        reports.append({
-            "source": p.source, "source_key": p.source_key, "author_id": author_id, "name": p.name,
-            "field": short_tag(p.field), "h_index": p.h_index, "i10_index": p.i10_index,
-            "paper_count": p.paper_count, "citation_count": p.citation_count, "novelty": p.novelty,
-            "ai_score": p.ai_score, "counts_by_year": {str(k): v for k, v in p.counts_by_year.items()},
-            "as_of": p.as_of, "seen_at": now,
-        })
+        authors.append(
+            {
+                "id": author_id,
+                "name": p.name,
+                "name_key": normalise_person_name(p.name),
+                "orcid": p.orcid,
+                "openalex_id": p.openalex_id,
+                "s2_id": p.s2_id,
+                "created_at": now,
+            }
+        )
+        reports.append(
+            {
+                "source": p.source,
+                "source_key": p.source_key,
+                "author_id": author_id,
+                "name": p.name,
+                "field": short_tag(p.field),
+                "h_index": p.h_index,
+                "i10_index": p.i10_index,
+                "paper_count": p.paper_count,
+                "citation_count": p.citation_count,
+                "novelty": p.novelty,
+                "ai_score": p.ai_score,
+                "counts_by_year": {str(k): v for k, v in p.counts_by_year.items()},
+                "as_of": p.as_of,
+                "seen_at": now,
+            }
+        )
     writes.upsert_authors(connection, authors)
     return writes.upsert_author_reports(connection, reports)

@@ -117,7 +117,9 @@ def live_plan(settings: Settings, source: str, **options: object) -> IngestPlan:
     """Fetch from the live API of `source`; options are the fetch function's keyword arguments."""
     clean = {k: v for k, v in options.items() if v not in (None, (), [])}
     target = "live:" + ",".join(f"{k}={v}" for k, v in sorted(clean.items()))
-    client_name = {"arxiv": "arxiv", "oai": "arxiv", "openalex": "openalex", "s2": "s2", "hf": "hf"}.get(source)
+    client_name = {"arxiv": "arxiv", "oai": "arxiv", "openalex": "openalex", "s2": "s2", "hf": "hf"}.get(
+        source
+    )
     if client_name is None:
         raise ValueError(f"{source} has no live API here: give files with --from-file")
 

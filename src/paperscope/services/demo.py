@@ -45,8 +45,17 @@ def listing_plans(shared: Path) -> list[IngestPlan]:
     return plans
 
 
+def find_shared() -> Path | None:
+    """../shared beside the working folder or beside the source checkout, when there is one."""
+    checkout = Path(__file__).resolve().parents[3]  # <checkout>/src/paperscope/services/demo.py
+    for candidate in (Path.cwd() / DEFAULT_SHARED, checkout.parent / "shared"):
+        if (candidate / "fixtures").is_dir() and (candidate / "listings").is_dir():
+            return candidate
+    return None
+
+
 def demo_plans(shared: Path | None, settings: Settings, synthetic_papers: int = 2000) -> list[IngestPlan]:
-    shared = shared or DEFAULT_SHARED
+    shared = shared or find_shared() or DEFAULT_SHARED
     if (shared / "fixtures").is_dir() and (shared / "listings").is_dir():
         return listing_plans(shared) + fixture_plans(shared)
     folder = Path(tempfile.mkdtemp(prefix="paperscope-demo-"))

@@ -6,12 +6,10 @@ Upserts are `INSERT ... ON CONFLICT` on both backends (the dialects share the AP
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
-from typing import Any
-
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Sequence
 from functools import lru_cache
 from operator import itemgetter
+from typing import Any
 
 import orjson
 from sqlalchemy import JSON, Column, Connection, Date, DateTime, Table, delete, update
@@ -87,7 +85,10 @@ def bulk_insert(
         return
     columns = tuple(rows[0])
     sql, converters = _statement(
-        connection.dialect.name, table, columns, tuple(key),
+        connection.dialect.name,
+        table,
+        columns,
+        tuple(key),
         None if update_columns is None else tuple(update_columns),
     )
     # Column by column: map() over a column is much cheaper than a generator per row.
@@ -139,7 +140,9 @@ def replace_authorships(connection: Connection, paper_ids: list[str], rows: list
 
 def insert_paper_sources(connection: Connection, rows: list[Row]) -> int:
     """New versions of what sources said; a version already stored is left as first seen."""
-    return insert_ignore(connection, schema.paper_sources, rows, ["paper_id", "source", "source_key", "record_hash"])
+    return insert_ignore(
+        connection, schema.paper_sources, rows, ["paper_id", "source", "source_key", "record_hash"]
+    )
 
 
 def upsert_external_ids(connection: Connection, rows: list[Row]) -> int:
@@ -191,8 +194,10 @@ def resolve_citation_targets(connection: Connection) -> int:
         )
         resolved += result.rowcount or 0
     other = (
-        x.select().with_only_columns(x.c.paper_id)
-        .where(x.c.scheme == c.c.cited_scheme, x.c.value == c.c.cited_value).limit(1)
+        x.select()
+        .with_only_columns(x.c.paper_id)
+        .where(x.c.scheme == c.c.cited_scheme, x.c.value == c.c.cited_value)
+        .limit(1)
     )
     result = connection.execute(
         update(c)
