@@ -377,6 +377,13 @@ def _write_side_tables(
         for slug in row["orgs"]:
             org_rows.append({"id": slug, "name": slug})
             org_links.append({"paper_id": paper_id, "org_id": slug})
+        for author in record.authors:
+            for institution in author.affiliations:
+                # Institutions named in affiliations, keyed by their folded name.
+                key = "inst:" + normalise_person_name(institution).replace(" ", "-")
+                if len(key) > 5:
+                    org_rows.append({"id": key[:255], "name": institution})
+                    org_links.append({"paper_id": paper_id, "org_id": key[:255]})
         edges.extend(
             {
                 "citing_id": paper_id,
