@@ -1,0 +1,277 @@
+"""What the web pages and their JSON twins show: the Daily Papers list, a paper's page, author
+lookup, an author's page and search. Each page and its `/api/v1` twin call the same function here,
+so they never disagree.
+
+Search goes through `search_papers` alone: it uses `services.search` when the store has a search
+index service, and otherwise a keyword match over titles and abstracts (documented in docs/web.md).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Engine
+
+from paperscope.core.ids import normalise_person_name
+from paperscope.services.authors import AuthorNotFound, card_date, get_author_profile
+from paperscope.services.papers import bibtex_entry, paper_view
+from paperscope.services.scores import explain_paper, score_fields
+from paperscope.store import browse, queries
+from paperscope.store.authors import paper_citation_years
+from paperscope.store.queries import PaperFilter
+
+PERIODS = {"day": 1, "week": 7, "month": 30}
+LIST_SORTS = ("newest", "trending")
+SEARCH_MODES = ("keyword", "semantic", "hybrid")
+TRENDING_POOL = 2000  # the most upvoted and cited papers of a window that trending ranks
+TRENDING_GRAVITY = 1.5
+MAX_PER_PAGE = 100
+
+__all__ = ["AuthorNotFound", "SearchQuery", "author_page", "daily_papers", "find_authors", "paper_page",
+           "search_papers"]
+
+
+def _today(today: date | None) -> date:
+    return today or datetime.now(UTC).date()
+
+
+def list_card(view: dict[str, Any], ships: list[dict[str, Any]], identities: dict[tuple[str, str], str],
+              score: float | None, today: date) -> dict[str, Any]:
+    """The card shape of every paper list (Daily Papers, search, similar papers)."""
+    shown = [a for a in ships if a["origin"] != "page_owner"]
+    authors = [{"name": a["name"], "id": identities.get((a["paper_id"], a["author_id"]))} for a in shown]
+    count = view["author_count"] or len(shown)
+    published = date.fromisoformat(view["published"]) if view["published"] else None
+    return {
+        "id": view["id"],
+        "title": view["title"],
+        "tag": view["primary_category"],
+        "date": card_date(published, view["year"], today),
+        "published": view["published"],
+        "year": view["year"],
+        "code": view["has_code"],
+        "authors": authors[:3],
+        "et_al": bool(view["authors_truncated"] or len(shown) > 3),
+        "author_count": count,
+        "orgs": view["orgs"],
+        "abstract": view["abstract"],
+        "upvotes": view["upvotes"],
+        "citations": view["cited_by_count"],
+        "score": score,
+    }
+
+
+def _cards(engine: Engine, rows: list[dict[str, Any]], today: date) -> list[dict[str, Any]]:
+    ships = [a for r in rows for a in r["authorships"]]
+    with engine.connect() as connection:
+        identities = browse.authorship_identities(connection, ships)
+    scores = score_fields(engine, [r["id"] for r in rows]) if rows else {}
+    return [list_card(paper_view(r), r["authorships"], identities, scores[r["id"]]["ai_score"], today)
+            for r in rows]
+
+
+def _pages(total: int, page: int, per_page: int) -> dict[str, int]:
+    return {"total": total, "page": page, "per_page": per_page, "pages": max(1, math.ceil(total / per_page))}
+
+
+def trending_score(upvotes: int | None, citations: int | None, published: date | None, end: date) -> float:
+    """Attention with a time decay: (upvotes + citations) / (days before the window's end + 2) ** 1.5."""
+    age = max(0, (end - published).days) if published else 365
+    return ((upvotes or 0) + (citations or 0)) / (age + 2) ** TRENDING_GRAVITY
+
+
+def daily_papers(engine: Engine, period: str = "day", sort: str = "newest", day: date | None = None,
+                 page: int = 1, per_page: int = 20, today: date | None = None) -> dict[str, Any]:
+    """The papers published in the day, week or month ending on `day` (default: the newest day with
+    papers, not after today), newest first or trending."""
+    if period not in PERIODS:
+        raise ValueError(f"unknown period {period!r}: choose one of {', '.join(PERIODS)}")
+    if sort not in LIST_SORTS:
+        raise ValueError(f"unknown sort {sort!r}: choose one of {', '.join(LIST_SORTS)}")
+    today = _today(today)
+    with engine.connect() as connection:
+        end = (day or browse.latest_published(connection, today) or browse.latest_published(connection)
+               or today)
+        start = end - timedelta(days=PERIODS[period] - 1)
+        f = PaperFilter(since=start, until=end)
+        offset = (page - 1) * per_page
+        if sort == "newest":
+            rows = queries.list_papers(connection, f, limit=per_page, offset=offset, order="newest")
+            total = queries.count_papers(connection, f)
+        else:
+            pool = browse.window_candidates(connection, f, TRENDING_POOL)
+            pool.sort(key=lambda r: (
+                -trending_score(r["upvotes"], r["cited_by_count"], _as_date(r["published"]), end), r["id"]))
+            rows = browse.papers_by_ids(connection, [r["id"] for r in pool[offset:offset + per_page]])
+            total = len(pool)
+    step = timedelta(days=PERIODS[period])
+    return {
+        "period": period, "sort": sort, "date": end.isoformat(), "start": start.isoformat(),
+        "end": end.isoformat(), "previous": (end - step).isoformat(), "next": (end + step).isoformat(),
+        **_pages(total, page, per_page),
+        "papers": _cards(engine, rows, today),
+    }
+
+
+def _as_date(value: Any) -> date | None:
+    if value is None or isinstance(value, date):
+        return value
+    return date.fromisoformat(str(value))
+
+
+# --- one paper ----------------------------------------------------------------------------------
+
+
+def _links(view: dict[str, Any]) -> list[dict[str, str]]:
+    links = view["links"] or {}
+    out = []
+    if view["arxiv_id"]:
+        out.append({"kind": "arXiv", "url": links.get("abs") or f"https://arxiv.org/abs/{view['arxiv_id']}"})
+    if view["doi"]:
+        out.append({"kind": "DOI", "url": f"https://doi.org/{view['doi']}"})
+    pdf = links.get("pdf") or (f"https://arxiv.org/pdf/{view['arxiv_id']}" if view["arxiv_id"] else None)
+    if pdf:
+        out.append({"kind": "PDF", "url": pdf})
+    for url in view["code_urls"] or []:
+        out.append({"kind": "Code", "url": url})
+    for kind, key in (("Landing page", "landing"), ("Semantic Scholar", "s2"), ("Project", "project")):
+        if links.get(key):
+            out.append({"kind": kind, "url": links[key]})
+    return out
+
+
+def paper_page(engine: Engine, ref: str, today: date | None = None,
+               similar_limit: int = 8) -> dict[str, Any] | None:
+    """Everything on a paper's page: authors with affiliations and profiles, links, citations per
+    year (as each source reported them, and counted from citing papers in the store), the scores
+    with their evidence, similar papers and BibTeX. None when no paper answers to `ref`."""
+    today = _today(today)
+    with engine.connect() as connection:
+        row = queries.find_paper(connection, ref)
+        if row is None:
+            return None
+        identities = browse.authorship_identities(connection, row["authorships"])
+        reported = browse.reported_citation_years(connection, row["id"])
+        in_store = paper_citation_years(connection, [row["id"]]).get(row["id"], {})
+    view = paper_view(row)
+    published = date.fromisoformat(view["published"]) if view["published"] else None
+    authors = [
+        {"name": a["name"], "affiliations": a["affiliations"] or [],
+         "id": identities.get((a["paper_id"], a["author_id"]))}
+        for a in row["authorships"] if a["origin"] != "page_owner"
+    ]
+    scores = explain_paper(engine, row["id"]) or {}
+    return {
+        **view,
+        "date": card_date(published, view["year"], today),
+        "author_list": authors,
+        "link_list": _links(view),
+        "citations": {
+            "count": view["cited_by_count"],
+            "source": view["cited_by_source"],
+            "reported_by_year": {s: {str(y): n for y, n in years.items()} for s, years in reported.items()},
+            "in_store_by_year": {str(y): n for y, n in sorted(in_store.items())},
+            "in_store": sum(in_store.values()),
+        },
+        "scores": scores,
+        "similar": similar_papers(engine, row["id"], similar_limit, today, explained=scores),
+        "bibtex": bibtex_entry(view),
+    }
+
+
+def chart_years(paper: dict[str, Any]) -> tuple[dict[int, int], str]:
+    """The per-year series a paper's chart shows and where it comes from."""
+    cites = paper["citations"]
+    for source, years in sorted(cites["reported_by_year"].items()):
+        if years:
+            return {int(y): n for y, n in years.items()}, f"reported by {source}"
+    return {int(y): n for y, n in cites["in_store_by_year"].items()}, "citing papers in the store"
+
+
+# --- authors ------------------------------------------------------------------------------------
+
+
+def find_authors(engine: Engine, q: str, limit: int = 20) -> list[dict[str, Any]]:
+    """Profiles whose name is `q` or starts with it (normalised: case, accents and initials' dots)."""
+    with engine.connect() as connection:
+        return browse.find_authors_by_name(connection, normalise_person_name(q), limit)
+
+
+def author_page(engine: Engine, ref: str, sort: str = "date", today: date | None = None) -> dict[str, Any]:
+    """The author profile (services.authors) as the page shows it; raises AuthorNotFound."""
+    return get_author_profile(engine, ref, sort=sort, today=_today(today))
+
+
+# --- search -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SearchQuery:
+    q: str = ""
+    mode: str = "keyword"
+    abstract: str = ""
+    category: str | None = None
+    since: date | None = None
+    until: date | None = None
+    has_code: bool | None = None
+    author: str | None = None
+    min_score: float | None = None
+    page: int = 1
+    per_page: int = 20
+    notes: list[str] = field(default_factory=list)
+
+    def filter(self) -> PaperFilter:
+        return PaperFilter(category=self.category, since=self.since, until=self.until,
+                           has_code=self.has_code, author=self.author)
+
+
+def _terms(text: str, limit: int = 12) -> list[str]:
+    words = [w.strip(".,;:!?()[]{}\"'") for w in text.split()]
+    return [w for w in words if len(w) > 1][:limit]
+
+
+def search_papers(engine: Engine, query: SearchQuery, today: date | None = None) -> dict[str, Any]:
+    """Search results as a paper list. The one place that chooses the search backend."""
+    if query.mode not in SEARCH_MODES:
+        raise ValueError(f"unknown search mode {query.mode!r}: choose one of {', '.join(SEARCH_MODES)}")
+    today = _today(today)
+    text = query.abstract or query.q
+    used = "keyword"
+    notes = []
+    if query.mode != "keyword" or query.abstract:
+        notes.append("semantic search needs the search index; showing keyword matches")
+    terms = _terms(text) if not query.abstract else _abstract_terms(query.abstract)
+    with engine.connect() as connection:
+        rows, total = browse.keyword_search(
+            connection, terms, query.filter(), query.min_score,
+            limit=query.per_page, offset=(query.page - 1) * query.per_page)
+    return {
+        "q": query.q, "mode": query.mode, "mode_used": used, "notes": notes,
+        "filters": {"category": query.category, "since": _iso(query.since), "until": _iso(query.until),
+                    "has_code": query.has_code, "author": query.author, "min_score": query.min_score},
+        **_pages(total, query.page, query.per_page),
+        "papers": _cards(engine, rows, today),
+    }
+
+
+def _abstract_terms(abstract: str) -> list[str]:
+    """The few longest words of a pasted abstract: the best a keyword match can do with one."""
+    words = sorted({w.lower() for w in _terms(abstract, 400) if w.isalpha()}, key=lambda w: (-len(w), w))
+    return words[:3]
+
+
+def _iso(value: date | None) -> str | None:
+    return value.isoformat() if value else None
+
+
+def similar_papers(engine: Engine, paper_id: str, limit: int, today: date,
+                   explained: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+    """Papers like this one; the nearest earlier papers of its Novelty evidence until an index exists."""
+    scores = explained if explained is not None else (explain_paper(engine, paper_id) or {})
+    ids = [n["id"] for n in (scores.get("novelty") or {}).get("neighbours", [])][:limit]
+    with engine.connect() as connection:
+        rows = browse.papers_by_ids(connection, ids)
+    return _cards(engine, rows, today)

@@ -1,0 +1,142 @@
+"""The JSON API under /api/v1: each route is the twin of a page and calls the same service."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Path, Query, Request
+from pydantic import BaseModel, Field
+
+from paperscope.services import browse
+from paperscope.web.errors import ERROR_RESPONSES, WebError
+from paperscope.web.params import (
+    CATEGORY_PATTERN,
+    MAX_ABSTRACT,
+    MAX_NAME,
+    MAX_PAGE,
+    MAX_PER_PAGE,
+    MAX_QUERY,
+    category_tag,
+    check_range,
+)
+
+router = APIRouter(prefix="/api/v1", tags=["api"], responses=ERROR_RESPONSES)
+
+Period = Literal["day", "week", "month"]
+ListSort = Literal["newest", "trending"]
+AuthorSort = Literal["date", "score", "citations"]
+Mode = Literal["keyword", "semantic", "hybrid"]
+Page = Annotated[int, Query(ge=1, le=MAX_PAGE)]
+PerPage = Annotated[int, Query(ge=1, le=MAX_PER_PAGE)]
+
+
+class Card(BaseModel):
+    id: str
+    title: str
+    tag: str | None
+    date: str | None
+    published: str | None
+    code: bool
+    authors: list[dict[str, Any]]
+    et_al: bool
+    author_count: int | None
+    orgs: list[str]
+    abstract: str | None
+    upvotes: int | None
+    citations: int | None
+    score: float | None
+
+
+class PaperList(BaseModel):
+    total: int
+    page: int
+    per_page: int
+    pages: int
+    papers: list[Card]
+    model_config = {"extra": "allow"}
+
+
+class AuthorHit(BaseModel):
+    identity_id: str
+    name: str
+    field: str | None
+    papers: int
+    citations: int
+    h_index: int
+
+
+class SearchBody(BaseModel):
+    """A search with a pasted abstract (too long for a URL) or any other field of GET /search."""
+
+    q: str = Field("", max_length=MAX_QUERY)
+    abstract: str = Field("", max_length=MAX_ABSTRACT)
+    mode: Mode = "keyword"
+    category: str | None = Field(None, pattern=CATEGORY_PATTERN)
+    since: date | None = None
+    until: date | None = None
+    has_code: bool | None = None
+    author: str | None = Field(None, max_length=MAX_NAME)
+    min_score: float | None = Field(None, ge=0, le=100)
+    page: int = Field(1, ge=1, le=MAX_PAGE)
+    per_page: int = Field(20, ge=1, le=MAX_PER_PAGE)
+    model_config = {"extra": "forbid"}
+
+
+def _engine(request: Request):  # type: ignore[no-untyped-def]
+    return request.app.state.engine
+
+
+@router.get("/papers", response_model=PaperList, summary="Daily Papers: a day, week or month of papers")
+def list_papers(request: Request, period: Period = "day", sort: ListSort = "newest",
+                day: Annotated[date | None, Query(alias="date")] = None, page: Page = 1,
+                per_page: PerPage = 20) -> Any:
+    return browse.daily_papers(_engine(request), period, sort, day, page, per_page)
+
+
+@router.get("/papers/{paper_id:path}", summary="A paper: authors, links, citations, scores, similar, BibTeX")
+def get_paper(request: Request, paper_id: Annotated[str, Path(max_length=300)]) -> dict[str, Any]:
+    paper = browse.paper_page(_engine(request), paper_id)
+    if paper is None:
+        raise WebError(404, f"no paper with id {paper_id!r} in the store")
+    return paper
+
+
+@router.get("/authors", response_model=list[AuthorHit], summary="Find authors by name")
+def find_authors(request: Request, q: Annotated[str, Query(min_length=1, max_length=MAX_NAME)],
+                 limit: Annotated[int, Query(ge=1, le=100)] = 20) -> Any:
+    return browse.find_authors(_engine(request), q, limit)
+
+
+@router.get("/authors/{author_id:path}", summary="An author's profile: metrics, cards, co-authors, similar")
+def get_author(request: Request, author_id: Annotated[str, Path(max_length=300)],
+               sort: AuthorSort = "date") -> dict[str, Any]:
+    try:
+        return browse.author_page(_engine(request), author_id, sort)
+    except browse.AuthorNotFound as exc:
+        raise WebError(404, str(exc)) from None
+
+
+def _search(request: Request, query: browse.SearchQuery) -> Any:
+    check_range(query.since, query.until)
+    return browse.search_papers(_engine(request), query)
+
+
+@router.get("/search", response_model=PaperList, summary="Search papers (keyword, semantic, hybrid)")
+def search(request: Request, q: Annotated[str, Query(max_length=MAX_QUERY)] = "", mode: Mode = "keyword",
+           category: Annotated[str | None, Query(pattern=CATEGORY_PATTERN)] = None,
+           since: date | None = None, until: date | None = None, has_code: bool | None = None,
+           author: Annotated[str | None, Query(max_length=MAX_NAME)] = None,
+           min_score: Annotated[float | None, Query(ge=0, le=100)] = None,
+           page: Page = 1, per_page: PerPage = 20) -> Any:
+    return _search(request, browse.SearchQuery(
+        q=q, mode=mode, category=category_tag(category), since=since, until=until, has_code=has_code,
+        author=author or None, min_score=min_score, page=page, per_page=per_page))
+
+
+@router.post("/search", response_model=PaperList, summary="Search with a pasted abstract (JSON body)")
+def search_body(request: Request, body: SearchBody) -> Any:
+    return _search(request, browse.SearchQuery(
+        q=body.q, mode=body.mode, abstract=body.abstract, category=category_tag(body.category),
+        since=body.since, until=body.until, has_code=body.has_code, author=body.author or None,
+        min_score=body.min_score, page=body.page, per_page=body.per_page))

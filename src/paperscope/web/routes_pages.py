@@ -1,0 +1,102 @@
+"""The HTML pages: Daily Papers, a paper, an author, author lookup, search. Each calls the same
+service function as its JSON twin in routes_api."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+from starlette.concurrency import run_in_threadpool
+
+from paperscope.services import browse
+from paperscope.web.errors import WebError
+from paperscope.web.params import (
+    AUTHOR_SORTS,
+    LIST_SORTS,
+    MAX_NAME,
+    MAX_PAGE,
+    MAX_PER_PAGE,
+    PERIODS,
+    QueryParser,
+    search_query,
+)
+from paperscope.web.security import CSRF_FIELD
+from paperscope.web.templating import render
+
+router = APIRouter(include_in_schema=False)
+
+
+def _engine(request: Request) -> Any:
+    return request.app.state.engine
+
+
+@router.get("/")
+def home(request: Request) -> Response:
+    p = QueryParser(request.query_params)
+    period = p.choice("period", list(PERIODS), "day")
+    sort = p.choice("sort", LIST_SORTS, "newest")
+    day = p.day("date")
+    page = p.integer("page", 1, 1, MAX_PAGE)
+    per_page = p.integer("per_page", 20, 1, MAX_PER_PAGE)
+    p.done()
+    listing = browse.daily_papers(_engine(request), period, sort, day, page, per_page)
+    return render(request, "home.html", {"listing": listing, "periods": list(PERIODS), "sorts": LIST_SORTS})
+
+
+@router.get("/papers/{paper_id:path}")
+def paper(request: Request, paper_id: str) -> Response:
+    if len(paper_id) > 300:
+        raise WebError(422, "invalid parameter: paper id longer than 300 characters")
+    found = browse.paper_page(_engine(request), paper_id)
+    if found is None:
+        raise WebError(404, f"no paper with id {paper_id!r} in the store")
+    series, series_source = browse.chart_years(found)
+    return render(request, "paper.html", {"paper": found, "series": series, "series_source": series_source})
+
+
+@router.get("/authors")
+def authors(request: Request) -> Response:
+    p = QueryParser(request.query_params)
+    q = p.text("q", MAX_NAME)
+    p.done()
+    hits = browse.find_authors(_engine(request), q) if q else []
+    return render(request, "authors.html", {"q": q, "hits": hits})
+
+
+@router.get("/authors/{author_id:path}")
+def author(request: Request, author_id: str) -> Response:
+    p = QueryParser(request.query_params)
+    sort = p.choice("sort", AUTHOR_SORTS, "date")
+    p.done()
+    if len(author_id) > 300:
+        raise WebError(422, "invalid parameter: author id longer than 300 characters")
+    try:
+        profile = browse.author_page(_engine(request), author_id, sort)
+    except browse.AuthorNotFound as exc:
+        raise WebError(404, str(exc)) from None
+    return render(request, "author.html", {"a": profile, "sorts": AUTHOR_SORTS})
+
+
+def _search_page(request: Request, query: browse.SearchQuery) -> Response:
+    results = browse.search_papers(_engine(request), query)
+    return render(request, "search.html", {"query": query, "results": results, "searched": True})
+
+
+@router.get("/search")
+def search(request: Request) -> Response:
+    if not request.query_params:
+        return render(request, "search.html", {"query": browse.SearchQuery(), "results": None,
+                                               "searched": False})
+    return _search_page(request, search_query(request.query_params))
+
+
+@router.post("/search")
+async def search_abstract(request: Request) -> Response:
+    """"Paste an abstract": a POST form (an abstract is too long for a URL), CSRF-protected."""
+    form = await request.form()
+    if not request.app.state.csrf.valid(request, form.get(CSRF_FIELD)):
+        raise WebError(403, "the form's security token is missing or expired: reload the page and retry",
+                       "csrf_failed")
+    query = search_query({k: v for k, v in form.items() if k != CSRF_FIELD}, abstract_allowed=True)
+    return await run_in_threadpool(_search_page, request, query)
