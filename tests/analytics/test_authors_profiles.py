@@ -171,3 +171,24 @@ def test_cli_author_json_and_text(tmp_path: Path, author_json: Path) -> None:
     assert "Computing Machinery and Intelligence" in text
     missing = runner.invoke(app, ["author", "Nobody Here"], env=env)
     assert missing.exit_code == 1 and "no author named" in missing.output
+
+
+@BACKENDS
+def test_novelty_and_ai_score_are_means_of_the_paper_scores(engine: Engine, listings_dir: Path) -> None:
+    from datetime import UTC, datetime
+
+    from paperscope.store.scores_schema import paper_scores
+
+    _ingest(engine, "listing", listings_dir / "author-bo-han.txt", as_of=TODAY)
+    now = datetime.now(UTC)
+    with engine.begin() as connection:
+        connection.execute(paper_scores.insert(), [
+            {"paper_id": "title:c4fed3261dd4", "novelty_pct": 40.0, "ai_score": 70.0, "computed_at": now},
+            {"paper_id": "title:df66aa8877ec", "novelty_pct": 61.0, "ai_score": None, "computed_at": now},
+        ])
+    recompute_authors(engine, today=TODAY)
+    profile = get_author_profile(engine, "Bo Han", sort="score", today=TODAY)
+    assert profile["novelty"] == 50.5 and profile["ai_score"] == 70.0  # over the papers that have one
+    assert profile["cards"][0]["id"] == "title:c4fed3261dd4" and profile["cards"][0]["score"] == 70.0
+    assert get_author_profile(engine, "Jianing Zhu", today=TODAY)["ai_score"] == 70.0
+    assert get_author_profile(engine, "Zhanke Zhou", today=TODAY)["novelty"] is None

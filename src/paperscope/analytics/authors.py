@@ -16,11 +16,11 @@ in-store citing papers by their year. An author's citations are the sum over the
 from __future__ import annotations
 
 import time
-from itertools import repeat
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
+from itertools import repeat
 from typing import Any
 
 import numpy as np
@@ -291,27 +291,37 @@ def _owners(
     member author ids. Identities are coded through author ids: one dict lookup per authorship."""
     name_of = {r[0]: r[1] for r in authors}
     author_code: dict[str, int] = {r[0]: i for i, r in enumerate(authors)}
-    for _, _, author_id in authorships:
-        if author_id not in author_code:  # an authorship whose author row is missing: its own identity
-            author_code[author_id] = len(author_code)
-    author_ids = list(author_code)
-    owner_code: dict[str, int] = {}
-    of_author = np.empty(len(author_ids), dtype=np.int64)
-    for i, author_id in enumerate(author_ids):
-        link = identity.links.get(author_id)
-        of_author[i] = owner_code.setdefault(link[0] if link else author_id, len(owner_code))
     paper_col, _, author_col = zip(*authorships, strict=True) if authorships else ((), (), ())
+    for author_id in sorted(set(author_col) - author_code.keys()):  # no author row: its own identity
+        author_code[author_id] = len(author_code)
+    author_ids = list(author_code)
+    # Identity codes: author ids first (code = author code), then link targets and split parts.
+    owner_code: dict[str, int] = dict(author_code)
+    of_author = np.arange(len(author_ids), dtype=np.int64)
+    for author_id, (ident, _, _) in identity.links.items():
+        if author_id in author_code:
+            of_author[author_code[author_id]] = owner_code.setdefault(ident, len(owner_code))
     pp = np.fromiter(map(table.index.__getitem__, paper_col), dtype=np.int64, count=len(authorships))
     pa = np.fromiter(map(author_code.__getitem__, author_col), dtype=np.int64, count=len(authorships))
     del paper_col, author_col
     po = of_author[pa]
     if identity.overrides:
-        wanted = {table.index[p] for p, _ in identity.overrides if p in table.index}
-        rows = np.flatnonzero(np.isin(pp, np.fromiter(wanted, dtype=np.int64, count=len(wanted))))
-        for row in rows.tolist():
-            hit = identity.overrides.get((table.ids[pp[row]], author_ids[pa[row]]))
-            if hit:
-                po[row] = owner_code.setdefault(hit[0], len(owner_code))
+        # Overridden authorships, found by (paper, author) code in one sorted lookup.
+        n_authors = len(author_ids)
+        codes_of, targets = [], []
+        for (paper_id, author_id), (ident, _, _) in identity.overrides.items():
+            p_code, a_code = table.index.get(paper_id), author_code.get(author_id)
+            if p_code is not None and a_code is not None:
+                codes_of.append(p_code * n_authors + a_code)
+                targets.append(owner_code.setdefault(ident, len(owner_code)))
+        if codes_of:
+            keys = np.asarray(codes_of, dtype=np.int64)
+            order = np.argsort(keys)
+            keys, target = keys[order], np.asarray(targets, dtype=np.int64)[order]
+            ship = pp * n_authors + pa
+            at = np.searchsorted(keys, ship).clip(0, keys.size - 1)
+            hit = keys[at] == ship
+            po[hit] = target[at[hit]]
     owners = list(owner_code)
     keep = np.ones(po.size, dtype=bool)
     if only is not None:

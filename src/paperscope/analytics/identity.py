@@ -113,7 +113,8 @@ def _systems(author_id: str, info: AuthorInfo | None) -> dict[str, str]:
 class _Clusters:
     """Union-find whose components hold at most one id per system and honour cannot-links."""
 
-    def __init__(self) -> None:
+    def __init__(self, systems_of: Callable[[str], dict[str, str]]) -> None:
+        self.systems_of = systems_of  # a node's ids, looked up when it first takes part in a union
         self.parent: dict[str, str] = {}
         self.systems: dict[str, dict[str, str]] = {}
         self.members: dict[str, list[str]] = {}
@@ -128,6 +129,9 @@ class _Clusters:
             self.members[node] = [node]
 
     def find(self, node: str) -> str:
+        if node not in self.parent:
+            self.add(node, self.systems_of(node))
+            return node
         root = node
         while self.parent[root] != root:
             root = self.parent[root]
@@ -304,9 +308,7 @@ def _namesake_groups(author_id: str, papers: list[str], data: IdentityInput) -> 
 
 
 def resolve_identities(data: IdentityInput) -> IdentityResult:
-    clusters = _Clusters()
-    for author_id, info in data.authors.items():
-        clusters.add(author_id, _systems(author_id, info))
+    clusters = _Clusters(lambda node: _systems(node, data.authors.get(node)))
 
     papers_of: dict[str, list[str]] = {}
     for paper, ids in data.authors_of.items():
@@ -398,7 +400,7 @@ def _link_by_name(
     """Rule 3 (second half) and rule 4: compatible names with co-author and field evidence."""
     cache: dict[str, set[str]] = {}
     claims: dict[str, list[tuple[str, str]]] = {}
-    pairs = candidate_pairs((node, key) for node, key in node_key.items() if key and node in clusters.parent)
+    pairs = candidate_pairs((node, key) for node, key in node_key.items() if key)
     for a, b, how in pairs:
         if system_of(a) != "name" and system_of(b) != "name" and system_of(a) == system_of(b):
             continue  # rule 1: never by name alone

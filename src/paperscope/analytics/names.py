@@ -74,17 +74,31 @@ def candidate_pairs(name_keys: Iterable[tuple[str, str]]) -> list[tuple[str, str
             seen.add(pair)
             pairs.append((*pair, how))
 
-    for by_key in blocks.values():
+    for block, by_key in blocks.items():
         keys = list(by_key)
-        for i, key_a in enumerate(keys):
-            ids_a = by_key[key_a]
-            for j, id_a in enumerate(ids_a):
-                for id_b in ids_a[j + 1 :]:
+        for ids in by_key.values():
+            for j, id_a in enumerate(ids):
+                for id_b in ids[j + 1 :]:
                     add(id_a, id_b, "same")
-            for key_b in keys[i + 1 :]:
-                how = compatible(key_a, key_b)
-                if how:
-                    for id_a in ids_a:
-                        for id_b in by_key[key_b]:
-                            add(id_a, id_b, how)
+        if len(keys) < 2:
+            continue
+        if block[1] == "*":  # same tokens in another order: every pair
+            candidates = [(a, b) for i, a in enumerate(keys) for b in keys[i + 1 :]]
+        else:
+            # (surname, initial): two full first names must be equal, an initial meets every name
+            # with its letter. Indexed by first token, so big blocks ("wang", "y") stay cheap.
+            by_first: dict[str, list[str]] = {}
+            for key in keys:
+                by_first.setdefault(key.split()[0], []).append(key)
+            candidates = []
+            for first, group in by_first.items():
+                candidates += [(a, b) for i, a in enumerate(group) for b in group[i + 1 :]]
+                if len(first) > 1:
+                    candidates += [(a, b) for a in group for b in by_first.get(first[0], ())]
+        for key_a, key_b in candidates:
+            how = compatible(key_a, key_b)
+            if how:
+                for id_a in by_key[key_a]:
+                    for id_b in by_key[key_b]:
+                        add(id_a, id_b, how)
     return pairs

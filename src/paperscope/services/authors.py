@@ -91,6 +91,7 @@ def _cards(rows: list[dict[str, Any]], authorships: list[dict[str, Any]], years:
             "orgs": orgs.get(row["id"], row["orgs"] or []), "abstract": row["abstract"],
             "citations": cites, "citations_source": how,
             "score": score.get("ai_score"), "novelty": score.get("novelty"),
+            "listing_score": row["listing_score"],  # what a listing page showed: reported, not ours
         })
     key = {
         "date": lambda c: (c["year"] or 0, c["published"] or "", c["id"]),  # undated last
