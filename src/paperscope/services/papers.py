@@ -11,6 +11,7 @@ from typing import Any, TextIO
 import orjson
 from sqlalchemy import Engine
 
+from paperscope.services.scores import score_fields
 from paperscope.store import queries
 from paperscope.store.queries import PaperFilter
 
@@ -19,7 +20,7 @@ EXPORT_FIELDS = (
     "published", "updated", "year", "code_urls", "code_badge", "has_code", "orgs", "abstract", "upvotes",
     "arxiv_id", "arxiv_version", "doi", "openalex_id", "s2_id", "external_ids", "cited_by_count",
     "cited_by_source", "listing_score", "venue", "journal_ref", "comments", "license", "links",
-    "keywords", "featured_on",
+    "keywords", "featured_on", "novelty", "ai_score", "predicted_category",
 )
 
 
@@ -69,25 +70,40 @@ def _iso(value: date | None) -> str | None:
     return value.isoformat() if value else None
 
 
+def with_scores(engine: Engine, views: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Adds paperscope's computed scores (novelty percentile, AI Score, predicted category)."""
+    fields = score_fields(engine, [v["id"] for v in views])
+    for view in views:
+        view.update(fields[view["id"]])
+    return views
+
+
 def list_papers(
     engine: Engine, f: PaperFilter, limit: int = 50, offset: int = 0, order: str = "newest"
 ) -> tuple[list[dict[str, Any]], int]:
     with engine.connect() as connection:
         rows = queries.list_papers(connection, f, limit=limit, offset=offset, order=order)
         total = queries.count_papers(connection, f)
-    return [paper_view(r) for r in rows], total
+    return with_scores(engine, [paper_view(r) for r in rows]), total
 
 
 def get_paper(engine: Engine, ref: str) -> dict[str, Any] | None:
     with engine.connect() as connection:
         row = queries.find_paper(connection, ref)
-    return paper_view(row) if row else None
+    return with_scores(engine, [paper_view(row)])[0] if row else None
 
 
-def iter_paper_views(engine: Engine, f: PaperFilter) -> Iterator[dict[str, Any]]:
+def iter_paper_views(engine: Engine, f: PaperFilter, chunk: int = 2000) -> Iterator[dict[str, Any]]:
+    """Every matching paper's view, streamed; scores are read a chunk at a time."""
+    pending: list[dict[str, Any]] = []
     with engine.connect() as connection:
-        for row in queries.iter_papers(connection, f):
-            yield paper_view(row)
+        for row in queries.iter_papers(connection, f, chunk=chunk):
+            pending.append(paper_view(row))
+            if len(pending) == chunk:
+                yield from with_scores(engine, pending)
+                pending = []
+    if pending:
+        yield from with_scores(engine, pending)
 
 
 def write_jsonl(papers: Iterable[dict[str, Any]], out: TextIO) -> int:
