@@ -11,6 +11,7 @@ from paperscope.analytics.novelty import (
     compute_author_novelty,
     compute_novelty,
     earlier_prefix,
+    nearest_earlier,
     percentile_within,
 )
 
@@ -94,3 +95,14 @@ def test_percentile_within_groups_with_ties_and_small_groups() -> None:
 def test_author_novelty_is_the_mean_of_known_percentiles() -> None:
     out = compute_author_novelty({"a": [40.0, None, 80.0], "b": [None], "c": []})
     assert out == {"a": pytest.approx(60.0), "b": None, "c": None}
+
+
+def test_blocks_and_chunks_do_not_change_the_answer() -> None:
+    rng = np.random.default_rng(5)
+    vectors = _unit(rng.normal(size=(500, 8)))
+    prefix = np.minimum(np.arange(500), rng.integers(0, 500, size=500))
+    whole_idx, whole_sim = nearest_earlier(vectors, prefix, 7, block=1024, chunk=100_000)
+    small_idx, small_sim = nearest_earlier(vectors, prefix, 7, block=64, chunk=37)
+    assert np.array_equal(np.isnan(whole_sim), np.isnan(small_sim))
+    assert np.allclose(np.nan_to_num(whole_sim), np.nan_to_num(small_sim))
+    assert np.array_equal(whole_idx[whole_sim > -1], small_idx[small_sim > -1])

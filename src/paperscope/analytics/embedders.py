@@ -62,11 +62,19 @@ class TfidfSvdEmbedder:
     name = "tfidf-svd"
     needs_fit = True
 
-    def __init__(self, dim: int = 256, max_features: int = 50_000, min_df: int = 2, seed: int = 0) -> None:
+    def __init__(
+        self,
+        dim: int = 256,
+        max_features: int = 50_000,
+        min_df: int = 2,
+        seed: int = 0,
+        svd_rows: int = 30_000,
+    ) -> None:
         self.target_dim = dim
         self.max_features = max_features
         self.min_df = min_df
         self.seed = seed
+        self.svd_rows = svd_rows
         self.version = "unfitted"
         self.dim = dim
         self.fitted_on = 0
@@ -92,7 +100,10 @@ class TfidfSvdEmbedder:
         matrix = vectorizer.fit_transform(texts)
         dim = max(1, min(self.target_dim, matrix.shape[1] - 1, matrix.shape[0] - 1))
         svd = TruncatedSVD(dim, algorithm="randomized", n_iter=5, random_state=self.seed)
-        svd.fit(matrix)
+        # The vocabulary and idf come from every text; the projection from an even sample of rows
+        # (the top singular directions settle long before, and the SVD's cost grows with rows).
+        step = max(1, matrix.shape[0] // self.svd_rows)
+        svd.fit(matrix[::step])
         self._vectorizer, self._svd = vectorizer, svd
         self.dim = dim
         self.fitted_on = len(texts)

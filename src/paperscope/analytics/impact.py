@@ -15,6 +15,8 @@ NDCG@20 against the true percentiles); then the model is refitted on every label
 
 from __future__ import annotations
 
+import math
+from bisect import bisect_left
 from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -116,36 +118,42 @@ def compute_base_features(
             continue
         for author_id in authors_of.get(qi, ()):
             cited_years[author_id].append(years[ci])
-    sorted_papers = {a: np.sort(np.array(v)) for a, v in paper_years.items()}
-    sorted_cited = {a: np.sort(np.array(v)) for a, v in cited_years.items()}
+    for values in paper_years.values():
+        values.sort()
+    for values in cited_years.values():
+        values.sort()
 
-    out = np.zeros((len(facts), len(BASE_FEATURES)), dtype=np.float64)
-    empty = np.zeros(0)
+    # Plain Python per paper: the lists are short, and numpy's per-call overhead would dominate.
+    log1p = math.log1p
+    rows: list[tuple[float, ...]] = []
     for i, paper in enumerate(facts):
         ids = authors_of.get(i, [])
         n_authors = paper["author_count"] or len(ids)
         abstract = paper["abstract_chars"] or 0
         refs = references.get(paper["id"], 0)
         year = years[i]
-        prior_papers = prior_cites = np.zeros(1)
+        prior_papers = prior_cites = (0.0,)
         if ids and year is not None:
-            prior_papers = np.log1p([np.searchsorted(sorted_papers.get(a, empty), year) for a in ids])
-            prior_cites = np.log1p([np.searchsorted(sorted_cited.get(a, empty), year) for a in ids])
-        out[i] = (
-            np.log1p(n_authors),
-            float(n_authors > 0),
-            np.log1p(abstract),
-            float(abstract > 0),
-            np.log1p(len(paper["title"] or "")),
-            float(bool(paper["venue"] or paper["journal_ref"])),
-            float(bool(paper["has_code"])),
-            np.log1p(refs),
-            float(refs > 0),
-            prior_papers.max(),
-            prior_papers.mean(),
-            prior_cites.max(),
-            prior_cites.mean(),
+            prior_papers = tuple(log1p(bisect_left(paper_years.get(a, ()), year)) for a in ids)
+            prior_cites = tuple(log1p(bisect_left(cited_years.get(a, ()), year)) for a in ids)
+        rows.append(
+            (
+                log1p(n_authors),
+                float(n_authors > 0),
+                log1p(abstract),
+                float(abstract > 0),
+                log1p(len(paper["title"] or "")),
+                float(bool(paper["venue"] or paper["journal_ref"])),
+                float(bool(paper["has_code"])),
+                log1p(refs),
+                float(refs > 0),
+                max(prior_papers),
+                sum(prior_papers) / len(prior_papers),
+                max(prior_cites),
+                sum(prior_cites) / len(prior_cites),
+            )
         )
+    out = np.array(rows, dtype=np.float64).reshape(len(facts), len(BASE_FEATURES))
     return out
 
 
@@ -163,8 +171,11 @@ class TextProjection:
         n = max(0, min(n, centred.shape[0] - 1, centred.shape[1]))
         if n == 0:
             return cls(mean, np.zeros((0, vectors.shape[1])))
-        _, _, vt = np.linalg.svd(centred[: min(len(centred), 20_000)], full_matrices=False)
-        return cls(mean, vt[:n])
+        # Eigenvectors of the d x d covariance: the same axes as an SVD of the data, far cheaper.
+        sample = centred[: min(len(centred), 50_000)].astype(np.float64)
+        eigenvalues, eigenvectors = np.linalg.eigh(sample.T @ sample)
+        order = np.argsort(eigenvalues)[::-1][:n]
+        return cls(mean, eigenvectors[:, order].T)
 
     def transform(self, vectors: np.ndarray) -> np.ndarray:
         return (vectors - self.mean) @ self.components.T
@@ -391,12 +402,16 @@ def train_ai_score(
 def explain_rows(model: LinearModel, X: np.ndarray, top: int = 8) -> list[dict[str, Any]]:
     """Per paper: the baseline, the `top` largest feature terms, and the rest summed as "other"."""
     terms = model.contributions(X)
+    order = np.argsort(-np.abs(terms), axis=1, kind="stable")[:, :top]
+    shown_terms = np.take_along_axis(terms, order, axis=1)
+    shown_values = np.round(np.take_along_axis(X, order, axis=1), 6).tolist()
+    others = (terms.sum(axis=1) - shown_terms.sum(axis=1)).tolist()
+    shown_terms_list = shown_terms.tolist()
+    names = model.names
     out = []
-    for i in range(len(X)):
-        order = np.argsort(-np.abs(terms[i]))[:top]
-        shown = [[model.names[j], round(float(X[i, j]), 6), float(terms[i, j])] for j in order]
-        other = float(terms[i].sum() - terms[i, order].sum())
-        out.append({"baseline": model.intercept, "contributions": shown, "other": other})
+    for i, columns in enumerate(order.tolist()):
+        shown = [[names[j], shown_values[i][m], shown_terms_list[i][m]] for m, j in enumerate(columns)]
+        out.append({"baseline": model.intercept, "contributions": shown, "other": others[i]})
     return out
 
 

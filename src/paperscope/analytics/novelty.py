@@ -56,7 +56,7 @@ def earlier_prefix(
 
 
 def nearest_earlier(
-    vectors: np.ndarray, prefix: np.ndarray, k: int, block: int = 512, chunk: int = 16_384
+    vectors: np.ndarray, prefix: np.ndarray, k: int, block: int = 1024, chunk: int = 16_384
 ) -> tuple[np.ndarray, np.ndarray]:
     """For each row i of `vectors` (already in time order), the k rows among vectors[:prefix[i]]
     with the highest cosine similarity: (indices, similarities), best first, -1/NaN where fewer."""
@@ -72,18 +72,24 @@ def nearest_earlier(
         queries = vectors[start:stop]
         top_sim = np.full((stop - start, k), -np.inf, dtype=np.float32)
         top_idx = np.full((stop - start, k), -1, dtype=np.int64)
+        floor = int(limits.min())
         for c0 in range(0, reach, chunk):
             c1 = min(reach, c0 + chunk)
             sims = queries @ vectors[c0:c1].T
-            columns = np.arange(c0, c1)
-            sims[columns[None, :] >= limits[:, None]] = -np.inf
+            if c1 > floor:  # some queries may not see every column of this chunk
+                sims[np.arange(c0, c1)[None, :] >= limits[:, None]] = -np.inf
+            width = c1 - c0
+            if width > k:  # the chunk's own top k first: the merge then handles 2k columns, not k + chunk
+                part = np.argpartition(sims, width - k, axis=1)[:, width - k :]
+                sims = np.take_along_axis(sims, part, axis=1)
+                columns = part + c0
+            else:
+                columns = np.broadcast_to(np.arange(c0, c1), sims.shape)
             merged_sim = np.concatenate([top_sim, sims], axis=1)
-            merged_idx = np.concatenate([top_idx, np.broadcast_to(columns, sims.shape)], axis=1)
-            if merged_sim.shape[1] > k:
-                keep = np.argpartition(-merged_sim, k - 1, axis=1)[:, :k]
-                merged_sim = np.take_along_axis(merged_sim, keep, axis=1)
-                merged_idx = np.take_along_axis(merged_idx, keep, axis=1)
-            top_sim, top_idx = merged_sim, merged_idx
+            merged_idx = np.concatenate([top_idx, columns], axis=1)
+            keep = np.argpartition(merged_sim, merged_sim.shape[1] - k, axis=1)[:, merged_sim.shape[1] - k :]
+            top_sim = np.take_along_axis(merged_sim, keep, axis=1)
+            top_idx = np.take_along_axis(merged_idx, keep, axis=1)
         ranked = np.argsort(-top_sim, axis=1, kind="stable")
         best_sim[start:stop] = np.take_along_axis(top_sim, ranked, axis=1)
         best_idx[start:stop] = np.take_along_axis(top_idx, ranked, axis=1)
