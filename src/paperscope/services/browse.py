@@ -95,7 +95,7 @@ def daily_papers(engine: Engine, period: str = "day", sort: str = "newest", day:
     with engine.connect() as connection:
         end = (day or browse.latest_published(connection, today) or browse.latest_published(connection)
                or today)
-        start = end - timedelta(days=PERIODS[period] - 1)
+        start = _shift(end, -(PERIODS[period] - 1))
         f = PaperFilter(since=start, until=end)
         offset = (page - 1) * per_page
         if sort == "newest":
@@ -107,13 +107,21 @@ def daily_papers(engine: Engine, period: str = "day", sort: str = "newest", day:
                 -trending_score(r["upvotes"], r["cited_by_count"], _as_date(r["published"]), end), r["id"]))
             rows = browse.papers_by_ids(connection, [r["id"] for r in pool[offset:offset + per_page]])
             total = len(pool)
-    step = timedelta(days=PERIODS[period])
+    step = PERIODS[period]
     return {
         "period": period, "sort": sort, "date": end.isoformat(), "start": start.isoformat(),
-        "end": end.isoformat(), "previous": (end - step).isoformat(), "next": (end + step).isoformat(),
+        "end": end.isoformat(), "previous": _shift(end, -step).isoformat(), "next": _shift(end, step).isoformat(),
         **_pages(total, page, per_page),
         "papers": _cards(engine, rows, today),
     }
+
+
+def _shift(day: date, days: int) -> date:
+    """`day` moved by `days`, held within the calendar (year 1 to 9999)."""
+    try:
+        return day + timedelta(days=days)
+    except OverflowError:
+        return date.min if days < 0 else date.max
 
 
 def _as_date(value: Any) -> date | None:

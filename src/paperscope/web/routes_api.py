@@ -6,7 +6,7 @@ from datetime import date
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Path, Query, Request
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, BeforeValidator, Field, StrictBool
 
 from paperscope.services import browse
 from paperscope.web.errors import ERROR_RESPONSES, WebError
@@ -66,6 +66,25 @@ class AuthorHit(BaseModel):
     h_index: int
 
 
+def _date_text(value: Any) -> Any:
+    """A JSON date is a string (a number is not read as days since 1970)."""
+    if value is None or isinstance(value, str):
+        return value
+    raise ValueError("must be a date written YYYY-MM-DD")
+
+
+def _json_number(value: Any) -> Any:
+    """A JSON number stays a number: "2" and true are not read as 2 and 1."""
+    if isinstance(value, str | bool):
+        raise ValueError("must be a JSON number")
+    return value
+
+
+DateText = Annotated[date | None, BeforeValidator(_date_text)]
+Score = Annotated[float, Field(ge=0, le=100), BeforeValidator(_json_number)]
+Whole = Annotated[int, BeforeValidator(_json_number)]
+
+
 class SearchBody(BaseModel):
     """A search with a pasted abstract (too long for a URL) or any other field of GET /search."""
 
@@ -73,13 +92,13 @@ class SearchBody(BaseModel):
     abstract: str = Field("", max_length=MAX_ABSTRACT)
     mode: Mode = "keyword"
     category: str | None = Field(None, pattern=CATEGORY_PATTERN)
-    since: date | None = None
-    until: date | None = None
-    has_code: bool | None = None
+    since: DateText = None
+    until: DateText = None
+    has_code: StrictBool | None = None
     author: str | None = Field(None, max_length=MAX_NAME)
-    min_score: float | None = Field(None, ge=0, le=100)
-    page: int = Field(1, ge=1, le=MAX_PAGE)
-    per_page: int = Field(20, ge=1, le=MAX_PER_PAGE)
+    min_score: Score | None = None
+    page: Whole = Field(1, ge=1, le=MAX_PAGE)
+    per_page: Whole = Field(20, ge=1, le=MAX_PER_PAGE)
     model_config = {"extra": "forbid"}
 
 
