@@ -143,21 +143,37 @@ def authors_with_owner(record: PaperRecord) -> list[tuple[AuthorRecord, str]]:
     return listed
 
 
+_SAID_FIELDS = tuple(
+    name for name in PaperRecord.__slots__  # type: ignore[attr-defined]
+    if name not in ("abstract", "source", "source_key")
+)
+
+
+def _author_said(author: AuthorRecord) -> Row:
+    said: Row = {"name": author.name}
+    if author.affiliations:
+        said["affiliations"] = author.affiliations
+    if author.orcid:
+        said["orcid"] = author.orcid
+    if author.openalex_id:
+        said["openalex_id"] = author.openalex_id
+    if author.s2_id:
+        said["s2_id"] = author.s2_id
+    return said
+
+
 def provenance_record(record: PaperRecord) -> Row:
-    """What the source said, as JSON-ready data (the abstract lives in papers, not repeated here)."""
+    """What the source said, as JSON-ready data (the abstract lives in papers, not repeated here).
+
+    Empty values are left out; a count of 0 is kept (no citations is something a source said).
+    """
     out: Row = {}
-    for name in PaperRecord.__slots__:  # type: ignore[attr-defined]
-        if name in ("abstract", "source", "source_key"):
-            continue
+    for name in _SAID_FIELDS:
         value = getattr(record, name)
-        if value in (None, [], {}, False, ""):
+        if value is None or value is False or (not value and value != 0):
             continue
         if name == "authors":
-            value = [
-                {k: v for k, v in (("name", a.name), ("affiliations", a.affiliations), ("orcid", a.orcid),
-                                   ("openalex_id", a.openalex_id), ("s2_id", a.s2_id)) if v}
-                for a in value
-            ]
+            value = [_author_said(a) for a in value]
         elif name == "counts_by_year":
             value = {str(k): v for k, v in sorted(value.items())}
         elif name == "references":
