@@ -1,0 +1,128 @@
+"""SQL of accounts and their library: users, saved papers, upvotes, and the embeddings the
+per-user recommendations learn from."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date, datetime
+from typing import Any
+
+import numpy as np
+from sqlalchemy import Connection, delete, func, select, update
+
+from paperscope.store import schema
+from paperscope.store.digests import _chunks, insert_ignoring_conflict
+from paperscope.store.digests_schema import paper_upvotes, saved_papers, users
+from paperscope.store.scores_schema import paper_embeddings
+
+Row = dict[str, Any]
+
+
+def insert_user(connection: Connection, values: Row) -> int | None:
+    """The new user's id, or None when the address has an account already."""
+    return insert_ignoring_conflict(connection, users, values, users.c.id)
+
+
+def get_user(connection: Connection, user_id: int) -> Row | None:
+    row = connection.execute(select(users).where(users.c.id == user_id)).mappings().first()
+    return dict(row) if row else None
+
+
+def get_user_by_email(connection: Connection, email_key: str) -> Row | None:
+    row = connection.execute(select(users).where(users.c.email_key == email_key)).mappings().first()
+    return dict(row) if row else None
+
+
+def update_user(connection: Connection, user_id: int, **values: Any) -> None:
+    connection.execute(update(users).where(users.c.id == user_id).values(**values))
+
+
+def save_paper(connection: Connection, user_id: int, paper_id: str, now: datetime) -> bool:
+    return bool(insert_ignoring_conflict(connection, saved_papers,
+                                         {"user_id": user_id, "paper_id": paper_id, "created_at": now}))
+
+
+def unsave_paper(connection: Connection, user_id: int, paper_id: str) -> None:
+    t = saved_papers
+    connection.execute(delete(t).where(t.c.user_id == user_id, t.c.paper_id == paper_id))
+
+
+def saved_ids(connection: Connection, user_id: int) -> list[str]:
+    """The user's saved papers, most recently saved first."""
+    t = saved_papers
+    return [pid for (pid,) in connection.execute(
+        select(t.c.paper_id).where(t.c.user_id == user_id).order_by(t.c.created_at.desc(), t.c.paper_id))]
+
+
+def toggle_upvote(connection: Connection, user_id: int, paper_id: str, now: datetime) -> bool:
+    """True when the paper is now upvoted by the user, False when the upvote was taken back."""
+    t = paper_upvotes
+    if insert_ignoring_conflict(connection, t, {"user_id": user_id, "paper_id": paper_id, "created_at": now}):
+        return True
+    connection.execute(delete(t).where(t.c.user_id == user_id, t.c.paper_id == paper_id))
+    return False
+
+
+def upvoted_ids(connection: Connection, user_id: int, paper_ids: Sequence[str]) -> set[str]:
+    t = paper_upvotes
+    out: set[str] = set()
+    for chunk in _chunks(list(paper_ids)):
+        out.update(pid for (pid,) in connection.execute(
+            select(t.c.paper_id).where(t.c.user_id == user_id, t.c.paper_id.in_(chunk))))
+    return out
+
+
+def upvote_counts(connection: Connection, paper_ids: Sequence[str]) -> dict[str, int]:
+    t = paper_upvotes
+    out: dict[str, int] = {}
+    for chunk in _chunks(list(paper_ids)):
+        query = select(t.c.paper_id, func.count()).where(t.c.paper_id.in_(chunk)).group_by(t.c.paper_id)
+        out.update({pid: int(n) for pid, n in connection.execute(query)})
+    return out
+
+
+def paper_exists(connection: Connection, paper_id: str) -> bool:
+    p = schema.papers
+    return connection.execute(select(p.c.id).where(p.c.id == paper_id)).first() is not None
+
+
+# --- embeddings for recommendations -------------------------------------------------------------
+
+
+def embedding_model(connection: Connection) -> tuple[str, str] | None:
+    """The (model, version) with the most stored embeddings, None when there are none."""
+    e = paper_embeddings
+    row = connection.execute(
+        select(e.c.model, e.c.model_version).group_by(e.c.model, e.c.model_version)
+        .order_by(func.count().desc(), e.c.model).limit(1)).first()
+    return (row[0], row[1]) if row else None
+
+
+def embeddings_of(connection: Connection, model: str, version: str,
+                  paper_ids: Sequence[str]) -> tuple[list[str], np.ndarray]:
+    e = paper_embeddings
+    ids: list[str] = []
+    blobs: list[bytes] = []
+    dim = 0
+    for chunk in _chunks(list(paper_ids)):
+        query = select(e.c.paper_id, e.c.dim, e.c.vector).where(
+            e.c.model == model, e.c.model_version == version, e.c.paper_id.in_(chunk))
+        for pid, d, vector in connection.execute(query):
+            ids.append(pid)
+            blobs.append(vector)
+            dim = d
+    if not ids:
+        return [], np.zeros((0, 0), dtype=np.float32)
+    return ids, np.frombuffer(b"".join(blobs), dtype="<f4").reshape(len(ids), dim)
+
+
+def recent_embedded_ids(connection: Connection, model: str, version: str, since: date | None,
+                        limit: int) -> list[str]:
+    """Ids of embedded papers published since `since` (all when None), newest first, at most `limit`."""
+    e, p = paper_embeddings, schema.papers
+    query = (select(p.c.id).join(e, e.c.paper_id == p.c.id)
+             .where(e.c.model == model, e.c.model_version == version)
+             .order_by(p.c.published.desc().nulls_last(), p.c.id).limit(limit))
+    if since is not None:
+        query = query.where(p.c.published >= since)
+    return [pid for (pid,) in connection.execute(query)]
