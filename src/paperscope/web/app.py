@@ -16,7 +16,7 @@ from sqlalchemy import Engine
 
 from paperscope.core.settings import Settings
 from paperscope.services.store import open_store
-from paperscope.web import routes_api, routes_pages, routes_subscribe
+from paperscope.web import routes_accounts, routes_api, routes_digests, routes_pages
 from paperscope.web.errors import install_error_handlers
 from paperscope.web.security import Csrf, SecurityHeaders
 from paperscope.web.templating import HERE, make_templates
@@ -24,11 +24,11 @@ from paperscope.web.templating import HERE, make_templates
 API_PREFIX = "/api/v1"
 
 # The routers of the app, in order. A feature with pages or API routes of its own adds its router here.
-# routes_subscribe is the placeholder of the digests feature's /subscribe (it answers 501 until then).
 ROUTERS: list[APIRouter] = [
     routes_pages.router,
     routes_api.router,
-    routes_subscribe.router,
+    routes_digests.router,
+    routes_accounts.router,
 ]
 
 
