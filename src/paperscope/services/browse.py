@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine
@@ -151,8 +152,8 @@ def _links(view: dict[str, Any]) -> list[dict[str, str]]:
     return out
 
 
-def paper_page(engine: Engine, ref: str, today: date | None = None,
-               similar_limit: int = 8) -> dict[str, Any] | None:
+def paper_page(engine: Engine, ref: str, today: date | None = None, similar_limit: int = 8,
+               data_dir: Path | None = None) -> dict[str, Any] | None:
     """Everything on a paper's page: authors with affiliations and profiles, links, citations per
     year (as each source reported them, and counted from citing papers in the store), the scores
     with their evidence, similar papers and BibTeX. None when no paper answers to `ref`."""
@@ -185,7 +186,7 @@ def paper_page(engine: Engine, ref: str, today: date | None = None,
             "in_store": sum(in_store.values()),
         },
         "scores": scores,
-        "similar": similar_papers(engine, row["id"], similar_limit, today, explained=scores),
+        "similar": similar_papers(engine, row["id"], similar_limit, today, explained=scores, data_dir=data_dir),
         "bibtex": bibtex_entry(view),
     }
 
@@ -241,28 +242,65 @@ def _terms(text: str, limit: int = 12) -> list[str]:
     return [w for w in words if len(w) > 1][:limit]
 
 
-def search_papers(engine: Engine, query: SearchQuery, today: date | None = None) -> dict[str, Any]:
-    """Search results as a paper list. The one place that chooses the search backend."""
+def search_papers(engine: Engine, query: SearchQuery, today: date | None = None,
+                  data_dir: Path | None = None) -> dict[str, Any]:
+    """Search results as a paper list. The one place that chooses the search backend: the search
+    indexes (services.search, under `data_dir`) when they are built, else a keyword match in the store."""
     if query.mode not in SEARCH_MODES:
         raise ValueError(f"unknown search mode {query.mode!r}: choose one of {', '.join(SEARCH_MODES)}")
     today = _today(today)
-    text = query.abstract or query.q
-    used = "keyword"
-    notes = []
+    notes: list[str] = []
+    offset = (query.page - 1) * query.per_page
+    indexed = _indexed_search(engine, query, data_dir, offset, notes)
+    filters = {"category": query.category, "since": _iso(query.since), "until": _iso(query.until),
+               "has_code": query.has_code, "author": query.author, "min_score": query.min_score}
+    if indexed is not None:
+        ids, why, more = indexed
+        with engine.connect() as connection:
+            rows = browse.papers_by_ids(connection, ids)
+        cards = _cards(engine, rows, today)
+        for card in cards:
+            card["why"] = why.get(card["id"], [])
+        total = offset + len(cards) + (1 if more else 0)
+        return {"q": query.q, "mode": query.mode, "mode_used": query.mode, "notes": notes, "filters": filters,
+                "total": total, "total_exact": not more, "page": query.page, "per_page": query.per_page,
+                "pages": query.page + (1 if more else 0), "papers": cards}
     if query.mode != "keyword" or query.abstract:
-        notes.append("semantic search needs the search index; showing keyword matches")
-    terms = _terms(text) if not query.abstract else _abstract_terms(query.abstract)
+        notes.append("semantic matching needs the search index (paperscope index); showing keyword matches")
+    terms = _abstract_terms(query.abstract) if query.abstract else _terms(query.q)
     with engine.connect() as connection:
-        rows, total = browse.keyword_search(
-            connection, terms, query.filter(), query.min_score,
-            limit=query.per_page, offset=(query.page - 1) * query.per_page)
+        rows, total = browse.keyword_search(connection, terms, query.filter(), query.min_score,
+                                            limit=query.per_page, offset=offset)
     return {
-        "q": query.q, "mode": query.mode, "mode_used": used, "notes": notes,
-        "filters": {"category": query.category, "since": _iso(query.since), "until": _iso(query.until),
-                    "has_code": query.has_code, "author": query.author, "min_score": query.min_score},
-        **_pages(total, query.page, query.per_page),
+        "q": query.q, "mode": query.mode, "mode_used": "keyword", "notes": notes, "filters": filters,
+        **_pages(total, query.page, query.per_page), "total_exact": True,
         "papers": _cards(engine, rows, today),
     }
+
+
+def _indexed_search(engine: Engine, query: SearchQuery, data_dir: Path | None, offset: int,
+                    notes: list[str]) -> tuple[list[str], dict[str, list[str]], bool] | None:
+    """(ids of the page, why each matched, whether more follow) from the search indexes, or None
+    when there is no index to ask (the reason goes to `notes`)."""
+    text = query.abstract or query.q
+    if data_dir is None or not text.strip():
+        return None
+    try:
+        from paperscope.services import search as search_service
+        from paperscope.store.search_reads import SearchFilter
+    except ImportError:
+        return None
+    filters = SearchFilter(category=query.category, since=query.since, until=query.until,
+                           has_code=query.has_code, author=query.author, min_score=query.min_score)
+    try:
+        result = search_service.search(engine, data_dir, text, query.mode, filters=filters,
+                                       limit=query.per_page + 1, offset=offset)
+    except search_service.SearchUnavailable as exc:
+        notes.append(str(exc))
+        return None
+    notes.extend(result.notes)
+    hits = result.hits[:query.per_page]
+    return [h.paper_id for h in hits], {h.paper_id: h.why for h in hits}, len(result.hits) > query.per_page
 
 
 def _abstract_terms(abstract: str) -> list[str]:
@@ -276,10 +314,27 @@ def _iso(value: date | None) -> str | None:
 
 
 def similar_papers(engine: Engine, paper_id: str, limit: int, today: date,
-                   explained: dict[str, Any] | None = None) -> list[dict[str, Any]]:
-    """Papers like this one; the nearest earlier papers of its Novelty evidence until an index exists."""
-    scores = explained if explained is not None else (explain_paper(engine, paper_id) or {})
-    ids = [n["id"] for n in (scores.get("novelty") or {}).get("neighbours", [])][:limit]
+                   explained: dict[str, Any] | None = None, data_dir: Path | None = None) -> list[dict[str, Any]]:
+    """Papers like this one: the semantic index's nearest papers when it is built, else the nearest
+    earlier papers of its Novelty evidence."""
+    ids = _indexed_similar(engine, paper_id, limit, data_dir)
+    if ids is None:
+        scores = explained if explained is not None else (explain_paper(engine, paper_id) or {})
+        ids = [n["id"] for n in (scores.get("novelty") or {}).get("neighbours", [])][:limit]
     with engine.connect() as connection:
         rows = browse.papers_by_ids(connection, ids)
     return _cards(engine, rows, today)
+
+
+def _indexed_similar(engine: Engine, paper_id: str, limit: int, data_dir: Path | None) -> list[str] | None:
+    if data_dir is None:
+        return None
+    try:
+        from paperscope.services import search as search_service
+    except ImportError:
+        return None
+    try:
+        _, hits = search_service.similar(engine, data_dir, paper_id, limit)
+    except (search_service.SearchUnavailable, LookupError):
+        return None
+    return [h.paper_id for h in hits]

@@ -19,6 +19,7 @@ MAX_NAME = 200
 MAX_PAGE = 10_000
 CATEGORY_PATTERN = r"^[A-Za-z][A-Za-z0-9.\-]{0,31}$"
 _CATEGORY = re.compile(CATEGORY_PATTERN)
+_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
 _TRUE, _FALSE = {"true", "1", "yes", "on"}, {"false", "0", "no", "off"}
 
 __all__ = ["AUTHOR_SORTS", "LIST_SORTS", "MAX_PER_PAGE", "PERIODS", "SEARCH_MODES", "QueryParser",
@@ -85,6 +86,8 @@ class QueryParser:
         if name not in self.raw:
             return None
         try:
+            if not _DAY.fullmatch(self.raw[name]):
+                raise ValueError(self.raw[name])
             return date.fromisoformat(self.raw[name])
         except ValueError:
             self._bad(name, "must be a date written YYYY-MM-DD")

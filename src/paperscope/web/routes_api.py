@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date
 from typing import Annotated, Any, Literal
 
@@ -46,6 +47,7 @@ class Card(BaseModel):
     upvotes: int | None
     citations: int | None
     score: float | None
+    why: list[str] = []  # why a search result matched (search index only)
 
 
 class PaperList(BaseModel):
@@ -53,6 +55,7 @@ class PaperList(BaseModel):
     page: int
     per_page: int
     pages: int
+    total_exact: bool = True
     papers: list[Card]
     model_config = {"extra": "allow"}
 
@@ -67,8 +70,10 @@ class AuthorHit(BaseModel):
 
 
 def _date_text(value: Any) -> Any:
-    """A JSON date is a string (a number is not read as days since 1970)."""
-    if value is None or isinstance(value, str):
+    """A date is written YYYY-MM-DD (a number is not read as seconds since 1970)."""
+    if value is None or isinstance(value, date):
+        return value
+    if isinstance(value, str) and re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
         return value
     raise ValueError("must be a date written YYYY-MM-DD")
 
@@ -106,16 +111,21 @@ def _engine(request: Request):  # type: ignore[no-untyped-def]
     return request.app.state.engine
 
 
+def _data_dir(request: Request) -> Any:
+    """Where the search indexes live (services.search reads them from there)."""
+    return request.app.state.settings.data_dir
+
+
 @router.get("/papers", response_model=PaperList, summary="Daily Papers: a day, week or month of papers")
 def list_papers(request: Request, period: Period = "day", sort: ListSort = "newest",
-                day: Annotated[date | None, Query(alias="date")] = None, page: Page = 1,
+                day: Annotated[DateText, Query(alias="date")] = None, page: Page = 1,
                 per_page: PerPage = 20) -> Any:
     return browse.daily_papers(_engine(request), period, sort, day, page, per_page)
 
 
 @router.get("/papers/{paper_id:path}", summary="A paper: authors, links, citations, scores, similar, BibTeX")
 def get_paper(request: Request, paper_id: Annotated[str, Path(max_length=300)]) -> dict[str, Any]:
-    paper = browse.paper_page(_engine(request), paper_id)
+    paper = browse.paper_page(_engine(request), paper_id, data_dir=_data_dir(request))
     if paper is None:
         raise WebError(404, f"no paper with id {paper_id!r} in the store")
     return paper
@@ -138,13 +148,14 @@ def get_author(request: Request, author_id: Annotated[str, Path(max_length=300)]
 
 def _search(request: Request, query: browse.SearchQuery) -> Any:
     check_range(query.since, query.until)
-    return browse.search_papers(_engine(request), query)
+    return browse.search_papers(_engine(request), query, data_dir=_data_dir(request))
 
 
 @router.get("/search", response_model=PaperList, summary="Search papers (keyword, semantic, hybrid)")
 def search(request: Request, q: Annotated[str, Query(max_length=MAX_QUERY)] = "", mode: Mode = "keyword",
            category: Annotated[str | None, Query(pattern=CATEGORY_PATTERN)] = None,
-           since: date | None = None, until: date | None = None, has_code: bool | None = None,
+           since: Annotated[DateText, Query()] = None, until: Annotated[DateText, Query()] = None,
+           has_code: bool | None = None,
            author: Annotated[str | None, Query(max_length=MAX_NAME)] = None,
            min_score: Annotated[float | None, Query(ge=0, le=100)] = None,
            page: Page = 1, per_page: PerPage = 20) -> Any:

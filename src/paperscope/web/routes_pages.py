@@ -31,6 +31,11 @@ def _engine(request: Request) -> Any:
     return request.app.state.engine
 
 
+def _data_dir(request: Request) -> Any:
+    """Where the search indexes live (services.search reads them from there)."""
+    return request.app.state.settings.data_dir
+
+
 @router.get("/")
 def home(request: Request) -> Response:
     p = QueryParser(request.query_params)
@@ -48,7 +53,7 @@ def home(request: Request) -> Response:
 def paper(request: Request, paper_id: str) -> Response:
     if len(paper_id) > 300:
         raise WebError(422, "invalid parameter: paper id longer than 300 characters")
-    found = browse.paper_page(_engine(request), paper_id)
+    found = browse.paper_page(_engine(request), paper_id, data_dir=_data_dir(request))
     if found is None:
         raise WebError(404, f"no paper with id {paper_id!r} in the store")
     series, series_source = browse.chart_years(found)
@@ -79,7 +84,7 @@ def author(request: Request, author_id: str) -> Response:
 
 
 def _search_page(request: Request, query: browse.SearchQuery) -> Response:
-    results = browse.search_papers(_engine(request), query)
+    results = browse.search_papers(_engine(request), query, data_dir=_data_dir(request))
     return render(request, "search.html", {"query": query, "results": results, "searched": True})
 
 
