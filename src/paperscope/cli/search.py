@@ -1,0 +1,221 @@
+"""`paperscope search`, `paperscope similar`, `paperscope feed` and `paperscope index`."""
+
+from __future__ import annotations
+
+import sys
+from datetime import date, datetime
+from enum import StrEnum
+from typing import Any
+
+import orjson
+import typer
+from rich.table import Table
+
+from paperscope.analytics.embedders import EmbedderUnavailable
+from paperscope.cli.app import app, console, fail, settings_or_exit, store_or_exit
+from paperscope.services import search as service
+from paperscope.services.search import SearchFilter, SearchUnavailable
+
+
+class Mode(StrEnum):
+    keyword = "keyword"
+    semantic = "semantic"
+    hybrid = "hybrid"
+
+
+class Sort(StrEnum):
+    relevance = "relevance"
+    date = "date"
+    score = "score"
+    citations = "citations"
+
+
+class FeedSort(StrEnum):
+    newest = "newest"
+    upvotes = "upvotes"
+    trending = "trending"
+
+
+def _date(value: str | None, option: str) -> date | None:
+    if not value:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        fail(f"{option} {value!r} is not a date (YYYY-MM-DD)")
+        raise
+
+
+def _short(names: list[str]) -> str:
+    return ", ".join(names[:3]) + (" et al." if len(names) > 3 else "")
+
+
+def _emit_json(payload: dict[str, Any]) -> None:
+    sys.stdout.write(orjson.dumps(payload).decode() + "\n")
+
+
+@app.command("search")
+def search_command(
+    query: str = typer.Argument(..., help='Words, a phrase ("..."), field queries (title: author: '
+                                          "abstract:) or a whole pasted abstract"),
+    mode: Mode = typer.Option(
+        Mode.hybrid, help="keyword (BM25), semantic (embeddings) or hybrid (both fused)"
+    ),
+    category: str = typer.Option(None, help="Short tag (LG) or arXiv category (cs.LG)"),
+    since: str = typer.Option(None, help="Published on or after (YYYY-MM-DD)"),
+    until: str = typer.Option(None, help="Published on or before (YYYY-MM-DD)"),
+    has_code: bool = typer.Option(None, "--has-code/--no-code", help="Only papers with (or without) code"),
+    author: str = typer.Option(None, help="Author id or name"),
+    min_score: float = typer.Option(None, help="Minimum AI Score (0-100)"),
+    sort: Sort = typer.Option(Sort.relevance),
+    limit: int = typer.Option(10, min=1, max=500),
+    offset: int = typer.Option(0, min=0),
+    as_json: bool = typer.Option(False, "--json", help="The results as one JSON object"),
+) -> None:
+    """Search the papers by words and by meaning; every result says why it matched."""
+    settings = settings_or_exit()
+    engine = store_or_exit(settings)
+    filters = SearchFilter(
+        category=category, since=_date(since, "--since"), until=_date(until, "--until"),
+        has_code=has_code, author=author, min_score=min_score,
+    )
+    try:
+        result = service.search(
+            engine, settings.data_dir, query, mode.value, filters, sort.value, limit, offset
+        )
+    except (SearchUnavailable, EmbedderUnavailable, ValueError) as exc:
+        fail(str(exc))
+        raise
+    if as_json:
+        _emit_json(result.as_dict())
+        return
+    for note in result.notes:
+        console.print(f"[yellow]{note}[/]", highlight=False)
+    if not result.hits:
+        console.print("no results")
+        return
+    for hit in result.hits:
+        facts = " · ".join(
+            x for x in (
+                hit.published, hit.category, _short(hit.authors), "code" if hit.has_code else "",
+                f"{hit.cited_by_count} citations" if hit.cited_by_count is not None else "",
+                f"AI {hit.ai_score}" if hit.ai_score is not None else "",
+            ) if x
+        )
+        console.print(f"[bold]{hit.rank}.[/] {hit.title}  [dim]{hit.paper_id}[/]", highlight=False)
+        console.print(f"   {facts}", highlight=False)
+        for reason in hit.why:
+            console.print(f"   [dim]{reason}[/]", highlight=False)
+    console.print(f"[dim]{result.mode} search, {result.seconds * 1000:.0f} ms[/]")
+
+
+@app.command("similar")
+def similar_command(
+    paper: str = typer.Argument(..., help="Paper id (arXiv id, DOI, paperscope id)"),
+    limit: int = typer.Option(10, min=1, max=100),
+    as_json: bool = typer.Option(False, "--json"),
+) -> None:
+    """The papers nearest to one paper, with the similarity and the rarest terms they share."""
+    settings = settings_or_exit()
+    engine = store_or_exit(settings)
+    try:
+        paper_info, hits = service.similar(engine, settings.data_dir, paper, limit)
+    except LookupError as exc:
+        fail(str(exc.args[0]))
+        raise
+    except (SearchUnavailable, EmbedderUnavailable) as exc:
+        fail(str(exc))
+        raise
+    if as_json:
+        _emit_json({"paper": paper_info, "similar": [h.as_dict() for h in hits]})
+        return
+    console.print(f"papers similar to [bold]{paper_info['title']}[/] ({paper_info['id']})", highlight=False)
+    for hit in hits:
+        console.print(f"[bold]{hit.rank}.[/] {hit.title}  [dim]{hit.paper_id} · {hit.published}[/]",
+                      highlight=False)
+        console.print(f"   [dim]{' · '.join(hit.why)}[/]", highlight=False)
+
+
+@app.command("feed")
+def feed_command(
+    day: str = typer.Option(None, "--day", help="The day's papers (YYYY-MM-DD; default: the latest day)"),
+    week: bool = typer.Option(False, "--week", help="The ISO week of --day"),
+    month: bool = typer.Option(False, "--month", help="The calendar month of --day"),
+    trending: bool = typer.Option(False, "--trending", help="Trending papers: upvotes and new citations, "
+                                                            "decayed with a 3-day half-life"),
+    category: str = typer.Option(None, help="Short tag (LG) or arXiv category (cs.LG)"),
+    sort: FeedSort = typer.Option(None, help="newest (default), upvotes or trending"),
+    as_of: str = typer.Option(None, help="Trending as of this moment (ISO date or time; default now)"),
+    limit: int = typer.Option(30, min=1, max=1000),
+    as_json: bool = typer.Option(False, "--json"),
+) -> None:
+    """The day's, week's or month's papers (by the day a daily list featured them, else published),
+    or the trending ones."""
+    if sum([week, month, trending]) > 1:
+        fail("choose one of --week, --month and --trending")
+    period = "week" if week else "month" if month else "trending" if trending else "day"
+    moment = None
+    if as_of:
+        try:
+            moment = datetime.fromisoformat(as_of)
+        except ValueError:
+            fail(f"--as-of {as_of!r} is not a date or time")
+    engine = store_or_exit(settings_or_exit())
+    try:
+        result = service.feed(engine, period, _date(day, "--day"), category,
+                              sort.value if sort else None, limit, moment)
+    except ValueError as exc:
+        fail(str(exc))
+        raise
+    if as_json:
+        _emit_json(result.as_dict())
+        return
+    span = f"{result.start} to {result.end}" if result.start and result.start != result.end else result.start
+    console.print(f"[bold]{period}[/] {span or 'as of ' + result.as_of[:16]}", highlight=False)
+    for note in result.notes:
+        console.print(f"[dim]{note}[/]", highlight=False)
+    table = Table(show_edge=False, pad_edge=False)
+    for column in ("#", "day", "title", "cat", "upvotes", "trending", "id"):
+        table.add_column(column, overflow="fold")
+    for item in result.items:
+        table.add_row(
+            str(item.rank), item.feed_day or "—", item.title, item.category or "—",
+            "—" if item.upvotes is None else str(item.upvotes), f"{item.trending:.3g}", item.paper_id,
+        )
+    console.print(table)
+    if not result.items:
+        console.print("no papers")
+
+
+@app.command("index")
+def index_command(
+    rebuild: bool = typer.Option(False, "--rebuild", help="Rebuild the indexes from scratch"),
+    embedder: str = typer.Option(None, help="tfidf or minilm (default: PAPERSCOPE_EMBEDDER, else tfidf)"),
+    no_embed: bool = typer.Option(False, "--no-embed", help="Index the stored embeddings as they are"),
+) -> None:
+    """Build or refresh the search indexes (only new or changed papers) under <data_dir>/index."""
+    settings = settings_or_exit()
+    engine = store_or_exit(settings)
+    try:
+        summary = service.build_indexes(
+            engine, settings.data_dir, embedder, rebuild=rebuild, embed=not no_embed
+        )
+    except EmbedderUnavailable as exc:
+        fail(str(exc))
+        raise
+    lexical = summary.lexical
+    console.print(
+        f"[green]keyword index[/]: {lexical.indexed:,} papers indexed, {lexical.docs:,} in all "
+        f"({lexical.seconds:.1f}s){' — ' + lexical.reason if lexical.reason else ''}", highlight=False
+    )
+    if summary.vectors is None:
+        console.print(f"[yellow]semantic index skipped:[/] {summary.semantic_skipped}", highlight=False)
+    else:
+        v = summary.vectors
+        console.print(
+            f"[green]semantic index[/] ({v.model}@{v.version}): {v.added:,} added, {v.replaced:,} replaced, "
+            f"{v.count:,} in all ({v.seconds:.1f}s){' — ' + v.reason if v.reason else ''}", highlight=False
+        )
+        if summary.embedded:
+            console.print(f"  {summary.embedded:,} papers embedded first", highlight=False)
+    console.print(f"  files: {summary.folder}", highlight=False)

@@ -1,0 +1,673 @@
+"""Search and discovery: keyword (BM25), semantic (HNSW over the paper embeddings) and hybrid
+(reciprocal rank fusion) search with filters and sorts, similar papers, feeds and trending.
+
+The indexes are derived files under `<data_dir>/index/` (`lexical/`, `vectors-<embedder>/`), built
+and refreshed from the store by `build_indexes` (`paperscope index`); deleting them loses nothing.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from datetime import time as dtime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from sqlalchemy import Engine
+
+from paperscope.analytics.embedders import TfidfSvdEmbedder, make_embedder, paper_text
+from paperscope.index.lexical import LexicalIndex, LexicalUpdate, analyse, update_lexical
+from paperscope.index.vectors import VectorIndex, VectorUpdate, update_vectors
+from paperscope.services import scores as scores_service
+from paperscope.store import queries
+from paperscope.store import scores as scores_store
+from paperscope.store import search_reads as reads
+from paperscope.store.search_reads import SearchFilter
+
+MODES = ("keyword", "semantic", "hybrid")
+SORTS = ("relevance", "date", "score", "citations")
+RRF_K = 10  # reciprocal rank fusion: score = sum over modes of weight / (RRF_K + rank); docs/search.md
+RRF_WEIGHTS = {"keyword": 1.0, "semantic": 0.5}  # chosen on half the judged set, checked on the other
+FUSION_POOL = 100  # candidates each mode brings to the fusion (at least offset + limit)
+SORT_POOL = 500  # a non-relevance sort reorders this many of the most relevant matches
+EXACT_FALLBACK_MAX = 200_000  # restrictive filters: exact search over at most this many candidates
+HALF_LIFE_DAYS = 3.0
+TRENDING_LOOKBACK_DAYS = 30  # the trending feed ranks the papers observed in these last days
+CITATION_WEIGHT = 5.0
+
+Progress = Callable[[str, int, int | None], None]
+
+
+def _quiet(stage: str, done: int, total: int | None) -> None:
+    return None
+
+
+class SearchUnavailable(RuntimeError):
+    """An index the mode needs is missing or stale; the message says which command builds it."""
+
+
+def index_root(data_dir: Path) -> Path:
+    return Path(data_dir) / "index"
+
+
+def _model_name(embedder_name: str | None) -> str:
+    return make_embedder(embedder_name or scores_service.embedder_setting()).name
+
+
+# --- building ------------------------------------------------------------------------------------
+
+
+@dataclass
+class IndexSummary:
+    lexical: LexicalUpdate
+    vectors: VectorUpdate | None
+    embedded: int = 0
+    refit_reason: str | None = None
+    semantic_skipped: str | None = None
+    folder: str = ""
+
+
+def build_indexes(
+    engine: Engine,
+    data_dir: Path,
+    embedder_name: str | None = None,
+    *,
+    rebuild: bool = False,
+    embed: bool = True,
+    progress: Progress = _quiet,
+) -> IndexSummary:
+    """Refresh both indexes from the store: the keyword index for changed papers; the paper
+    embeddings (only new or changed papers, `embed=False` to skip) and the semantic index."""
+    root = index_root(data_dir)
+    lexical = update_lexical(engine, root / "lexical", rebuild=rebuild, progress=progress)
+    summary = IndexSummary(lexical=lexical, vectors=None, folder=str(root))
+    name = embedder_name or scores_service.embedder_setting()
+    model = _model_name(name)
+    if embed:
+        try:
+            embedder, summary.refit_reason = scores_service.prepare_embedder(engine, name)
+        except ValueError as exc:
+            summary.semantic_skipped = str(exc)
+            return summary
+        summary.embedded, _ = scores_service.update_embeddings(engine, embedder, progress)
+        version = embedder.version
+    else:
+        with engine.connect() as connection:
+            version = reads.current_embedding_version(connection, model)  # type: ignore[assignment]
+        if version is None:
+            summary.semantic_skipped = f"no {model} embeddings in the store: run paperscope score"
+            return summary
+    summary.vectors = update_vectors(engine, root / f"vectors-{model}", model, version, rebuild=rebuild,
+                                     progress=progress)
+    return summary
+
+
+# --- results -------------------------------------------------------------------------------------
+
+
+@dataclass
+class Hit:
+    paper_id: str
+    rank: int
+    score: float
+    keyword_rank: int | None = None
+    keyword_score: float | None = None
+    semantic_rank: int | None = None
+    similarity: float | None = None
+    why: list[str] = field(default_factory=list)
+    title: str = ""
+    published: str | None = None
+    category: str | None = None
+    authors: list[str] = field(default_factory=list)
+    has_code: bool = False
+    cited_by_count: int | None = None
+    ai_score: float | None = None
+    upvotes: int | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class SearchResult:
+    query: str
+    mode: str
+    sort: str
+    hits: list[Hit]
+    notes: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "query": self.query, "mode": self.mode, "sort": self.sort, "notes": self.notes,
+            "seconds": self.seconds, "hits": [h.as_dict() for h in self.hits],
+        }
+
+
+def _iso(value: Any) -> str | None:
+    return value.isoformat() if isinstance(value, date) else (str(value) if value else None)
+
+
+def _fill(hit: Hit, card: dict[str, Any]) -> None:
+    hit.title = card["title"]
+    hit.published = _iso(card["published"])
+    hit.category = card["primary_category"]
+    hit.authors = card["authors"][:5]
+    hit.has_code = bool(card["has_code"])
+    hit.cited_by_count = card["cited_by_count"]
+    hit.ai_score = None if card["ai_score"] is None else round(float(card["ai_score"]), 1)
+    hit.upvotes = card["upvotes"]
+
+
+def matched_terms(query: str, card: dict[str, Any]) -> dict[str, list[str]]:
+    """Which of the query's terms each field of the paper contains (stemmed as the index does)."""
+    terms = [t for t in dict.fromkeys(analyse(query)) if t not in ("titl", "abstract", "author")]
+    out: dict[str, list[str]] = {}
+    for name, text in (("title", card.get("title")), ("abstract", card.get("abstract"))):
+        if text:
+            have = set(analyse(text))
+            found = [t for t in terms if t in have]
+            if found:
+                out[name] = found
+    names = " ".join(card.get("authors") or []).lower()
+    found = [t for t in query.lower().replace('"', " ").split() if len(t) > 2 and t in names.split()]
+    if found:
+        out["author"] = found
+    return out
+
+
+def _stop_words() -> frozenset[str]:
+    from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
+
+    return frozenset(ENGLISH_STOP_WORDS)
+
+
+_STOP = _stop_words()
+
+
+def surface_words(text: str) -> dict[str, str]:
+    """Each stemmed term of `text` and the first word it came from (to show words, not stems)."""
+    out: dict[str, str] = {}
+    for word in re.findall(r"[A-Za-z0-9][A-Za-z0-9\-]*", text):
+        for part in word.split("-"):
+            stems = analyse(part)
+            if len(stems) == 1 and stems[0] not in out:
+                out[stems[0]] = part.lower()
+    return out
+
+
+# --- the searcher --------------------------------------------------------------------------------
+
+
+class Searcher:
+    """Opened indexes and the query embedder, reused across queries."""
+
+    def __init__(self, engine: Engine, data_dir: Path, embedder_name: str | None = None) -> None:
+        self.engine = engine
+        self.root = index_root(data_dir)
+        self.model = _model_name(embedder_name)
+        self._lexical: LexicalIndex | None = None
+        self._vectors: VectorIndex | None = None
+        self._embedder: Any = None
+
+    @property
+    def lexical(self) -> LexicalIndex:
+        if self._lexical is None:
+            folder = self.root / "lexical"
+            if not LexicalIndex.exists(folder):
+                raise SearchUnavailable(f"no keyword index at {folder}: run paperscope index")
+            self._lexical = LexicalIndex(folder)
+        return self._lexical
+
+    @property
+    def vectors(self) -> VectorIndex:
+        if self._vectors is None:
+            folder = self.root / f"vectors-{self.model}"
+            if not VectorIndex.exists(folder):
+                raise SearchUnavailable(f"no semantic index at {folder}: run paperscope index")
+            self._vectors = VectorIndex(folder)
+        return self._vectors
+
+    def embedder(self) -> Any:
+        """The embedder of the semantic index's version (the TF-IDF fit comes from the store)."""
+        if self._embedder is None:
+            vectors = self.vectors
+            if vectors.model == TfidfSvdEmbedder.name:
+                with self.engine.connect() as connection:
+                    run = scores_store.latest_model_run(
+                        connection, "embedder", vectors.model, with_artifact=True
+                    )
+                if run is None or run["artifact"] is None or run["version"] != vectors.version:
+                    raise SearchUnavailable(
+                        "the semantic index was built from another fit of the embedder than the store's "
+                        "latest: run paperscope index"
+                    )
+                self._embedder = TfidfSvdEmbedder.loads(run["artifact"])
+            else:
+                self._embedder = make_embedder(vectors.model)
+        return self._embedder
+
+    def embed_query(self, text: str) -> np.ndarray:
+        return self.embedder().embed([text])[0]
+
+    # --- candidates --------------------------------------------------------------------------------
+
+    def _store_filter(self, ids: list[str], f: SearchFilter) -> set[str]:
+        with self.engine.connect() as connection:
+            return reads.filter_ids(connection, ids, f)
+
+    def keyword(self, query: str, f: SearchFilter, need: int) -> list[tuple[str, float]]:
+        """Facet filters inside the index; author and AI Score checked in the store (over-fetched)."""
+        rest = SearchFilter(author=f.author, min_score=f.min_score)
+        facets = dict(category=f.tag, since=f.since, until=f.until, has_code=f.has_code)
+        if rest.is_empty():
+            return self.lexical.search(query, need, **facets)
+        fetch = max(need * 5, 50)
+        while True:
+            hits = self.lexical.search(query, fetch, **facets)
+            keep = self._store_filter([pid for pid, _ in hits], rest)
+            kept = [(pid, s) for pid, s in hits if pid in keep]
+            if len(kept) >= need or len(hits) < fetch or fetch >= 50_000:
+                return kept[:need]
+            fetch *= 4
+
+    def semantic(self, vector: np.ndarray, f: SearchFilter, need: int) -> list[tuple[str, float]]:
+        """Nearest papers; with filters, over-fetched and checked in the store, then an exact search
+        over the filtered papers when the filter is too restrictive for the graph search."""
+        if f.is_empty():
+            return self.vectors.search(vector, need)
+        fetch = max(need * 10, 100)
+        while fetch <= 4096:
+            hits = self.vectors.search(vector, fetch, ef=fetch)
+            keep = self._store_filter([pid for pid, _ in hits], f)
+            kept = [(pid, s) for pid, s in hits if pid in keep]
+            if len(kept) >= need or len(hits) < fetch:
+                return kept[:need]
+            fetch *= 4
+        with self.engine.connect() as connection:
+            if reads.count_filtered(connection, f) > EXACT_FALLBACK_MAX:
+                return kept[:need]
+            ids = reads.filtered_ids(connection, f)
+        return self.vectors.exact(vector, ids, need)
+
+    # --- search --------------------------------------------------------------------------------------
+
+    def search(
+        self,
+        query: str,
+        mode: str = "hybrid",
+        filters: SearchFilter | None = None,
+        sort: str = "relevance",
+        limit: int = 10,
+        offset: int = 0,
+    ) -> SearchResult:
+        if mode not in MODES:
+            raise ValueError(f"unknown mode {mode!r}: choose one of {', '.join(MODES)}")
+        if sort not in SORTS:
+            raise ValueError(f"unknown sort {sort!r}: choose one of {', '.join(SORTS)}")
+        started = time.perf_counter()
+        f = filters or SearchFilter()
+        notes: list[str] = []
+        need = offset + limit if sort == "relevance" else max(SORT_POOL, offset + limit)
+        keyword: list[tuple[str, float]] = []
+        semantic: list[tuple[str, float]] = []
+        pool = need if mode != "hybrid" else max(need, FUSION_POOL)
+        if mode in ("keyword", "hybrid"):
+            keyword = self.keyword(query, f, pool)
+        if mode in ("semantic", "hybrid"):
+            try:
+                vector = self.embed_query(query)
+                if not np.any(vector):
+                    notes.append("no word of the query is known to the embedder: no semantic matches")
+                else:
+                    semantic = self.semantic(vector, f, pool)
+            except SearchUnavailable as exc:
+                if mode == "semantic":
+                    raise
+                notes.append(f"keyword results only: {exc}")
+        kw_rank = {pid: (i + 1, s) for i, (pid, s) in enumerate(keyword)}
+        sem_rank = {pid: (i + 1, s) for i, (pid, s) in enumerate(semantic)}
+        if mode == "keyword":
+            ranked = keyword
+        elif mode == "semantic":
+            ranked = semantic
+        else:
+            fused: dict[str, float] = {}
+            for name, ranks in (("keyword", kw_rank), ("semantic", sem_rank)):
+                weight = RRF_WEIGHTS[name]
+                for pid, (rank, _) in ranks.items():
+                    fused[pid] = fused.get(pid, 0.0) + weight / (RRF_K + rank)
+            ranked = sorted(fused.items(), key=lambda item: (-item[1], item[0]))
+        ranked = ranked[:need]
+        if sort == "relevance":
+            page_ids = [pid for pid, _ in ranked[offset : offset + limit]]
+            with self.engine.connect() as connection:
+                cards = reads.paper_cards(connection, page_ids)
+            chosen = [(pid, s) for pid, s in ranked[offset : offset + limit] if pid in cards]
+        else:
+            with self.engine.connect() as connection:
+                cards = reads.paper_cards(connection, [pid for pid, _ in ranked])
+            key = {"date": "published", "score": "ai_score", "citations": "cited_by_count"}[sort]
+            order = sorted(
+                (item for item in ranked if item[0] in cards),
+                key=lambda item: (cards[item[0]][key] is None, _desc(cards[item[0]][key])),
+            )
+            chosen = order[offset : offset + limit]
+            notes.append(f"sorted by {sort}: the {len(ranked):,} most relevant matches reordered")
+        hits = []
+        for i, (pid, score) in enumerate(chosen):
+            hit = Hit(paper_id=pid, rank=offset + i + 1, score=round(float(score), 6))
+            if pid in kw_rank:
+                hit.keyword_rank, hit.keyword_score = kw_rank[pid][0], round(kw_rank[pid][1], 4)
+            if pid in sem_rank:
+                hit.semantic_rank, hit.similarity = sem_rank[pid][0], round(sem_rank[pid][1], 4)
+            card = cards[pid]
+            _fill(hit, card)
+            hit.why = _why(query, mode, hit, card)
+            hits.append(hit)
+        return SearchResult(query, mode, sort, hits, notes, round(time.perf_counter() - started, 4))
+
+    # --- similar papers ----------------------------------------------------------------------------
+
+    def similar(self, ref: str, limit: int = 10) -> tuple[dict[str, Any], list[Hit]]:
+        """The paper and its nearest papers, each with its similarity and the rarest terms shared."""
+        with self.engine.connect() as connection:
+            paper = queries.find_paper(connection, ref)
+        if paper is None:
+            raise LookupError(f"no paper {ref!r} in the store")
+        pid = paper["id"]
+        have, matrix = self.vectors.vectors([pid])
+        vector = matrix[0] if have else self.embed_query(paper_text(paper["title"], paper["abstract"]))
+        neighbours = [(n, s) for n, s in self.vectors.search(vector, limit + 1) if n != pid][:limit]
+        with self.engine.connect() as connection:
+            cards = reads.paper_cards(connection, [n for n, _ in neighbours])
+        mine_text = paper_text(paper["title"], paper["abstract"])
+        mine = set(analyse(mine_text))
+        surface = surface_words(mine_text)
+        hits = []
+        for i, (other, similarity) in enumerate(neighbours):
+            if other not in cards:
+                continue
+            card = cards[other]
+            shared = mine & set(analyse(paper_text(card["title"], card["abstract"])))
+            shared = {t for t in shared if surface.get(t, t) not in _STOP and not t.isdigit()}
+            rare = sorted(shared, key=lambda t: (self.lexical.doc_freq(t) or 10**9, t))[:6]
+            hit = Hit(paper_id=other, rank=i + 1, score=round(similarity, 4), semantic_rank=i + 1,
+                      similarity=round(similarity, 4))
+            _fill(hit, card)
+            hit.why = [f"cosine similarity {similarity:.3f}"]
+            if rare:
+                hit.why.append("shared terms: " + ", ".join(surface.get(t, t) for t in rare))
+            hits.append(hit)
+        return {"id": pid, "title": paper["title"], "published": _iso(paper["published"])}, hits
+
+
+def _desc(value: Any) -> Any:
+    if value is None:
+        return 0
+    if isinstance(value, date):
+        return -value.toordinal()
+    return -float(value)
+
+
+def _why(query: str, mode: str, hit: Hit, card: dict[str, Any]) -> list[str]:
+    why = []
+    if hit.keyword_rank is not None:
+        terms = matched_terms(query, card)
+        shown = "; ".join(f"{name}: {', '.join(ts)}" for name, ts in terms.items())
+        line = f"keyword #{hit.keyword_rank} (BM25 {hit.keyword_score:.2f})"
+        why.append(line + (f" — {shown}" if shown else ""))
+    if hit.semantic_rank is not None:
+        why.append(f"semantic #{hit.semantic_rank} (cosine {hit.similarity:.3f})")
+    if mode == "hybrid":
+        why.append(f"fused rank {hit.rank} (reciprocal rank fusion, k={RRF_K})")
+    return why
+
+
+# --- library calls -------------------------------------------------------------------------------
+
+
+def search(
+    engine: Engine,
+    data_dir: Path,
+    query: str,
+    mode: str = "hybrid",
+    filters: SearchFilter | None = None,
+    sort: str = "relevance",
+    limit: int = 10,
+    offset: int = 0,
+    embedder_name: str | None = None,
+) -> SearchResult:
+    return Searcher(engine, data_dir, embedder_name).search(query, mode, filters, sort, limit, offset)
+
+
+def similar(
+    engine: Engine, data_dir: Path, ref: str, limit: int = 10, embedder_name: str | None = None
+) -> tuple[dict[str, Any], list[Hit]]:
+    return Searcher(engine, data_dir, embedder_name).similar(ref, limit)
+
+
+# --- feeds and trending --------------------------------------------------------------------------
+
+PERIODS = ("day", "week", "month", "trending")
+FEED_SORTS = ("newest", "upvotes", "trending")
+
+
+@dataclass
+class FeedItem:
+    paper_id: str
+    feed_day: str | None
+    trending: float
+    title: str = ""
+    published: str | None = None
+    category: str | None = None
+    authors: list[str] = field(default_factory=list)
+    has_code: bool = False
+    cited_by_count: int | None = None
+    ai_score: float | None = None
+    upvotes: int | None = None
+    rank: int = 0
+    score: float = 0.0
+    why: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class Feed:
+    period: str
+    start: str | None
+    end: str | None
+    as_of: str
+    items: list[FeedItem]
+    notes: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"period": self.period, "start": self.start, "end": self.end, "as_of": self.as_of,
+                "notes": self.notes, "items": [i.as_dict() for i in self.items]}
+
+
+def period_window(period: str, day: date) -> tuple[date, date]:
+    """The day itself, its ISO week (Monday to Sunday) or its calendar month."""
+    if period == "day":
+        return day, day
+    if period == "week":
+        start = day - timedelta(days=day.weekday())
+        return start, start + timedelta(days=6)
+    if period == "month":
+        start = day.replace(day=1)
+        following = (start + timedelta(days=32)).replace(day=1)
+        return start, following - timedelta(days=1)
+    raise ValueError(f"unknown period {period!r}: choose one of day, week, month")
+
+
+def _as_datetime(value: Any) -> datetime:
+    if isinstance(value, datetime):
+        return value if value.tzinfo else value.replace(tzinfo=UTC)
+    if isinstance(value, date):
+        return datetime.combine(value, dtime(0, 0), tzinfo=UTC)
+    return datetime.fromisoformat(str(value)).replace(tzinfo=UTC)
+
+
+def trending_scores(
+    observations: list[dict[str, Any]], as_of: datetime, half_life_days: float = HALF_LIFE_DAYS,
+    citation_weight: float = CITATION_WEIGHT,
+) -> dict[str, dict[str, float]]:
+    """Trending score of each observed paper (docs/search.md):
+
+        gains of a (paper, source) series of observations v_1..v_n at t_1..t_n:
+            the first value v_1 dated at the paper's feed day (the day a daily list featured it, else
+            its publication day; not after t_1; not counted when the paper has neither), then
+            max(0, v_i - v_(i-1)) dated at t_i
+        decayed(series) = sum of gain * 0.5 ** (age_days / half_life) over gains dated up to as_of
+        upvotes U = max over sources of decayed(upvotes); citations C = the same for citation counts
+        trending = U + citation_weight * C
+
+    The max over sources keeps two sources reporting the same counter from counting it twice.
+    Observations must be in (paper, source, time) order. Returns {paper: {trending, upvotes, citations}}.
+    """
+    as_of = _as_datetime(as_of)
+    best: dict[str, dict[str, float]] = {}
+    series: dict[tuple[str, str, str], list[tuple[datetime, int, Any]]] = {}
+    for row in observations:
+        observed = _as_datetime(row["observed_at"])
+        if observed > as_of:
+            continue
+        for signal in ("upvotes", "cited_by_count"):
+            if row[signal] is not None:
+                feed_day = row.get("featured_on") or row.get("published")
+                series.setdefault((row["paper_id"], row["source"], signal), []).append(
+                    (observed, int(row[signal]), feed_day)
+                )
+    for (pid, _source, signal), points in series.items():
+        total = 0.0
+        previous: int | None = None
+        for observed, value, feed_day in points:
+            if previous is None:
+                # First sighting: the count grew since the paper appeared; with no day known, when it
+                # grew is unknown and it is not counted as recent.
+                when = min(_as_datetime(feed_day), observed) if feed_day else None
+                gain = value
+            else:
+                when, gain = observed, max(0, value - previous)
+            previous = value
+            if gain and when is not None and when <= as_of:
+                age = (as_of - when).total_seconds() / 86400.0
+                total += gain * math.pow(0.5, age / half_life_days)
+        entry = best.setdefault(pid, {"upvotes": 0.0, "citations": 0.0})
+        key = "upvotes" if signal == "upvotes" else "citations"
+        entry[key] = max(entry[key], total)
+    for entry in best.values():
+        entry["trending"] = entry["upvotes"] + citation_weight * entry["citations"]
+    return best
+
+
+def feed(
+    engine: Engine,
+    period: str = "day",
+    day: date | None = None,
+    category: str | None = None,
+    sort: str | None = None,
+    limit: int = 30,
+    as_of: datetime | None = None,
+) -> Feed:
+    """A day's, week's or month's papers (by feed day), or the trending papers as of `as_of`."""
+    if period not in PERIODS:
+        raise ValueError(f"unknown feed {period!r}: choose one of {', '.join(PERIODS)}")
+    f = SearchFilter(category=category)
+    notes: list[str] = []
+    now = _as_datetime(as_of) if as_of else datetime.now(UTC)
+    with engine.connect() as connection:
+        if period == "trending":
+            since = now - timedelta(days=TRENDING_LOOKBACK_DAYS)
+            observations = reads.observations_since(connection, since)
+            start = end = None
+            rows = []
+        else:
+            anchor = day or reads.latest_feed_day(connection, not_after=now.date())
+            if anchor is None:
+                return Feed(period, None, None, now.isoformat(), [], ["the store holds no dated papers"])
+            if day is None:
+                notes.append(f"latest day with papers: {anchor.isoformat()}")
+            start, end = period_window(period, anchor)
+            rows = reads.feed_papers(connection, start, end, f)
+            observations = reads.observations_since(connection, None, [r["id"] for r in rows])
+    trend = trending_scores(observations, now)
+    if period == "trending":
+        ids = [pid for pid, t in trend.items() if t["trending"] > 0]
+        with engine.connect() as connection:
+            if f.category:
+                ids = list(reads.filter_ids(connection, ids, f))
+            cards = reads.paper_cards(connection, ids)
+        sort = "trending"
+        if not ids:
+            notes.append(
+                f"no paper observed with upvotes or citations in the {TRENDING_LOOKBACK_DAYS} days "
+                f"before {now.date().isoformat()}"
+            )
+    else:
+        ids = [r["id"] for r in rows]
+        with engine.connect() as connection:
+            cards = reads.paper_cards(connection, ids)
+        sort = sort or "newest"
+    if sort not in FEED_SORTS:
+        raise ValueError(f"unknown feed sort {sort!r}: choose one of {', '.join(FEED_SORTS)}")
+    items = []
+    for pid in ids:
+        card = cards.get(pid)
+        if card is None:
+            continue
+        t = trend.get(pid, {"trending": 0.0, "upvotes": 0.0, "citations": 0.0})
+        item = FeedItem(paper_id=pid, feed_day=_iso(card["featured_on"] or card["published"]),
+                        trending=float(t["trending"]))
+        item.title, item.published = card["title"], _iso(card["published"])
+        item.category, item.authors = card["primary_category"], card["authors"][:5]
+        item.has_code, item.cited_by_count = bool(card["has_code"]), card["cited_by_count"]
+        item.ai_score = None if card["ai_score"] is None else round(float(card["ai_score"]), 1)
+        item.upvotes = card["upvotes"]
+        if t["trending"]:
+            item.why.append(
+                f"trending {t['trending']:.4g} = upvotes {t['upvotes']:.4g} + {CITATION_WEIGHT:g} x "
+                f"new citations {t['citations']:.4g} (half-life {HALF_LIFE_DAYS:g} days)"
+            )
+        items.append(item)
+    if sort == "trending":
+        items.sort(key=lambda i: (-i.trending, -(i.upvotes or 0), i.paper_id))
+    elif sort == "upvotes":
+        items.sort(key=lambda i: (-(i.upvotes or 0), i.feed_day or "", i.paper_id))
+    else:
+        items.sort(key=lambda i: (i.feed_day or "", i.upvotes or 0, i.paper_id), reverse=True)
+    for i, item in enumerate(items[:limit]):
+        item.rank = i + 1
+        item.score = item.trending if sort == "trending" else float(item.upvotes or 0)
+    return Feed(period, _iso(start), _iso(end), now.isoformat(), items[:limit], notes)
+
+
+# --- quality -------------------------------------------------------------------------------------
+
+
+def ndcg_at_k(ranked: list[str], relevant: dict[str, int], k: int = 10) -> float:
+    """Normalised discounted cumulative gain of a ranking against graded judgements (gain 2^g - 1)."""
+    gains = [(2 ** relevant.get(pid, 0) - 1) / math.log2(i + 2) for i, pid in enumerate(ranked[:k])]
+    ideal = sorted(relevant.values(), reverse=True)[:k]
+    best = sum((2**g - 1) / math.log2(i + 2) for i, g in enumerate(ideal))
+    return sum(gains) / best if best else 0.0
+
+
+def evaluate(searcher: Searcher, judged: list[dict[str, Any]], modes: tuple[str, ...] = MODES,
+             k: int = 10) -> dict[str, dict[str, Any]]:
+    """nDCG@k of each mode over a judged set ({"query", "relevant": {paper id: grade}} per line)."""
+    out: dict[str, dict[str, Any]] = {}
+    for mode in modes:
+        per_query = []
+        for item in judged:
+            ranked = [h.paper_id for h in searcher.search(item["query"], mode, limit=k).hits]
+            per_query.append(ndcg_at_k(ranked, item["relevant"], k))
+        out[mode] = {"ndcg": sum(per_query) / len(per_query), "per_query": per_query}
+    return out

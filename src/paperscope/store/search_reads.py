@@ -1,0 +1,286 @@
+"""Reads behind search and discovery: what the indexes are built from, the filters and sort keys
+applied to index hits, the result cards, the feeds and the observations trending is computed from.
+
+Every read is a set query over a page of papers or a list of ids (chunked below the bound-parameter
+limits), the same SQL on SQLite and PostgreSQL.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import Connection, and_, func, or_, select
+
+from paperscope.core.categories import short_tag
+from paperscope.core.ids import normalise_person_name
+from paperscope.store import schema
+from paperscope.store.scores_schema import paper_embeddings, paper_scores
+
+Row = dict[str, Any]
+_CHUNK = 5000
+
+
+def _chunks(values: list[Any], size: int = _CHUNK) -> Iterable[list[Any]]:
+    for start in range(0, len(values), size):
+        yield values[start : start + size]
+
+
+@dataclass(frozen=True)
+class SearchFilter:
+    """Filters every search mode applies. `category` is a short tag ("LG") or an arXiv category
+    ("cs.LG"); `author` an author id or a name matched on its normalised key."""
+
+    category: str | None = None
+    since: date | None = None
+    until: date | None = None
+    has_code: bool | None = None
+    author: str | None = None
+    min_score: float | None = None  # minimum AI Score (paper_scores.ai_score)
+
+    def is_empty(self) -> bool:
+        return not (
+            self.category or self.since or self.until or self.has_code is not None or self.author
+            or self.min_score is not None
+        )
+
+    @property
+    def tag(self) -> str | None:
+        return short_tag(self.category).upper() if self.category else None  # type: ignore[union-attr]
+
+
+def _apply(query, f: SearchFilter):  # type: ignore[no-untyped-def]
+    p = schema.papers
+    if f.tag:
+        query = query.where(p.c.primary_category == f.tag)
+    if f.since:
+        query = query.where(p.c.published >= f.since)
+    if f.until:
+        query = query.where(p.c.published <= f.until)
+    if f.has_code is not None:
+        query = query.where(p.c.has_code.is_(f.has_code))
+    if f.author:
+        a, s = schema.authors, schema.authorships
+        matching = select(s.c.paper_id).join(a, a.c.id == s.c.author_id).where(
+            or_(a.c.id == f.author, a.c.name_key == normalise_person_name(f.author))
+        )
+        query = query.where(p.c.id.in_(matching))
+    if f.min_score is not None:
+        scored = select(paper_scores.c.paper_id).where(paper_scores.c.ai_score >= f.min_score)
+        query = query.where(p.c.id.in_(scored))
+    return query
+
+
+# --- what the indexes are built from ------------------------------------------------------------
+
+
+def papers_to_index(
+    connection: Connection, changed_after: datetime | None, after_id: str | None, limit: int = 5000
+) -> list[Row]:
+    """A page (id order, after `after_id`) of the papers updated after `changed_after` (all when None):
+    the text fields, facets and author names the lexical index holds."""
+    p, s = schema.papers, schema.authorships
+    query = (
+        select(
+            p.c.id, p.c.title, p.c.abstract, p.c.primary_category, p.c.categories, p.c.published,
+            p.c.has_code, p.c.updated_at,
+        )
+        .order_by(p.c.id)
+        .limit(limit)
+    )
+    if changed_after is not None:
+        query = query.where(p.c.updated_at > changed_after)
+    if after_id is not None:
+        query = query.where(p.c.id > after_id)
+    rows = [dict(r) for r in connection.execute(query).mappings()]
+    if rows:
+        names: dict[str, list[str]] = {}
+        authors = select(s.c.paper_id, s.c.name).where(
+            s.c.paper_id.in_([r["id"] for r in rows]), s.c.origin == "source"
+        ).order_by(s.c.paper_id, s.c.position)
+        for paper_id, name in connection.execute(authors):
+            names.setdefault(paper_id, []).append(name)
+        for row in rows:
+            row["authors"] = names.get(row["id"], [])
+    return rows
+
+
+def latest_paper_update(connection: Connection) -> datetime | None:
+    return connection.execute(select(func.max(schema.papers.c.updated_at))).scalar_one()
+
+
+def count_papers(connection: Connection) -> int:
+    return int(connection.execute(select(func.count()).select_from(schema.papers)).scalar_one())
+
+
+def all_paper_ids(connection: Connection) -> set[str]:
+    return {pid for (pid,) in connection.execute(select(schema.papers.c.id))}
+
+
+def embeddings_changed(
+    connection: Connection, model: str, version: str, changed_after: datetime | None, after_id: str | None,
+    limit: int = 20000,
+) -> list[tuple[str, bytes, int, datetime]]:
+    """A page (paper id order) of (paper id, vector bytes, dim, computed_at) of `model`@`version`
+    computed after `changed_after` (all when None)."""
+    e = paper_embeddings
+    query = (
+        select(e.c.paper_id, e.c.vector, e.c.dim, e.c.computed_at)
+        .where(e.c.model == model, e.c.model_version == version)
+        .order_by(e.c.paper_id)
+        .limit(limit)
+    )
+    if changed_after is not None:
+        query = query.where(e.c.computed_at > changed_after)
+    if after_id is not None:
+        query = query.where(e.c.paper_id > after_id)
+    return [(a, b, c, d) for a, b, c, d in connection.execute(query)]
+
+
+def current_embedding_version(connection: Connection, model: str) -> str | None:
+    """The version of `model` most papers are embedded with (the current fit), None if none."""
+    e = paper_embeddings
+    query = (
+        select(e.c.model_version, func.count().label("n"))
+        .where(e.c.model == model)
+        .group_by(e.c.model_version)
+        .order_by(func.count().desc())
+        .limit(1)
+    )
+    row = connection.execute(query).first()
+    return row[0] if row else None
+
+
+def count_embeddings(connection: Connection, model: str, version: str) -> int:
+    e = paper_embeddings
+    query = select(func.count()).where(e.c.model == model, e.c.model_version == version)
+    return int(connection.execute(query).scalar_one())
+
+
+def embedding_models(connection: Connection) -> list[str]:
+    e = paper_embeddings
+    return [m for (m,) in connection.execute(select(e.c.model).distinct())]
+
+
+def embedding_of(connection: Connection, paper_id: str, model: str) -> tuple[str, bytes, int] | None:
+    e = paper_embeddings
+    row = connection.execute(
+        select(e.c.model_version, e.c.vector, e.c.dim).where(e.c.paper_id == paper_id, e.c.model == model)
+    ).first()
+    return (row[0], row[1], row[2]) if row else None
+
+
+# --- filters, sort keys and cards ----------------------------------------------------------------
+
+
+def filter_ids(connection: Connection, ids: list[str], f: SearchFilter) -> set[str]:
+    """The ids among `ids` that pass the filter."""
+    p = schema.papers
+    kept: set[str] = set()
+    for chunk in _chunks(ids):
+        query = _apply(select(p.c.id).where(p.c.id.in_(chunk)), f)
+        kept.update(pid for (pid,) in connection.execute(query))
+    return kept
+
+
+def count_filtered(connection: Connection, f: SearchFilter) -> int:
+    p = schema.papers
+    return int(connection.execute(_apply(select(func.count()).select_from(p), f)).scalar_one())
+
+
+def filtered_ids(connection: Connection, f: SearchFilter) -> list[str]:
+    p = schema.papers
+    return [pid for (pid,) in connection.execute(_apply(select(p.c.id), f))]
+
+
+def paper_cards(connection: Connection, ids: list[str]) -> dict[str, Row]:
+    """What a result line shows and sorts on: title, abstract, date, category, code, citations,
+    upvotes, featured day, AI Score and the first authors' names."""
+    p, s, sc = schema.papers, schema.authorships, paper_scores
+    cards: dict[str, Row] = {}
+    for chunk in _chunks(ids):
+        query = select(
+            p.c.id, p.c.title, p.c.abstract, p.c.published, p.c.primary_category, p.c.has_code,
+            p.c.code_urls, p.c.cited_by_count, p.c.upvotes, p.c.featured_on, p.c.arxiv_id, p.c.doi,
+            sc.c.ai_score,
+        ).select_from(p.outerjoin(sc, sc.c.paper_id == p.c.id)).where(p.c.id.in_(chunk))
+        for row in connection.execute(query).mappings():
+            cards[row["id"]] = {**dict(row), "authors": []}
+        authors = select(s.c.paper_id, s.c.name).where(
+            s.c.paper_id.in_(chunk), s.c.origin == "source"
+        ).order_by(s.c.paper_id, s.c.position)
+        for paper_id, name in connection.execute(authors):
+            if paper_id in cards:
+                cards[paper_id]["authors"].append(name)
+    return cards
+
+
+# --- feeds and trending --------------------------------------------------------------------------
+
+
+def feed_papers(
+    connection: Connection, start: date, end: date, f: SearchFilter, limit: int = 5000
+) -> list[Row]:
+    """Papers whose feed day falls in [start, end]: the day a daily list featured them when a source
+    says so, else their publication date. Returns id, feed_day, published, featured_on, upvotes."""
+    p = schema.papers
+    featured = and_(p.c.featured_on.is_not(None), p.c.featured_on >= start, p.c.featured_on <= end)
+    published = and_(p.c.featured_on.is_(None), p.c.published >= start, p.c.published <= end)
+    out: list[Row] = []
+    for condition in (featured, published):
+        query = _apply(
+            select(p.c.id, p.c.published, p.c.featured_on, p.c.upvotes, p.c.cited_by_count).where(condition),
+            f,
+        ).limit(limit)
+        for row in connection.execute(query).mappings():
+            item = dict(row)
+            item["feed_day"] = item["featured_on"] or item["published"]
+            out.append(item)
+    return out
+
+
+def latest_feed_day(connection: Connection, not_after: date | None = None) -> date | None:
+    """The latest featured or publication day in the store (not after `not_after`)."""
+    p = schema.papers
+    days = []
+    for column in (p.c.featured_on, p.c.published):
+        query = select(func.max(column))
+        if not_after is not None:
+            query = query.where(column <= not_after)
+        value = connection.execute(query).scalar_one()
+        if value is not None:
+            days.append(value if isinstance(value, date) else date.fromisoformat(str(value)))
+    return max(days) if days else None
+
+
+def observations_since(
+    connection: Connection, since: datetime | None, paper_ids: list[str] | None = None
+) -> list[Row]:
+    """The whole observation history (paper, source, time, citations, upvotes, with the papers'
+    featured and publication days) of the papers observed at or after `since`, or of `paper_ids`,
+    in paper, source, time order."""
+    o, p = schema.observations, schema.papers
+    base = (
+        select(
+            o.c.paper_id, o.c.source, o.c.observed_at, o.c.cited_by_count, o.c.upvotes,
+            p.c.featured_on, p.c.published,
+        )
+        .select_from(o.join(p, p.c.id == o.c.paper_id))
+        .order_by(o.c.paper_id, o.c.source, o.c.observed_at, o.c.id)
+    )
+    if paper_ids is not None:
+        out: list[Row] = []
+        for chunk in _chunks(paper_ids):
+            out.extend(dict(r) for r in connection.execute(base.where(o.c.paper_id.in_(chunk))).mappings())
+        out.sort(key=lambda r: (r["paper_id"], r["source"], r["observed_at"]))
+        return out
+    if since is not None:
+        recent = select(o.c.paper_id).where(o.c.observed_at >= since)
+        base = base.where(o.c.paper_id.in_(recent))
+    return [dict(r) for r in connection.execute(base).mappings()]
+
+
+def latest_observation(connection: Connection) -> datetime | None:
+    return connection.execute(select(func.max(schema.observations.c.observed_at))).scalar_one()
