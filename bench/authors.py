@@ -154,6 +154,7 @@ def main() -> int:
     print(f"  store: {sizes}", flush=True)
 
     profiler = cProfile.Profile() if os.environ.get("BENCH_AUTHORS_PROFILE") else None
+    cpu = time.process_time()
     started = time.perf_counter()
     if profiler:
         profiler.enable()
@@ -161,15 +162,16 @@ def main() -> int:
     if profiler:
         profiler.disable()
     full_s = time.perf_counter() - started
+    full_cpu = time.process_time() - cpu
     print(f"  full: {full_s:.2f}s {full.as_dict()}", flush=True)
     if profiler:
         buffer = io.StringIO()
         pstats.Stats(profiler, stream=buffer).strip_dirs().sort_stats("cumtime").print_stats(30)
         print(buffer.getvalue())
 
-    started = time.perf_counter()
+    cpu, started = time.process_time(), time.perf_counter()
     kept = recompute_authors(engine, resolve=False)
-    kept_s = time.perf_counter() - started
+    kept_s, kept_cpu = time.perf_counter() - started, time.process_time() - cpu
     print(f"  metrics (identities kept): {kept_s:.2f}s {kept.as_dict()}", flush=True)
 
     # An ingest touched 1,000 papers (new versions, new citations): the incremental run.
@@ -178,9 +180,9 @@ def main() -> int:
         touched = [r[0] for r in connection.execute(
             select(schema.papers.c.id).order_by(schema.papers.c.id.desc()).limit(1000))]
         connection.execute(update(schema.papers).where(schema.papers.c.id.in_(touched)).values(updated_at=now))
-    started = time.perf_counter()
+    cpu, started = time.process_time(), time.perf_counter()
     step = recompute_authors(engine, incremental=True)
-    step_s = time.perf_counter() - started
+    step_s, step_cpu = time.perf_counter() - started, time.process_time() - cpu
     print(f"  incremental: {step_s:.2f}s {step.as_dict()}", flush=True)
     with engine.connect() as connection:
         written = connection.execute(select(func.count()).select_from(author_metrics)).scalar_one()
@@ -190,11 +192,12 @@ def main() -> int:
         return ", ".join(f"{k} {v:.2f}" for k, v in report.timings.items())
 
     rows = [
-        ["full recompute", f"{full.identities:,}", f"{full.authorships:,}", f"{full_s:.2f}", phases(full)],
-        ["all metrics, stored identities", f"{kept.identities:,}", f"{kept.authorships:,}", f"{kept_s:.2f}",
-         phases(kept)],
+        ["full recompute", f"{full.identities:,}", f"{full.authorships:,}", f"{full_s:.1f}", f"{full_cpu:.1f}",
+         phases(full)],
+        ["all metrics, stored identities", f"{kept.identities:,}", f"{kept.authorships:,}", f"{kept_s:.1f}",
+         f"{kept_cpu:.1f}", phases(kept)],
         ["incremental (1,000 papers touched)", f"{step.identities:,}", f"{step.authorships:,}",
-         f"{step_s:.2f}",
+         f"{step_s:.1f}", f"{step_cpu:.1f}",
          phases(step)],
     ]
     notes = [
@@ -204,12 +207,16 @@ def main() -> int:
         f"{written:,} metric rows written.",
         f"Goal: full recompute under {GOAL_S:.0f} s, writing included. "
         + (f"Met ({full_s:.2f} s)." if full_s < GOAL_S else
-           f"Not met: {full_s:.2f} s with identity resolution, {kept_s:.2f} s for every metric with "
-           "the stored identities; the phases show where the time goes."),
-        "Full: read the store (papers, authorships, author ids, per-year counts, edge counts by citing "
-        "year), resolve identities, compute papers, citations, h/i10/g-index (all and last 5 years), "
+           f"Not met: {full_cpu:.0f} CPU s with identity resolution, {kept_cpu:.0f} CPU s for every metric "
+           "with the stored identities. Most of it is reading millions of string-keyed rows into Python "
+           "and coding them as integers (read, paper table, coding); the indices themselves are a few "
+           "numpy sorts (the 'indices (numpy)' phase)."),
+        "Full: read the store (papers, authorships, author ids, per-year counts, resolved citation "
+        "edges), resolve identities, compute papers, citations, h/i10/g-index (all and last 5 years), "
         "citations per year, field, Novelty and AI Score means, and replace author_metrics and the "
         "identity tables in one transaction. Similar authors are a separate step, not timed here.",
+        "CPU s is the process's CPU time: on a shared machine it is the better measure of the work "
+        "(wall time includes waiting for a CPU); SQLite's reads are in-process, so they are in it.",
         "Incremental: identities kept; only identities with a paper updated since the last run (or cited "
         "by one) are recomputed and their rows replaced; the read is still the whole store.",
         f"Peak RSS of the run: {peak_rss_mib():.0f} MiB. Load average when it finished: "
@@ -220,11 +227,12 @@ def main() -> int:
         NAME,
         title="Author metrics (identities, h/i10/g-index, per-year citations) over 1M papers",
         command="bench/run.sh authors",
-        columns=["run", "identities", "authorships", "seconds", "phases (s)"],
+        columns=["run", "identities", "authorships", "wall s", "CPU s", "phases (wall s)"],
         rows=rows,
         notes=notes,
         raw={"sizes": sizes, "full": full.as_dict(), "metrics": kept.as_dict(), "incremental": step.as_dict(),
-             "full_s": full_s, "metrics_s": kept_s, "incremental_s": step_s},
+             "full_s": full_s, "metrics_s": kept_s, "incremental_s": step_s, "full_cpu_s": full_cpu,
+             "metrics_cpu_s": kept_cpu, "incremental_cpu_s": step_cpu},
     )
     return 0
 
