@@ -205,6 +205,9 @@ def test_feeds_by_featured_day_and_trending(engine: Engine, shared_dir: Path) ->
     second = trending.items[1]
     assert second.title.startswith("EvoArena") and second.trending == pytest.approx(118 * 0.5 ** (1 / 3))
     assert "half-life 3 days" in first.why[0]
+    # The day's feed sorted by trending agrees.
+    by_trend = search.feed(engine, "day", date(2026, 6, 12), sort="trending", as_of=as_of, limit=3)
+    assert [i.paper_id for i in by_trend.items[:2]] == [first.paper_id, second.paper_id]
 
 
 def test_trending_formula() -> None:

@@ -493,6 +493,12 @@ class Feed:
                 "notes": self.notes, "items": [i.as_dict() for i in self.items]}
 
 
+def _ordinal(value: Any) -> int:
+    if value is None:
+        return 0
+    return (value if isinstance(value, date) else date.fromisoformat(str(value)[:10])).toordinal()
+
+
 def period_window(period: str, day: date) -> tuple[date, date]:
     """The day itself, its ISO week (Monday to Sunday) or its calendar month."""
     if period == "day":
@@ -583,13 +589,27 @@ def feed(
     f = SearchFilter(category=category)
     notes: list[str] = []
     now = _as_datetime(as_of) if as_of else datetime.now(UTC)
+    start = end = None
     with engine.connect() as connection:
         if period == "trending":
-            since = now - timedelta(days=TRENDING_LOOKBACK_DAYS)
-            observations = reads.observations_since(connection, since)
-            start = end = None
-            rows = []
+            trend = trending_scores(
+                reads.observations_since(connection, now - timedelta(days=TRENDING_LOOKBACK_DAYS)), now
+            )
+            ids = sorted((pid for pid, t in trend.items() if t["trending"] > 0),
+                         key=lambda pid: (-trend[pid]["trending"], pid))
+            if f.category and ids:
+                keep = reads.filter_ids(connection, ids, f)
+                ids = [pid for pid in ids if pid in keep]
+            sort = "trending"
+            if not ids:
+                notes.append(
+                    f"no paper observed with upvotes or citations in the {TRENDING_LOOKBACK_DAYS} days "
+                    f"before {now.date().isoformat()}"
+                )
         else:
+            sort = sort or "newest"
+            if sort not in FEED_SORTS:
+                raise ValueError(f"unknown feed sort {sort!r}: choose one of {', '.join(FEED_SORTS)}")
             anchor = day or reads.latest_feed_day(connection, not_after=now.date())
             if anchor is None:
                 return Feed(period, None, None, now.isoformat(), [], ["the store holds no dated papers"])
@@ -597,27 +617,19 @@ def feed(
                 notes.append(f"latest day with papers: {anchor.isoformat()}")
             start, end = period_window(period, anchor)
             rows = reads.feed_papers(connection, start, end, f)
-            observations = reads.observations_since(connection, None, [r["id"] for r in rows])
-    trend = trending_scores(observations, now)
-    if period == "trending":
-        ids = [pid for pid, t in trend.items() if t["trending"] > 0]
-        with engine.connect() as connection:
-            if f.category:
-                ids = list(reads.filter_ids(connection, ids, f))
-            cards = reads.paper_cards(connection, ids)
-        sort = "trending"
-        if not ids:
-            notes.append(
-                f"no paper observed with upvotes or citations in the {TRENDING_LOOKBACK_DAYS} days "
-                f"before {now.date().isoformat()}"
-            )
-    else:
-        ids = [r["id"] for r in rows]
-        with engine.connect() as connection:
-            cards = reads.paper_cards(connection, ids)
-        sort = sort or "newest"
-    if sort not in FEED_SORTS:
-        raise ValueError(f"unknown feed sort {sort!r}: choose one of {', '.join(FEED_SORTS)}")
+            if sort == "trending":
+                trend = trending_scores(reads.observations_since(connection, None, [r["id"] for r in rows]), now)
+                rows.sort(key=lambda r: (-trend.get(r["id"], {}).get("trending", 0.0), -(r["upvotes"] or 0),
+                                         r["id"]))
+            elif sort == "upvotes":
+                rows.sort(key=lambda r: (-(r["upvotes"] or 0), -_ordinal(r["feed_day"]), r["id"]))
+            else:
+                rows.sort(key=lambda r: (_ordinal(r["feed_day"]), r["upvotes"] or 0, r["id"]), reverse=True)
+            ids = [r["id"] for r in rows]
+            if sort != "trending":
+                trend = trending_scores(reads.observations_since(connection, None, ids[:limit]), now)
+        ids = ids[:limit]
+        cards = reads.paper_cards(connection, ids)
     items = []
     for pid in ids:
         card = cards.get(pid)
@@ -637,12 +649,6 @@ def feed(
                 f"new citations {t['citations']:.4g} (half-life {HALF_LIFE_DAYS:g} days)"
             )
         items.append(item)
-    if sort == "trending":
-        items.sort(key=lambda i: (-i.trending, -(i.upvotes or 0), i.paper_id))
-    elif sort == "upvotes":
-        items.sort(key=lambda i: (-(i.upvotes or 0), i.feed_day or "", i.paper_id))
-    else:
-        items.sort(key=lambda i: (i.feed_day or "", i.upvotes or 0, i.paper_id), reverse=True)
     for i, item in enumerate(items[:limit]):
         item.rank = i + 1
         item.score = item.trending if sort == "trending" else float(item.upvotes or 0)

@@ -220,9 +220,7 @@ def paper_cards(connection: Connection, ids: list[str]) -> dict[str, Row]:
 # --- feeds and trending --------------------------------------------------------------------------
 
 
-def feed_papers(
-    connection: Connection, start: date, end: date, f: SearchFilter, limit: int = 5000
-) -> list[Row]:
+def feed_papers(connection: Connection, start: date, end: date, f: SearchFilter) -> list[Row]:
     """Papers whose feed day falls in [start, end]: the day a daily list featured them when a source
     says so, else their publication date. Returns id, feed_day, published, featured_on, upvotes."""
     p = schema.papers
@@ -233,7 +231,7 @@ def feed_papers(
         query = _apply(
             select(p.c.id, p.c.published, p.c.featured_on, p.c.upvotes, p.c.cited_by_count).where(condition),
             f,
-        ).limit(limit)
+        )
         for row in connection.execute(query).mappings():
             item = dict(row)
             item["feed_day"] = item["featured_on"] or item["published"]
