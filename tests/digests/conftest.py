@@ -42,7 +42,7 @@ def digest_store_file(shared_dir: Path, tmp_path_factory: pytest.TempPathFactory
     for plan in listing_plans(shared_dir) + fixture_plans(shared_dir):
         if plan.source in SOURCES:
             run_ingest(engine, plan.source, plan.target, plan.batches)
-    run_scores(engine, "tfidf")
+    run_scores(engine, "tfidf", min_labelled=50)  # the few cited papers here are enough to train on
     engine.dispose()
     return path
 

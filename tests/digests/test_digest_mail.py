@@ -106,8 +106,6 @@ def test_subscribe_confirm_receive_follow_links_and_unsubscribe_in_one_click(
     assert [local(href) for href, _ in titles] == [f"/papers/{pid}" for pid in ids]
     positions = [text.index(unescape(title)) for _, title in titles]
     assert positions == sorted(positions)  # same papers, same order in the plain-text part
-    # Trending = the day's attention: every paper of the digest has upvotes, the top one the most
-    # among the window's papers that carry no AI Score advantage (ranking is checked in test_ranking).
     for href, title in titles:  # every card's link opens that paper's page
         page = client.get(local(href))
         assert page.status_code == 200 and unescape(title) in unescape(page.text)

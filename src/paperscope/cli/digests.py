@@ -9,7 +9,6 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import typer
-from rich.table import Table
 
 from paperscope.cli.app import app, console, fail, settings_or_exit, store_or_exit
 from paperscope.services import daily, digests
@@ -57,7 +56,8 @@ def digest_send(
         return
     run = digests.run_digests(engine, mail, SmtpTransport(mail), _day(day), data_dir=settings.data_dir)
     console.print(f"digests for {run.day}: {run.built} built, {run.empty} empty, {run.sent} sent, "
-                  f"{run.failed} failed, {run.cancelled} cancelled, {run.pending} pending", highlight=False)
+                  f"{run.failed} failed, {run.cancelled} cancelled, {run.pending} pending", highlight=False,
+                  soft_wrap=True)
     if run.error:
         fail(f"{run.error} — the {run.pending} pending message(s) go out with the next run")
 
@@ -100,11 +100,11 @@ def subscriptions_list(status: str = typer.Option(None, help="pending | active |
     """Every subscription with its topic, frequency and status."""
     engine = store_or_exit(settings_or_exit())
     rows = digests.list_subscriptions(engine, status)
-    table = Table("id", "email", "topic", "frequency", "status", "last digest up to", box=None)
+    console.print("id\temail\tstatus\tfrequency\tlast digest up to\ttopic", highlight=False, soft_wrap=True)
     for r in rows:
-        table.add_row(str(r["id"]), r["email"], digests.Topic.from_json(r["topic"]).describe(), r["frequency"],
-                      r["status"], str(r["last_window_end"] or "—"))
-    console.print(table)
+        topic = digests.Topic.from_json(r["topic"]).describe()
+        console.print(f"{r['id']}\t{r['email']}\t{r['status']}\t{r['frequency']}\t{r['last_window_end'] or '—'}\t"
+                      f"{topic}", highlight=False, soft_wrap=True, markup=False)
     console.print(f"{len(rows)} subscription(s)", highlight=False)
 
 

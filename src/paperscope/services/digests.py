@@ -306,14 +306,16 @@ class Pool:
             self.attention[r["id"]] = (i + 1) / n if self.trend.get(r["id"], 0.0) > 0 else 0.0
 
 
-def load_pool(engine: Engine, start: date, end: date) -> Pool:
+def load_pool(engine: Engine, start: date, end: date, now: datetime | None = None) -> Pool:
+    """The pool of feed days [start, end], trending as of the end of `end` or `now` if later (a run
+    for a past day ranks by the attention known when it runs)."""
     from paperscope.services import search
     from paperscope.store import search_reads
 
     with engine.connect() as connection:
         rows = store.digest_pool(connection, start, end)
         observations = search_reads.observations_since(connection, None, [r["id"] for r in rows])
-    as_of = datetime.combine(end + timedelta(days=1), datetime.min.time(), tzinfo=UTC)
+    as_of = max(datetime.combine(end + timedelta(days=1), datetime.min.time(), tzinfo=UTC), _now(now))
     trend = {pid: t["trending"] for pid, t in search.trending_scores(observations, as_of).items()}
     return Pool(rows, end, trend)
 
@@ -514,7 +516,7 @@ def build_digests(engine: Engine, mail: MailSettings, day: date | None = None, n
         return []
     windows = {s["id"]: window_of(s, day) for s in due}
     start = min(w[0] for w in windows.values())
-    pool = load_pool(engine, start, day)
+    pool = load_pool(engine, start, day, now)
     with engine.connect() as connection:
         sent = store.sent_papers(connection, [r["id"] for r in pool.rows])
     relevance = QueryRelevance(engine, data_dir, pool, start)

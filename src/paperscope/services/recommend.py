@@ -7,7 +7,7 @@ closest to (cosine similarity of the embeddings): the papers the model learned f
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date
 from typing import Any
 
 import numpy as np
@@ -17,8 +17,7 @@ from paperscope.services import accounts
 from paperscope.store import browse as browse_store
 from paperscope.store import users as store
 
-CANDIDATES = 50_000  # the newest embedded papers the model ranks
-CANDIDATE_DAYS = 365  # ... published in the last year of the store
+CANDIDATES = 50_000  # the newest embedded papers the model ranks (and draws its negatives from)
 NEGATIVES = 10_000  # negatives sampled from the candidates at most
 C = 0.1
 EXPLAIN = 3
@@ -39,9 +38,7 @@ def recommend(engine: Engine, user_id: int, limit: int = 20, today: date | None 
         if model is None:
             out["notes"].append("the store has no paper embeddings yet: run paperscope score")
             return out
-        latest = browse_store.latest_published(connection)
-        since = latest - timedelta(days=CANDIDATE_DAYS) if latest else None
-        candidate_ids = store.recent_embedded_ids(connection, *model, since, CANDIDATES)
+        candidate_ids = store.recent_embedded_ids(connection, *model, None, CANDIDATES)
         pos_ids, pos = store.embeddings_of(connection, *model, saved)
         saved_set = set(saved)
         others = [pid for pid in candidate_ids if pid not in saved_set]
