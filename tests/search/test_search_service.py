@@ -258,3 +258,14 @@ def test_ndcg() -> None:
     assert search.ndcg_at_k(["c", "d"], rel) == 0.0
     swapped = search.ndcg_at_k(["b", "a"], rel)
     assert swapped == pytest.approx((1 + 3 / 1.5849625) / (3 + 1 / 1.5849625))
+
+
+def test_query_encoder_matches_the_embedder() -> None:
+    from paperscope.analytics.embedders import TfidfSvdEmbedder
+
+    texts = [f"paper {i} about graph neural networks and noisy labels topic{i % 7}" for i in range(60)]
+    embedder = TfidfSvdEmbedder(dim=16).fit(texts)
+    encode = search.query_encoder(embedder)
+    for query in ("graph networks", "noisy labels topic3", "nothing known here"):
+        expected = embedder.embed([query])[0]
+        assert encode(query) == pytest.approx(expected, abs=1e-5)
