@@ -114,7 +114,11 @@ def test_corrections_survive_reingest_and_recompute(engine: Engine, listings_dir
 
 
 @BACKENDS
-def test_incremental_recompute_only_redoes_touched_identities(engine: Engine, listings_dir: Path) -> None:
+@pytest.mark.parametrize("slice_share", [1.0, 0.0], ids=["reads-slice", "reads-all"])
+def test_incremental_recompute_only_redoes_touched_identities(
+    engine: Engine, listings_dir: Path, slice_share: float, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("paperscope.analytics.authors.SLICE_SHARE", slice_share)
     stamps = select(author_metrics.c.identity_id, author_metrics.c.computed_at)
     _ingest(engine, "listing", listings_dir / "author-bo-han.txt", as_of=TODAY)
     full = recompute_authors(engine, today=TODAY)

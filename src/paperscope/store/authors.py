@@ -408,3 +408,62 @@ def author_identities(connection: Connection, author_ids: Sequence[str]) -> dict
         found.update((r[0], r[1]) for r in connection.execute(
             select(links.c.author_id, links.c.identity_id).where(links.c.author_id.in_(chunk))))
     return {a: found.get(a, a) for a in author_ids}
+
+
+# --- the slice an incremental recompute reads -----------------------------------------------------
+
+def _rows_in(connection: Connection, columns: Sequence[Any], column: Any, values: Sequence[str]) -> list[tuple]:
+    out: list[tuple] = []
+    for chunk in _chunks(sorted(set(values))):
+        out.extend(tuple(r) for r in connection.execute(select(*columns).where(column.in_(chunk))))
+    return out
+
+
+def authorships_on(connection: Connection, paper_ids: Sequence[str]) -> list[tuple]:
+    s = schema.authorships
+    return _rows_in(connection, [s.c.paper_id, s.c.position, s.c.author_id], s.c.paper_id, paper_ids)
+
+
+def authorships_by(connection: Connection, author_ids: Sequence[str]) -> list[tuple]:
+    s = schema.authorships
+    return _rows_in(connection, [s.c.paper_id, s.c.position, s.c.author_id], s.c.author_id, author_ids)
+
+
+def authors_named(connection: Connection, author_ids: Sequence[str]) -> list[tuple]:
+    a = schema.authors
+    return _rows_in(connection, [a.c.id, a.c.name, a.c.name_key, a.c.orcid, a.c.openalex_id, a.c.s2_id],
+                    a.c.id, author_ids)
+
+
+def papers_by_id(connection: Connection, paper_ids: Sequence[str]) -> list[tuple]:
+    p = schema.papers
+    return _rows_in(connection, [p.c.id, p.c.year, p.c.primary_category, p.c.cited_by_count,
+                                 p.c.cited_by_source, p.c.published], p.c.id, paper_ids)
+
+
+def edges_to(connection: Connection, paper_ids: Sequence[str]) -> list[tuple]:
+    c = schema.citations
+    return _rows_in(connection, [c.c.citing_id, c.c.cited_id], c.c.cited_id, paper_ids)
+
+
+def citation_counts_of(connection: Connection, paper_ids: Sequence[str]) -> list[tuple]:
+    t = schema.citation_counts
+    return _rows_in(connection, [t.c.paper_id, t.c.source, t.c.year, t.c.count], t.c.paper_id, paper_ids)
+
+
+def paper_scores_rows(connection: Connection, paper_ids: Sequence[str]) -> list[tuple]:
+    found = paper_scores_of(connection, paper_ids)
+    return [(p, v["novelty"], v["ai_score"]) for p, v in found.items()]
+
+
+def count_authorships_by(connection: Connection, author_ids: Sequence[str]) -> int:
+    s = schema.authorships
+    total = 0
+    for chunk in _chunks(sorted(set(author_ids))):
+        total += int(connection.execute(
+            select(func.count()).select_from(s).where(s.c.author_id.in_(chunk))).scalar_one())
+    return total
+
+
+def count_authorships(connection: Connection) -> int:
+    return int(connection.execute(select(func.count()).select_from(schema.authorships)).scalar_one())
