@@ -298,6 +298,7 @@ class Pool:
 
     def __post_init__(self) -> None:
         for r in self.rows:
+            r["feed_ordinal"] = r["feed_day"].toordinal() if r["feed_day"] else None
             self.words[r["id"]] = (set(_WORD.findall((r["title"] or "").lower())),
                                    set(_WORD.findall((r["abstract"] or "").lower())))
         ranked = sorted(self.rows, key=lambda r: (self.trend.get(r["id"], 0.0), r["id"]))
@@ -377,38 +378,83 @@ def _relevance(terms: list[str], title: set[str], abstract: set[str]) -> float |
     return 0.5 + score / (4 * len(terms))
 
 
+class Selector:
+    """Chooses digests' papers from a pool. The ranked candidates of a (topic, window) are computed
+    once and shared by every subscription with that topic and window; each subscription then walks
+    them, skipping what its address already had. Candidates come from the smallest index that
+    applies (authors, then query matches, then categories, else the whole pool)."""
+
+    def __init__(self, pool: Pool, relevance: Callable[[str], dict[str, float]] | None = None) -> None:
+        self.pool = pool
+        self.relevance = relevance
+        self.by_id = {r["id"]: r for r in pool.rows}
+        self.by_category: dict[str | None, list[dict[str, Any]]] = {}
+        self.by_author: dict[str, list[dict[str, Any]]] = {}
+        for r in pool.rows:
+            self.by_category.setdefault(r["primary_category"], []).append(r)
+            for key in r["author_keys"]:
+                self.by_author.setdefault(key, []).append(r)
+        self.cache: dict[tuple[str, date, date], list[str]] = {}
+
+    def select(self, topic: Topic, start: date, end: date, exclude: set[str], limit: int) -> list[str]:
+        key = (topic.key(), start, end)
+        ranked = self.cache.get(key)
+        if ranked is None:
+            ranked = self.cache[key] = self._rank(topic, start, end)
+        out: list[str] = []
+        for pid in ranked:
+            if pid not in exclude:
+                out.append(pid)
+                if len(out) == limit:
+                    break
+        return out
+
+    def _rank(self, topic: Topic, start: date, end: date) -> list[str]:
+        matches = None
+        if topic.query:
+            relevance = self.relevance or QueryRelevance(None, None, self.pool, start)  # type: ignore[arg-type]
+            matches = relevance(topic.query)
+        cats = set(topic.categories)
+        authors = {a for name in topic.authors for a in (name, normalise_person_name(name))}
+        if authors:
+            candidates = list({r["id"]: r for a in authors for r in self.by_author.get(a, ())}.values())
+        elif matches is not None:
+            candidates = [self.by_id[pid] for pid in matches if pid in self.by_id]
+        elif cats:
+            candidates = [r for c in sorted(cats) for r in self.by_category.get(c, ())]
+        else:
+            candidates = self.pool.rows
+        lo, hi = start.toordinal(), end.toordinal()
+        ranked: list[tuple[float, int, str]] = []
+        for r in candidates:
+            pid = r["id"]
+            day = r["feed_ordinal"]
+            if day is None or not lo <= day <= hi:
+                continue
+            if cats and r["primary_category"] not in cats:
+                continue
+            if authors and not (authors & r["author_keys"]):
+                continue
+            signals = []
+            if matches is not None:
+                if pid not in matches:
+                    continue
+                signals.append(matches[pid])
+            if topic.trending:
+                signals.append(self.pool.attention[pid])
+            signal = sum(signals) / len(signals) if signals else 1.0
+            ranked.append((-(0.5 * signal + 0.5 * (r["ai_score"] or 0.0) / 100), -day, pid))
+        ranked.sort()
+        return [item[2] for item in ranked]
+
+
 def select_papers(pool: Pool, topic: Topic, start: date, end: date, exclude: set[str], limit: int,
                   relevance: Callable[[str], dict[str, float]] | None = None) -> list[str]:
     """The topic's top `limit` papers of feed days [start, end] not in `exclude`. Rank = 0.5 x signal
     + 0.5 x AI Score / 100, where the signal is the mean of the query relevance and the trending
     percentile where the topic has them (1 for a topic of categories or authors alone); a paper
     without an AI Score adds nothing for it. Ties: newer first, then by id."""
-    matches = None
-    if topic.query:
-        matches = (relevance or QueryRelevance(None, None, pool, start))(topic.query)  # type: ignore[arg-type]
-    cats = set(topic.categories)
-    authors = {a for name in topic.authors for a in (name, normalise_person_name(name))}
-    ranked: list[tuple[float, int, str]] = []
-    for r in pool.rows:
-        pid = r["id"]
-        if pid in exclude or r["feed_day"] is None or not (start <= r["feed_day"] <= end):
-            continue
-        if cats and r["primary_category"] not in cats:
-            continue
-        if authors and not (authors & r["author_keys"]):
-            continue
-        signals = []
-        if matches is not None:
-            if pid not in matches:
-                continue
-            signals.append(matches[pid])
-        if topic.trending:
-            signals.append(pool.attention[pid])
-        signal = sum(signals) / len(signals) if signals else 1.0
-        ai = (r["ai_score"] or 0.0) / 100
-        ranked.append((-(0.5 * signal + 0.5 * ai), -r["feed_day"].toordinal(), pid))
-    ranked.sort()
-    return [item[2] for item in ranked[:limit]]
+    return Selector(pool, relevance).select(topic, start, end, exclude, limit)
 
 
 # --- building ------------------------------------------------------------------------------------
@@ -519,13 +565,13 @@ def build_digests(engine: Engine, mail: MailSettings, day: date | None = None, n
     pool = load_pool(engine, start, day, now)
     with engine.connect() as connection:
         sent = store.sent_papers(connection, [r["id"] for r in pool.rows])
-    relevance = QueryRelevance(engine, data_dir, pool, start)
+    selector = Selector(pool, QueryRelevance(engine, data_dir, pool, start))
     t1 = time.perf_counter()
     chosen: list[tuple[dict[str, Any], list[str]]] = []
     for sub in due:
         already = sent.setdefault(sub["email_key"], set())
         topic = Topic.from_json(sub["topic"])
-        ids = select_papers(pool, topic, *windows[sub["id"]], already, mail.digest_size, relevance)
+        ids = selector.select(topic, *windows[sub["id"]], already, mail.digest_size)
         already.update(ids)  # a second subscription of the address in this run gets other papers
         chosen.append((sub, ids))
     t2 = time.perf_counter()

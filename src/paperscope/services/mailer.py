@@ -9,14 +9,15 @@ the configured base URL.
 
 from __future__ import annotations
 
+import binascii
+import hashlib
 import os
 import re
 import smtplib
 import ssl
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
-from email.message import EmailMessage
-from email.policy import SMTP as SMTP_POLICY
+from email.header import Header
 from email.utils import formataddr, formatdate, parseaddr
 from pathlib import Path
 from typing import Any, Protocol
@@ -33,10 +34,6 @@ from paperscope.services.tokens import resolve_secret
 TEMPLATES = Path(paperscope.__file__).resolve().parent / "web" / "templates"
 DASH = "—"
 TLS_MODES = ("starttls", "ssl", "none")
-# Headers are written without refolding at 78 columns (the body parts are still wrapped at 76): a
-# folded List-Unsubscribe URL would be turned into
-# encoded words that mail clients cannot follow. 998 is RFC 5322's hard limit.
-POLICY = SMTP_POLICY.clone(max_line_length=998)
 
 # name -> (environment variable, default, meaning). To be declared in core.settings.SETTINGS.
 MAIL_SETTINGS: dict[str, tuple[str, str, str]] = {
@@ -144,7 +141,8 @@ def validate_address(text: str) -> str:
     if any(c in raw for c in ",;<>\"()[]\\ "):
         raise InvalidAddress(f"{raw!r} is not a single plain email address")
     try:
-        return validate_email(raw, check_deliverability=False).normalized
+        info = validate_email(raw, check_deliverability=False, allow_smtputf8=False)
+        return info.ascii_email or info.normalized
     except EmailNotValidError as exc:
         raise InvalidAddress(f"{raw!r} is not a valid email address: {exc}") from None
 
@@ -218,23 +216,51 @@ class CardRenderer:
 # --- messages ---------------------------------------------------------------------------------------
 
 
+def _header_value(value: str) -> str:
+    """ASCII as is; anything else as RFC 2047 encoded words (UTF-8)."""
+    if value.isascii():
+        return value
+    return Header(value, "utf-8", maxlinelen=998).encode(linesep="\r\n")
+
+
+def _qp(text: str) -> bytes:
+    """A body part as quoted-printable (lines of at most 76 characters), CRLF line ends."""
+    return binascii.b2a_qp(text.replace("\r\n", "\n").encode("utf-8"), istext=True).replace(b"\n", b"\r\n")
+
+
 def compose(mail: MailSettings, to: str, subject: str, text: str, html: str, message_id: str,
             unsubscribe_url: str | None = None) -> bytes:
-    """An RFC 5322 message, multipart/alternative (plain text first, then HTML); with one-click
-    unsubscribe headers (RFC 8058) when `unsubscribe_url` is given."""
-    msg = EmailMessage(policy=SMTP_POLICY)
-    msg["From"] = mail.mail_from
-    msg["To"] = formataddr(("", validate_address(to)))
-    msg["Subject"] = check_header_text(subject, "the subject")
-    msg["Date"] = formatdate(localtime=False, usegmt=True)
-    msg["Message-ID"] = f"<{message_id}@{mail.domain}>"
-    msg["Auto-Submitted"] = "auto-generated"
+    """An RFC 5322 message, multipart/alternative (plain text first, then HTML, both UTF-8 in
+    quoted-printable), with one-click unsubscribe headers (RFC 8058) when `unsubscribe_url` is given.
+
+    Assembled directly rather than with the email package's generator, which costs ~20 ms a digest
+    (most of a 10,000-subscriber run); every header value is checked for line breaks first, and the
+    tests parse every message with the email package."""
+    address = validate_address(to)
+    check_header_text(subject, "the subject", 998)
+    name, sender = parseaddr(mail.mail_from)
+    headers = [
+        ("From", formataddr((name, sender), charset="utf-8")),
+        ("To", address),
+        ("Subject", _header_value(subject)),
+        ("Date", formatdate(localtime=False, usegmt=True)),
+        ("Message-ID", f"<{check_header_text(message_id, 'the message id')}@{mail.domain}>"),
+        ("Auto-Submitted", "auto-generated"),
+    ]
     if unsubscribe_url:
-        msg["List-Unsubscribe"] = f"<{unsubscribe_url}>"
-        msg["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
-    msg.set_content(text, subtype="plain", charset="utf-8", cte="quoted-printable")
-    msg.add_alternative(html, subtype="html", charset="utf-8", cte="quoted-printable")
-    return msg.as_bytes(policy=POLICY)
+        headers += [("List-Unsubscribe", f"<{check_header_text(unsubscribe_url, 'the unsubscribe URL', 900)}>"),
+                    ("List-Unsubscribe-Post", "List-Unsubscribe=One-Click")]
+    boundary = "=_ps_" + hashlib.sha256(f"{message_id}{address}".encode()).hexdigest()[:32]
+    headers += [("MIME-Version", "1.0"), ("Content-Type", f'multipart/alternative; boundary="{boundary}"')]
+    out = [f"{k}: {v}\r\n".encode() for k, v in headers]
+    out.append(b"\r\n")
+    for subtype, body in (("plain", text), ("html", html)):
+        out.append(f"--{boundary}\r\nContent-Type: text/{subtype}; charset=\"utf-8\"\r\n"
+                   "Content-Transfer-Encoding: quoted-printable\r\n\r\n".encode())
+        out.append(_qp(body))
+        out.append(b"\r\n")
+    out.append(f"--{boundary}--\r\n".encode())
+    return b"".join(out)
 
 
 class Transport(Protocol):
