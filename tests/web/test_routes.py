@@ -380,3 +380,14 @@ def test_static_files(client: Any) -> None:
     assert css.status_code == 200 and "line-clamp" in css.text
     assert "aria-expanded" in client.get("/static/app.js").text
     assert client.get("/static/favicon.svg").status_code == 200
+
+
+def test_author_cards_come_in_pages(client: Any) -> None:
+    everything = api(client, f"/api/v1/authors/{BO_HAN}?per_page=500")
+    second = api(client, f"/api/v1/authors/{BO_HAN}?per_page=10&page=2")
+    assert second["cards_total"] == everything["cards_total"] == len(everything["cards"]) > 20
+    assert [c["id"] for c in second["cards"]] == [c["id"] for c in everything["cards"][10:20]]
+    assert second["pages"] == -(-everything["cards_total"] // 10)
+    html = client.get(f"/authors/{BO_HAN}?per_page=10&page=2").text
+    assert titles_in(html) == [c["title"] for c in second["cards"]]
+    assert f"{everything['cards_total']} Papers" in html and 'rel="next"' in html and 'rel="prev"' in html

@@ -209,9 +209,14 @@ def find_authors(engine: Engine, q: str, limit: int = 20) -> list[dict[str, Any]
         return browse.find_authors_by_name(connection, normalise_person_name(q), limit)
 
 
-def author_page(engine: Engine, ref: str, sort: str = "date", today: date | None = None) -> dict[str, Any]:
-    """The author profile (services.authors) as the page shows it; raises AuthorNotFound."""
-    return get_author_profile(engine, ref, sort=sort, today=_today(today))
+def author_page(engine: Engine, ref: str, sort: str = "date", today: date | None = None, page: int = 1,
+                per_page: int = 50) -> dict[str, Any]:
+    """The author profile (services.authors) with one page of its cards; raises AuthorNotFound."""
+    profile = get_author_profile(engine, ref, sort=sort, today=_today(today))
+    cards = profile["cards"]
+    offset = (page - 1) * per_page
+    return {**profile, "cards": cards[offset:offset + per_page], "cards_total": len(cards),
+            "page": page, "per_page": per_page, "pages": max(1, math.ceil(len(cards) / per_page))}
 
 
 # --- search -------------------------------------------------------------------------------------

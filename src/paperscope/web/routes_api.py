@@ -139,9 +139,10 @@ def find_authors(request: Request, q: Annotated[str, Query(min_length=1, max_len
 
 @router.get("/authors/{author_id:path}", summary="An author's profile: metrics, cards, co-authors, similar")
 def get_author(request: Request, author_id: Annotated[str, Path(max_length=300)],
-               sort: AuthorSort = "date") -> dict[str, Any]:
+               sort: AuthorSort = "date", page: Page = 1,
+               per_page: Annotated[int, Query(ge=1, le=500)] = 50) -> dict[str, Any]:
     try:
-        return browse.author_page(_engine(request), author_id, sort)
+        return browse.author_page(_engine(request), author_id, sort, page=page, per_page=per_page)
     except browse.AuthorNotFound as exc:
         raise WebError(404, str(exc)) from None
 

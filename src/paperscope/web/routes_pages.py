@@ -73,11 +73,13 @@ def authors(request: Request) -> Response:
 def author(request: Request, author_id: str) -> Response:
     p = QueryParser(request.query_params)
     sort = p.choice("sort", AUTHOR_SORTS, "date")
+    page = p.integer("page", 1, 1, MAX_PAGE)
+    per_page = p.integer("per_page", 50, 1, 500)
     p.done()
     if len(author_id) > 300:
         raise WebError(422, "invalid parameter: author id longer than 300 characters")
     try:
-        profile = browse.author_page(_engine(request), author_id, sort)
+        profile = browse.author_page(_engine(request), author_id, sort, page=page, per_page=per_page)
     except browse.AuthorNotFound as exc:
         raise WebError(404, str(exc)) from None
     return render(request, "author.html", {"a": profile, "sorts": AUTHOR_SORTS})
