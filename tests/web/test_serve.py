@@ -1,0 +1,51 @@
+"""`paperscope serve` for real: a uvicorn process over the fixture store, answering on loopback."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+from sqlalchemy import Engine
+
+from tests.conftest import REPO
+
+
+def test_serve_answers_pages_and_api(web_engine: Engine, tmp_path: Path) -> None:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = {**os.environ, "PAPERSCOPE_DATABASE_URL": web_engine.url.render_as_string(hide_password=False),
+           "PAPERSCOPE_DATA_DIR": str(tmp_path)}
+    proc = subprocess.Popen([sys.executable, "-m", "paperscope", "serve", "--host", "127.0.0.1", "--port",
+                             str(port), "--log-level", "warning"], cwd=REPO, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                r = httpx.get(url + "/api/v1/papers", timeout=10)
+                break
+            except httpx.TransportError:
+                assert proc.poll() is None, proc.stdout.read().decode()  # type: ignore[union-attr]
+                assert time.monotonic() < deadline, "paperscope serve did not answer in 60 s"
+                time.sleep(0.2)
+        assert r.status_code == 200 and r.json()["papers"]
+        page = httpx.get(url + "/authors/name:bo-han", timeout=30)
+        assert page.status_code == 200 and "<h1>Bo Han</h1>" in page.text
+        assert page.headers["x-content-type-options"] == "nosniff"
+    finally:
+        proc.terminate()
+        proc.wait(20)
+
+
+def test_serve_fails_clearly_on_a_bad_store(tmp_path: Path) -> None:
+    env = {**os.environ, "PAPERSCOPE_DATABASE_URL": "postgresql+psycopg://nobody:x@127.0.0.1:1/none"}
+    result = subprocess.run([sys.executable, "-m", "paperscope", "serve", "--port", "1"], cwd=REPO, env=env,
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode != 0 and "cannot open the store" in result.stderr
