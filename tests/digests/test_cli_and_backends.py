@@ -131,3 +131,31 @@ def test_outbox_on_both_backends(backend_engine: Engine, mail: MailSettings, smt
     with engine.connect() as connection:
         assert sorted(store.papers_sent_to(connection, "a@example.org")) == sorted(to_a)
         assert store.outbox_counts(connection) == {"sent": 4}
+
+
+def test_daily_pipeline_runs_every_step_and_reports_a_failing_one(
+        database_url: str, shared_dir: Path, mail: MailSettings, smtp: Recorder, tmp_path: Path) -> None:
+    from paperscope.core.settings import load_settings
+    from paperscope.ingest.registry import IngestPlan
+    from paperscope.services.daily import run_daily
+
+    engine = open_engine(database_url)
+    upgrade(engine)
+    settings = load_settings({"PAPERSCOPE_DATA_DIR": str(tmp_path / "data"), "PAPERSCOPE_DATABASE_URL": database_url})
+    digests.subscribe(engine, "daily@example.org", digests.Topic.make(query="language"), confirmed=True)
+
+    def broken(cursor: str | None) -> Any:
+        raise OSError("the source is down")
+        yield  # pragma: no cover
+
+    plans = [p for p in fixture_plans(shared_dir) if p.source == "hf"] + [IngestPlan("arxiv_api", "live:x", broken)]
+    lines: list[str] = []
+    run = run_daily(engine, settings, mail, SmtpTransport(mail), date.fromisoformat(DAY), plans,
+                    steps=("ingest", "index", "digest"), say=lines.append)
+    steps = {s.name: s for s in run.steps}
+    assert not run.ok and not steps["ingest"].ok and "the source is down" in steps["ingest"].error
+    assert steps["index"].ok and steps["digest"].ok and "1 sent" in steps["digest"].summary
+    (received,) = smtp.messages
+    assert received.message["Subject"] == "Today's papers: papers matching “language”"  # encoded word, decoded
+    assert any(line.startswith("digest: ") for line in lines)
+    engine.dispose()

@@ -329,3 +329,19 @@ def test_confirmation_not_sent_is_said_plainly(client: Any, app: Any, mail: Mail
     app.state.mail = replace(mail, smtp_port=1)
     r = client.post("/subscribe", data={"email": "later@example.org", "csrf_token": csrf(client)})
     assert r.status_code == 503 and "could not be sent" in r.text
+
+
+def test_sent_message_bodies_are_dropped_after_30_days(engine: Engine, mail: MailSettings, smtp: Recorder) -> None:
+    from datetime import UTC, datetime
+
+    subscribe_active(engine, "old@example.org")
+    run(engine, mail)
+    later = datetime.now(UTC) + timedelta(days=29)
+    digests.send_pending(engine, mail, SmtpTransport(mail), later)
+    with engine.connect() as connection:
+        (row,) = store.list_outbox(connection)
+    assert row["message"] is not None
+    digests.send_pending(engine, mail, SmtpTransport(mail), later + timedelta(days=2))
+    with engine.connect() as connection:
+        (row,) = store.list_outbox(connection)
+    assert row["status"] == "sent" and row["message"] is None and row["paper_ids"] and row["message_id"]

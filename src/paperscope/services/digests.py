@@ -51,6 +51,7 @@ MAX_ATTEMPTS = 8  # a message refused this often (temporary errors) is given up 
 MAX_QUERY = 200
 MAX_FOLLOWED = 20
 WRITE_CHUNK = 500
+KEEP_SENT_DAYS = 30  # the bodies of sent messages are kept this long (for support), then dropped
 INDEX_HITS = 2000  # keyword hits of one query that a digest ranks
 
 __all__ = ["DigestRun", "InvalidAddress", "SubscriptionError", "Topic", "TokenError", "build_digests",
@@ -618,6 +619,8 @@ def send_pending(engine: Engine, mail: MailSettings, transport: Transport, now: 
     """Sends every pending outbox message, marking each sent as soon as the server accepts it. An
     SMTP failure stops the run with the rest still pending (the next run sends them)."""
     run = report or DigestRun(_now(now).date())
+    with engine.begin() as connection:
+        store.prune_sent_messages(connection, _now(now) - timedelta(days=KEEP_SENT_DAYS))
     with engine.connect() as connection:
         pending = store.outbox_to_send(connection)
     if not pending:

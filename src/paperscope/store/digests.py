@@ -208,3 +208,11 @@ def papers_sent_to(connection: Connection, email_key: str) -> list[str]:
     t = digest_sent_papers
     return [pid for (pid,) in connection.execute(
         select(t.c.paper_id).where(t.c.email_key == email_key).order_by(t.c.paper_id))]
+
+
+def prune_sent_messages(connection: Connection, before: datetime) -> int:
+    """Drops the bodies of messages sent before `before` (the row, its papers and its Message-ID stay)."""
+    o = digest_outbox
+    result = connection.execute(update(o).where(o.c.status == "sent", o.c.sent_at < before,
+                                                o.c.message.is_not(None)).values(message=None))
+    return result.rowcount
