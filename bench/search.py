@@ -13,10 +13,13 @@
    BENCH_SEARCH_ANN_N (default 200000) compares hnswlib, usearch and faiss HNSW on a prefix.
 3. Hybrid: keyword + encoding + lookup + reciprocal rank fusion of the top 100 of each (the store
    read of the result cards is not included).
+BENCH_SEARCH_REUSE=1 keeps the indexes of a previous run at the same size (with its build, keyword
+alternatives and ANN comparison rows) and measures the queries again.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import sqlite3
@@ -28,9 +31,10 @@ import numpy as np
 import orjson
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import CACHE, peak_rss_mib, write_result  # noqa: E402
+from _common import CACHE, RESULTS, peak_rss_mib, write_result  # noqa: E402
 
 NAME = "search"
+VECTORS_VERSION = 2  # how semantic_inputs draws the vectors (1: one seed plus noise; 2: blends of two)
 SEED = 20240601
 QUERIES = 300
 
@@ -121,6 +125,19 @@ def main() -> None:
     ann_n = min(n, _int_env("BENCH_SEARCH_ANN_N", 200_000))
     rows_out: list[list[str]] = []
     raw: dict = {"n": n}
+    # BENCH_SEARCH_REUSE=1: keep the indexes a previous run built (and its build, alternatives and
+    # ANN comparison rows) and measure the queries again.
+    reuse = bool(os.environ.get("BENCH_SEARCH_REUSE"))
+    result_path = RESULTS / f"{NAME}.json"
+    prior = json.loads(result_path.read_text()) if result_path.is_file() else {}
+    previous = prior.get("rows", []) if (prior.get("raw") or {}).get("n") == n else []
+    prior_vectors = (prior.get("raw") or {}).get("vectors_version", 1)
+
+    def carry(what: str) -> list[str] | None:
+        for row in previous:
+            if row[1].startswith(what):
+                return row
+        return None
     print(f"  generating/reading {n:,} synthetic papers", flush=True)
     rows = records(n)
 
@@ -128,11 +145,15 @@ def main() -> None:
     from paperscope.index.lexical import LexicalIndex
 
     folder = CACHE / f"search-{n}" / "lexical"
-    build = build_lexical(rows, folder)
+    if reuse and carry("tantivy index build") and (folder / "state.json").is_file():
+        rows_out.append(carry("tantivy index build"))
+    else:
+        build = build_lexical(rows, folder)
+        size = dir_size(folder)
+        raw["lexical"] = {"build_s": build, "bytes": size}
+        rows_out.append(["keyword", "tantivy index build", f"{n:,} papers",
+                         f"{build:.0f} s, {size / 2**20:,.0f} MiB"])
     index = LexicalIndex(folder)
-    size = dir_size(folder)
-    raw["lexical"] = {"build_s": build, "bytes": size}
-    rows_out.append(["keyword", "tantivy index build", f"{n:,} papers", f"{build:.0f} s, {size / 2**20:,.0f} MiB"])
     typical, common = pick_terms(index, rows, n)
     lat = time_queries(lambda q: index.search(q, 10), typical)
     raw["lexical"]["typical"] = lat
@@ -151,7 +172,9 @@ def main() -> None:
     print("  keyword done", flush=True)
 
     others = min(n, _int_env("BENCH_SEARCH_OTHERS_N", 200_000))
-    if others:
+    if reuse and carry("bm25s"):
+        rows_out.extend(r for r in previous if r[0] == "keyword alternatives")
+    elif others:
         lexical_others(rows[:others], typical, common_q, rows_out, raw)
 
     # --- semantic -------------------------------------------------------------------------------
@@ -169,20 +192,25 @@ def main() -> None:
     import hnswlib
 
     from paperscope.index.vectors import EF_CONSTRUCTION, EF_SEARCH, M
+    from paperscope.services.search import RRF_K, RRF_WEIGHTS, query_encoder
 
-    started = time.perf_counter()
+    path = CACHE / f"search-{n}" / f"hnsw-{VECTORS_VERSION}.bin"
     hnsw = hnswlib.Index(space="ip", dim=vectors.shape[1])
-    hnsw.init_index(max_elements=n, M=M, ef_construction=EF_CONSTRUCTION)
-    hnsw.set_num_threads(2)
-    hnsw.add_items(vectors, np.arange(n))
-    build = time.perf_counter() - started
-    path = CACHE / f"search-{n}" / "hnsw.bin"
-    hnsw.save_index(str(path))
-    rows_out.append(["semantic", f"hnswlib HNSW build (M={M}, ef_construction={EF_CONSTRUCTION}, 2 threads)",
-                     f"{n:,} x {vectors.shape[1]}", f"{build:.0f} s, {path.stat().st_size / 2**20:,.0f} MiB"])
-    print(f"  hnsw built in {build:.0f}s", flush=True)
+    if reuse and carry("hnswlib HNSW build") and path.is_file() and prior_vectors == VECTORS_VERSION:
+        hnsw.load_index(str(path), max_elements=n)
+        rows_out.append(carry("hnswlib HNSW build"))
+    else:
+        started = time.perf_counter()
+        hnsw.init_index(max_elements=n, M=M, ef_construction=EF_CONSTRUCTION)
+        hnsw.set_num_threads(2)
+        hnsw.add_items(vectors, np.arange(n))
+        build = time.perf_counter() - started
+        hnsw.save_index(str(path))
+        rows_out.append(["semantic", f"hnswlib HNSW build (M={M}, ef_construction={EF_CONSTRUCTION}, 2 threads)",
+                         f"{n:,} x {vectors.shape[1]}", f"{build:.0f} s, {path.stat().st_size / 2**20:,.0f} MiB"])
+        print(f"  hnsw built in {build:.0f}s", flush=True)
     hnsw.set_num_threads(1)
-    for ef in (32, EF_SEARCH, 128):
+    for ef in sorted({32, EF_SEARCH, 128, 256}):
         hnsw.set_ef(ef)
         got = [hnsw.knn_query(v, 10)[0][0] for v in qv]
         recall = float(np.mean([len(set(g) & set(e)) / 10 for g, e in zip(got, exact, strict=True)]))
@@ -194,7 +222,8 @@ def main() -> None:
     lat = time_queries(lambda v: exact_top10(vectors, v.reshape(1, -1)), list(qv[:50]))
     rows_out.append(["semantic", "exact numpy top-10 (the recall reference)", "50 queries",
                      f"p50 {pct(lat, 50):.1f} ms, p99 {pct(lat, 99):.1f} ms"])
-    lat = time_queries(lambda q: hnsw.knn_query(embedder.embed([q]), 10), query_texts)
+    encode = query_encoder(embedder)
+    lat = time_queries(lambda q: hnsw.knn_query(encode(q), 10), query_texts)
     rows_out.append(["semantic", "end to end: encode a few words + lookup", f"{len(query_texts)} queries",
                      f"p50 {pct(lat, 50):.2f} ms, p99 {pct(lat, 99):.2f} ms"])
 
@@ -203,13 +232,13 @@ def main() -> None:
 
     def hybrid(q: str) -> list[str]:
         kw = index.search(q, 100)
-        labels, _ = hnsw.knn_query(embedder.embed([q]), 100)
+        labels, _ = hnsw.knn_query(encode(q), 100)
         fused: dict[str, float] = {}
         for rank, (pid, _) in enumerate(kw, 1):
-            fused[pid] = fused.get(pid, 0.0) + 1 / (60 + rank)
+            fused[pid] = fused.get(pid, 0.0) + RRF_WEIGHTS["keyword"] / (RRF_K + rank)
         for rank, label in enumerate(labels[0], 1):
             pid = ids[int(label)]
-            fused[pid] = fused.get(pid, 0.0) + 1 / (60 + rank)
+            fused[pid] = fused.get(pid, 0.0) + RRF_WEIGHTS["semantic"] / (RRF_K + rank)
         return sorted(fused, key=fused.__getitem__, reverse=True)[:10]
 
     # Hybrid queries: a typical keyword pair plus a real phrase, so both halves have work to do.
@@ -220,7 +249,9 @@ def main() -> None:
                      f"p50 {pct(lat, 50):.2f} ms, p99 {pct(lat, 99):.2f} ms"])
     print("  hybrid done", flush=True)
 
-    if ann_n:
+    if reuse and carry("hnswlib (M=16") and prior_vectors == VECTORS_VERSION:
+        rows_out.extend(r for r in previous if r[0] == "ann choice")
+    elif ann_n:
         compare_ann(vectors[:ann_n], qv, rows_out, raw)
 
     rows_out.append(["memory", "peak resident memory of the run", "", f"{peak_rss_mib():,.0f} MiB"])
@@ -237,8 +268,10 @@ def main() -> None:
             "words are drawn from it by document frequency.",
             "Latency is one query at a time in one thread, on a machine shared with other work "
             "(see load_at_start).",
-        ],
-        raw={k: v for k, v in raw.items() if k in ("n", "embed")},
+        ] + ([f"Index build, keyword alternatives and ANN comparison rows: the run of {prior.get('date')} "
+              "(BENCH_SEARCH_REUSE); the query rows were measured again on its indexes."] if reuse else []),
+        raw={"n": n, "vectors_version": VECTORS_VERSION, "reused_indexes": reuse,
+             "prior_date": prior.get("date") if reuse else None},
     )
 
 
@@ -255,9 +288,11 @@ def semantic_inputs(n: int):  # type: ignore[no-untyped-def]
     vectors = np.empty((n, dim), dtype=np.float32)
     for start in range(0, n, 100_000):
         size = min(100_000, n - start)
-        block = seeds[rng.integers(0, len(seeds), size)] + rng.standard_normal((size, dim), dtype=np.float32) * (
-            0.75 / np.sqrt(dim)
-        )
+        # A blend of two seed papers (topics mix along a continuum, no clusters of near-ties) plus noise.
+        mix = rng.random((size, 1), dtype=np.float32)
+        block = (mix * seeds[rng.integers(0, len(seeds), size)]
+                 + (1 - mix) * seeds[rng.integers(0, len(seeds), size)]
+                 + rng.standard_normal((size, dim), dtype=np.float32) * (0.5 / np.sqrt(dim)))
         vectors[start : start + size] = block / np.linalg.norm(block, axis=1, keepdims=True)
     titles = [t.split(".")[0] for t in texts]
     phrases = [" ".join(t.split()[:4]) for t in titles[:: max(1, len(titles) // QUERIES)]][:QUERIES]
