@@ -345,3 +345,22 @@ def test_sent_message_bodies_are_dropped_after_30_days(engine: Engine, mail: Mai
     with engine.connect() as connection:
         (row,) = store.list_outbox(connection)
     assert row["status"] == "sent" and row["message"] is None and row["paper_ids"] and row["message_id"]
+
+
+def test_two_runs_at_once_never_send_one_message_twice(engine: Engine, mail: MailSettings, smtp: Recorder) -> None:
+    from datetime import UTC, datetime
+
+    for a in ("x@example.org", "y@example.org"):
+        subscribe_active(engine, a)
+    digests.build_digests(engine, mail, TODAY)
+    now = datetime.now(UTC)
+    with engine.begin() as connection:
+        first, _ = store.list_outbox(connection)
+        assert store.claim_outbox(connection, first["id"], now, now - digests.CLAIM_STALE)  # another run has it
+        assert not store.claim_outbox(connection, first["id"], now, now - digests.CLAIM_STALE)
+    result = run(engine, mail)
+    assert (result.sent, result.pending) == (1, 1) and [m.recipients for m in smtp.messages] == [["y@example.org"]]
+    # That other run died while sending: 15 minutes on, the next run sends the message.
+    later = digests.send_pending(engine, mail, SmtpTransport(mail), now + digests.CLAIM_STALE + timedelta(minutes=1))
+    assert (later.sent, later.pending) == (1, 0)
+    assert sorted(m.recipients[0] for m in smtp.messages) == ["x@example.org", "y@example.org"]

@@ -51,6 +51,7 @@ MAX_ATTEMPTS = 8  # a message refused this often (temporary errors) is given up 
 MAX_QUERY = 200
 MAX_FOLLOWED = 20
 WRITE_CHUNK = 500
+CLAIM_STALE = timedelta(minutes=15)  # a row taken for sending this long ago by a run that died is sent again
 KEEP_SENT_DAYS = 30  # the bodies of sent messages are kept this long (for support), then dropped
 INDEX_HITS = 2000  # keyword hits of one query that a digest ranks
 
@@ -621,8 +622,9 @@ def send_pending(engine: Engine, mail: MailSettings, transport: Transport, now: 
     run = report or DigestRun(_now(now).date())
     with engine.begin() as connection:
         store.prune_sent_messages(connection, _now(now) - timedelta(days=KEEP_SENT_DAYS))
+    stale = _now(now) - CLAIM_STALE
     with engine.connect() as connection:
-        pending = store.outbox_to_send(connection)
+        pending = store.outbox_to_send(connection, stale)
     if not pending:
         return run
     todo = []
@@ -639,6 +641,9 @@ def send_pending(engine: Engine, mail: MailSettings, transport: Transport, now: 
     try:
         with transport as t:
             for item in todo:
+                with engine.begin() as connection:
+                    if not store.claim_outbox(connection, item["id"], _now(None), stale):
+                        continue  # another run is sending it
                 name = f"digest-{item['subscription_id']}-{item['period']}"
                 try:
                     t.send(mail.from_address, item["address"], item["message"], name)
@@ -664,7 +669,8 @@ def send_pending(engine: Engine, mail: MailSettings, transport: Transport, now: 
     except MailError as exc:
         run.error = str(exc)
     with engine.connect() as connection:
-        run.pending = store.outbox_counts(connection).get("pending", 0)
+        counts = store.outbox_counts(connection)
+    run.pending = counts.get("pending", 0) + counts.get("sending", 0)
     return run
 
 

@@ -6,7 +6,7 @@ from collections.abc import Iterable, Sequence
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Connection, Table, and_, delete, func, inspect, select, update
+from sqlalchemy import Connection, Table, and_, delete, func, inspect, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from paperscope.store import schema
@@ -161,15 +161,29 @@ def record_sent_papers(connection: Connection, email_key: str, paper_ids: Sequen
          for pid in paper_ids])
 
 
-def outbox_to_send(connection: Connection, limit: int | None = None) -> list[Row]:
-    """Pending outbox rows (with their subscription's status), oldest first."""
+def _sendable(stale_before: datetime):  # type: ignore[no-untyped-def]
+    o = digest_outbox
+    return or_(o.c.status == "pending", and_(o.c.status == "sending", o.c.claimed_at < stale_before))
+
+
+def outbox_to_send(connection: Connection, stale_before: datetime, limit: int | None = None) -> list[Row]:
+    """Pending outbox rows, and rows a run took for sending before `stale_before` and never finished
+    (it died), with their subscription's status, oldest first."""
     o, s = digest_outbox, subscriptions
     query = (select(o, s.c.status.label("subscription_status"), s.c.email.label("address"))
              .join(s, s.c.id == o.c.subscription_id)
-             .where(o.c.status == "pending").order_by(o.c.id))
+             .where(_sendable(stale_before)).order_by(o.c.id))
     if limit:
         query = query.limit(limit)
     return [dict(r) for r in connection.execute(query).mappings()]
+
+
+def claim_outbox(connection: Connection, outbox_id: int, now: datetime, stale_before: datetime) -> bool:
+    """Takes a row for sending; False when another run has it (so two runs never send one message)."""
+    o = digest_outbox
+    result = connection.execute(update(o).where(o.c.id == outbox_id, _sendable(stale_before))
+                                .values(status="sending", claimed_at=now))
+    return result.rowcount == 1
 
 
 def mark_outbox(connection: Connection, outbox_id: int, **values: Any) -> None:

@@ -63,7 +63,8 @@ digest_outbox = Table(
     Column("subscription_id", Integer, ForeignKey("subscriptions.id"), nullable=False),
     Column("period", String(16), nullable=False),  # D2026-11-25 (daily) | W2026-48 (weekly)
     Column("email_key", String(254), nullable=False),
-    Column("status", String(16), nullable=False),  # pending | sent | empty | cancelled | failed
+    Column("status", String(16), nullable=False),  # pending | sending | sent | empty | cancelled | failed
+    Column("claimed_at", DateTime(timezone=True)),  # when a run took it for sending
     Column("message_id", String(255)),
     Column("message", LargeBinary),  # the whole RFC 5322 message, as sent
     Column("paper_ids", JSON, nullable=False),
