@@ -107,9 +107,10 @@ async def subscribe(request: Request) -> Response:
                                 "submit the form again later.", "mail_unavailable") from None
     return render(request, "notice.html", {
         "kind": "subscribed", "title": "Check your inbox",
-        "lines": [f"If {sub['email']} is your address, a confirmation link is on its way. Digests start once "
-                  "you follow it."] if sub["status"] != "active" else
-                 [f"{sub['email']} already gets {topic.describe()}."],
+        # The same words whether or not the address was subscribed already: the page tells no one
+        # who follows what.
+        "lines": [f"If {sub['email']} is your address, a confirmation link is on its way unless it already "
+                  f"gets {topic.describe()}. Digests start once you follow the link."],
         "links": [{"url": "/", "label": "Back to Daily Papers"}]})
 
 
