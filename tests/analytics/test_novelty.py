@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from paperscope.analytics.novelty import (
+    Previous,
     compute_author_novelty,
     compute_novelty,
     earlier_prefix,
@@ -106,3 +107,32 @@ def test_blocks_and_chunks_do_not_change_the_answer() -> None:
     assert np.array_equal(np.isnan(whole_sim), np.isnan(small_sim))
     assert np.allclose(np.nan_to_num(whole_sim), np.nan_to_num(small_sim))
     assert np.array_equal(whole_idx[whole_sim > -1], small_idx[small_sim > -1])
+
+
+def test_incremental_novelty_reuses_older_papers_and_matches_a_full_run() -> None:
+    rng = np.random.default_rng(11)
+    n, k = 400, 5
+    vectors = _unit(rng.normal(size=(n, 12)))
+    years = [int(y) for y in rng.integers(2000, 2010, size=n)]
+    dates: list[date | None] = [None] * n
+    first = compute_novelty(vectors, years, dates, ["LG"] * n, k=k, min_peers=1)
+    previous = Previous(np.ones(n, dtype=bool), first.earlier, first.neighbours, first.similarities)
+
+    # One paper of 2008 gets a new abstract: only papers of 2009 and itself need a new search.
+    changed = np.zeros(n, dtype=bool)
+    target = years.index(2008)
+    changed[target] = True
+    vectors[target] = _unit(rng.normal(size=(1, 12)))[0]
+    again = compute_novelty(vectors, years, dates, ["LG"] * n, k=k, min_peers=1, changed=changed, previous=previous)
+    full = compute_novelty(vectors, years, dates, ["LG"] * n, k=k, min_peers=1)
+    assert again.searched == 1 + sum(1 for y in years if y == 2009)
+    assert np.allclose(np.nan_to_num(again.raw), np.nan_to_num(full.raw))
+    assert np.array_equal(again.neighbours, full.neighbours)
+    assert np.allclose(np.nan_to_num(again.percentile), np.nan_to_num(full.percentile))
+
+    # Nothing changed and everything stored: nothing is searched.
+    stored = Previous(np.ones(n, dtype=bool), full.earlier, full.neighbours, full.similarities)
+    idle = compute_novelty(
+        vectors, years, dates, ["LG"] * n, k=k, min_peers=1, changed=np.zeros(n, dtype=bool), previous=stored
+    )
+    assert idle.searched == 0 and np.array_equal(idle.neighbours, full.neighbours)

@@ -127,6 +127,16 @@ def test_scores_on_a_small_store(engine: Engine) -> None:
 
     cards = scores.model_cards(engine)
     assert cards["ai_score"]["status"] == "insufficient"
+    assert summary.novelty_searched == 21  # the first run searches every paper
+
+    # A newer paper: only it is searched; the stored neighbours of the others are reused.
+    newest = record(60, 2017, "a survey of music generation with transformers and chord progressions")
+    load(engine, [newest], target="newest")
+    again = scores.run_scores(engine, "tfidf", k=1)
+    assert again.embedded == 1 and again.novelty_searched == 1
+    view = scores.explain_paper(engine, f"arXiv:{newest.arxiv_id}")
+    assert view is not None and view["novelty"]["neighbours"][0]["id"] == f"arXiv:{papers[19].arxiv_id}"
+    assert scores.score_fields(engine, [f"arXiv:{copy.arxiv_id}"])[f"arXiv:{copy.arxiv_id}"]["novelty"] is None
     assert cards["coverage"]["ai_score"] == 0 and cards["coverage"]["novelty_raw"] == summary.novelty_raw
 
 

@@ -33,11 +33,10 @@ class Novelty:
     similarities: np.ndarray  # (n, k) cosine similarities, best first
     peers: np.ndarray  # (n,) size of the (category, year) group the percentile is taken in
     earlier: np.ndarray  # (n,) number of earlier papers each paper was compared with
+    searched: int = 0  # papers whose neighbours were searched this time (the others were reused)
 
 
-def earlier_prefix(
-    years: Sequence[int | None], dates: Sequence[date | None]
-) -> tuple[np.ndarray, np.ndarray]:
+def earlier_prefix(years: Sequence[int | None], dates: Sequence[date | None]) -> tuple[np.ndarray, np.ndarray]:
     """(order, prefix): `order` sorts the papers by time; papers order[:prefix[i]] are exactly those
     earlier than paper order[i]. Papers without a year get prefix 0 and sort last."""
     year = np.array([y if y is not None else 10**6 for y in years], dtype=np.int64)
@@ -56,22 +55,29 @@ def earlier_prefix(
 
 
 def nearest_earlier(
-    vectors: np.ndarray, prefix: np.ndarray, k: int, block: int = 1024, chunk: int = 16_384
+    vectors: np.ndarray,
+    prefix: np.ndarray,
+    k: int,
+    block: int = 1024,
+    chunk: int = 16_384,
+    rows: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """For each row i of `vectors` (already in time order), the k rows among vectors[:prefix[i]]
-    with the highest cosine similarity: (indices, similarities), best first, -1/NaN where fewer."""
+    with the highest cosine similarity: (indices, similarities), best first, -1/NaN where fewer.
+    With `rows` (ascending), only those rows are searched; the others stay -1/NaN."""
     n = len(vectors)
+    rows = np.arange(n) if rows is None else np.asarray(rows, dtype=np.int64)
     best_idx = np.full((n, k), -1, dtype=np.int64)
     best_sim = np.full((n, k), -np.inf, dtype=np.float32)
-    for start in range(0, n, block):
-        stop = min(n, start + block)
-        limits = prefix[start:stop]
+    for b0 in range(0, len(rows), block):
+        members = rows[b0 : b0 + block]
+        limits = prefix[members]
         reach = int(limits.max()) if len(limits) else 0
         if reach == 0:
             continue
-        queries = vectors[start:stop]
-        top_sim = np.full((stop - start, k), -np.inf, dtype=np.float32)
-        top_idx = np.full((stop - start, k), -1, dtype=np.int64)
+        queries = vectors[members]
+        top_sim = np.full((len(members), k), -np.inf, dtype=np.float32)
+        top_idx = np.full((len(members), k), -1, dtype=np.int64)
         floor = int(limits.min())
         for c0 in range(0, reach, chunk):
             c1 = min(reach, c0 + chunk)
@@ -91,8 +97,8 @@ def nearest_earlier(
             top_sim = np.take_along_axis(merged_sim, keep, axis=1)
             top_idx = np.take_along_axis(merged_idx, keep, axis=1)
         ranked = np.argsort(-top_sim, axis=1, kind="stable")
-        best_sim[start:stop] = np.take_along_axis(top_sim, ranked, axis=1)
-        best_idx[start:stop] = np.take_along_axis(top_idx, ranked, axis=1)
+        best_sim[members] = np.take_along_axis(top_sim, ranked, axis=1)
+        best_idx[members] = np.take_along_axis(top_idx, ranked, axis=1)
     best_idx[~np.isfinite(best_sim)] = -1
     return best_idx, np.where(np.isfinite(best_sim), best_sim, np.nan).astype(np.float32)
 
@@ -121,6 +127,17 @@ def percentile_within(
     return out, sizes
 
 
+@dataclass
+class Previous:
+    """Stored results that may be reused: per paper (input order) whether it has some, the number of
+    earlier papers it was compared with, and its neighbours (input indices) and similarities."""
+
+    valid: np.ndarray  # (n,) bool
+    earlier: np.ndarray  # (n,) int
+    neighbours: np.ndarray  # (n, k) int, -1 where none
+    similarities: np.ndarray  # (n, k) float
+
+
 def compute_novelty(
     vectors: np.ndarray,
     years: Sequence[int | None],
@@ -128,17 +145,37 @@ def compute_novelty(
     categories: Sequence[str | None],
     k: int = DEFAULT_K,
     min_peers: int = MIN_PEERS,
+    changed: np.ndarray | None = None,
+    previous: Previous | None = None,
 ) -> Novelty:
-    """Novelty of every paper (rows of unit-length `vectors`) against the earlier ones among them."""
+    """Novelty of every paper (rows of unit-length `vectors`) against the earlier ones among them.
+
+    Incremental when `previous` is given: a paper's neighbours are searched again only if it is in
+    `changed` (bool per paper: new or re-embedded), has no valid previous result, was compared with
+    a different number of earlier papers, or some changed paper is among its earlier ones. Papers
+    older than every change keep their neighbours; percentiles are always recomputed."""
     n = len(vectors)
     order, prefix = earlier_prefix(years, dates)
     sorted_vectors = np.ascontiguousarray(vectors[order], dtype=np.float32)
-    idx_sorted, sims_sorted = nearest_earlier(sorted_vectors, prefix, k)
+    if previous is None:
+        rows = None
+    else:
+        dirty = ~previous.valid[order] | (previous.earlier[order] != prefix)
+        if changed is not None and changed.any():
+            changed_sorted = changed[order]
+            dirty |= changed_sorted | (prefix > int(np.flatnonzero(changed_sorted).min()))
+        rows = np.flatnonzero(dirty)
+    idx_sorted, sims_sorted = nearest_earlier(sorted_vectors, prefix, k, rows=rows)
     neighbours = np.full((n, k), -1, dtype=np.int64)
     similarities = np.full((n, k), np.nan, dtype=np.float32)
     has = idx_sorted >= 0
     neighbours[order] = np.where(has, order[np.maximum(idx_sorted, 0)], -1)
     similarities[order] = sims_sorted
+    if previous is not None and rows is not None:
+        kept = np.ones(n, dtype=bool)
+        kept[order[rows]] = False
+        neighbours[kept] = previous.neighbours[kept]
+        similarities[kept] = previous.similarities[kept]
     earlier = np.zeros(n, dtype=np.int64)
     earlier[order] = prefix
     raw = np.full(n, np.nan)
@@ -146,7 +183,8 @@ def compute_novelty(
     raw[enough] = 1.0 - similarities[enough].astype(np.float64).mean(axis=1)
     groups = [(categories[i], years[i]) for i in range(n)]
     percentile, peers = percentile_within(raw, groups, min_peers)
-    return Novelty(raw, percentile, neighbours, similarities, peers, earlier)
+    searched = n if rows is None else len(rows)
+    return Novelty(raw, percentile, neighbours, similarities, peers, earlier, searched)
 
 
 def compute_author_novelty(paper_percentiles: dict[str, Sequence[float | None]]) -> dict[str, float | None]:

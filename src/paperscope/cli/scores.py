@@ -25,9 +25,7 @@ def _fmt(value: float | None, digits: int = 1) -> str:
 @app.command("score")
 def score_command(
     embedder: str = typer.Option(None, help="tfidf or minilm (default: PAPERSCOPE_EMBEDDER, else tfidf)"),
-    refit: bool = typer.Option(
-        False, "--refit", help="Refit the TF-IDF embedder now (re-embeds every paper)"
-    ),
+    refit: bool = typer.Option(False, "--refit", help="Refit the TF-IDF embedder now (re-embeds every paper)"),
     k: int = typer.Option(10, min=1, max=100, help="Earlier neighbours behind each Novelty"),
     as_of_year: int = typer.Option(None, help="Year citation counts are taken as of (default: this year)"),
 ) -> None:
@@ -52,20 +50,16 @@ def score_command(
             progress.update(tasks[stage], completed=done, total=total)
 
         try:
-            summary = scores.run_scores(
-                engine, embedder, refit=refit, k=k, as_of_year=as_of_year, progress=report
-            )
+            summary = scores.run_scores(engine, embedder, refit=refit, k=k, as_of_year=as_of_year, progress=report)
         except (EmbedderUnavailable, ValueError) as exc:
             fail(str(exc))
             raise
     if summary.refit_reason:
-        console.print(
-            f"[yellow]refitted {summary.embedder}:[/] {summary.refit_reason} — every paper re-embedded"
-        )
+        console.print(f"[yellow]refitted {summary.embedder}:[/] {summary.refit_reason} — every paper re-embedded")
     console.print(
         f"[green]scored {summary.papers:,} papers[/] with {summary.embedder}@{summary.version}: "
         f"{summary.embedded:,} embedded, {summary.unchanged:,} unchanged · novelty {summary.novelty_raw:,} "
-        f"({summary.novelty_pct:,} with a percentile) · "
+        f"({summary.novelty_pct:,} with a percentile, {summary.novelty_searched:,} searched) · "
         f"{summary.categories_predicted:,} categories predicted · "
         f"AI Score {summary.ai_scored:,}"
     )
@@ -169,9 +163,7 @@ def model_card_command(as_json: bool = typer.Option(False, "--json")) -> None:
                 _fmt(m["ndcg@20_random"], 3),
             )
         console.print(table)
-        console.print(
-            "  strongest features: " + "; ".join(f"{n} {c:+.3f}" for n, c in ai["strongest_features"][:6])
-        )
+        console.print("  strongest features: " + "; ".join(f"{n} {c:+.3f}" for n, c in ai["strongest_features"][:6]))
         console.print("  does not apply to: " + "; ".join(ai["does_not_apply"]))
     cat = cards["category"]
     console.print("\n[bold]Category classifier[/]")

@@ -63,6 +63,7 @@ class ScoreSummary:
     unchanged: int = 0
     novelty_raw: int = 0
     novelty_pct: int = 0
+    novelty_searched: int = 0  # papers whose nearest earlier papers were searched (others reused)
     categories_predicted: int = 0
     category_status: str = ""
     ai_scored: int = 0
@@ -119,15 +120,17 @@ def prepare_embedder(engine: Engine, name: str, refit: bool = False) -> tuple[Em
         "model": "sublinear TF-IDF (words, English stop words removed) + truncated SVD",
     }
     with engine.begin() as connection:
-        run_id = store.insert_model_run(
-            connection, "embedder", embedder.name, embedder.version, card, embedder.dumps()
-        )
+        run_id = store.insert_model_run(connection, "embedder", embedder.name, embedder.version, card, embedder.dumps())
         store.prune_model_artifacts(connection, "embedder", run_id)
     return embedder, reason
 
 
 def update_embeddings(
-    engine: Engine, embedder: Embedder, progress: Progress = _quiet, batch: int = EMBED_BATCH
+    engine: Engine,
+    embedder: Embedder,
+    progress: Progress = _quiet,
+    batch: int = EMBED_BATCH,
+    changed: set[str] | None = None,
 ) -> tuple[int, int]:
     """Embed the papers whose text changed or whose embedding is of another model version.
     Returns (embedded, unchanged)."""
@@ -168,6 +171,8 @@ def update_embeddings(
             with engine.begin() as connection:
                 store.upsert_embeddings(connection, out)
             embedded += len(pending)
+            if changed is not None:
+                changed.update(pid for pid, _, _ in pending)
         done += len(rows)
         progress("embed", done, total)
     return embedded, unchanged
@@ -195,23 +200,29 @@ def score_novelty(
     facts: list[dict[str, Any]],
     vectors: np.ndarray,
     k: int = novelty.DEFAULT_K,
-) -> tuple[int, int]:
-    """Novelty of every paper with an abstract, against the earlier papers with one."""
+    changed: set[str] | None = None,
+) -> tuple[int, int, int]:
+    """Novelty of every paper with an abstract, against the earlier papers with one. With `changed`
+    (the ids embedded this run), stored neighbours of papers older than every change are reused.
+    Returns (papers with a raw Novelty, with a percentile, papers whose neighbours were searched)."""
     # A zero vector (no word the embedder knows) says nothing about where the paper lies.
     known = np.abs(vectors).sum(axis=1) > 0
-    subset = [
-        i
-        for i, f in enumerate(facts)
-        if (f["abstract_chars"] or 0) > 0 and f["year"] is not None and known[i]
-    ]
+    subset = [i for i, f in enumerate(facts) if (f["abstract_chars"] or 0) > 0 and f["year"] is not None and known[i]]
+    model = f"{embedder.name}@{embedder.version}"
+    previous = None
+    changed_mask = None
+    if changed is not None:
+        previous = _previous_novelty(engine, [facts[i]["id"] for i in subset], model, k)
+        changed_mask = np.array([facts[i]["id"] in changed for i in subset], dtype=bool)
     result = novelty.compute_novelty(
         vectors[subset],
         [facts[i]["year"] for i in subset],
         [facts[i]["published"] for i in subset],
         [facts[i]["primary_category"] for i in subset],
         k=k,
+        changed=changed_mask,
+        previous=previous,
     )
-    model = f"{embedder.name}@{embedder.version}"
     rows: list[dict[str, Any]] = [
         {
             "paper_id": f["id"],
@@ -251,7 +262,38 @@ def score_novelty(
         }
     with engine.begin() as connection:
         store.write_scores(connection, rows, store.NOVELTY_COLUMNS)
-    return int((~np.isnan(result.raw)).sum()), int((~np.isnan(result.percentile)).sum())
+    return (
+        int((~np.isnan(result.raw)).sum()),
+        int((~np.isnan(result.percentile)).sum()),
+        result.searched,
+    )
+
+
+def _previous_novelty(engine: Engine, ids: list[str], model: str, k: int) -> novelty.Previous:
+    """Stored Novelty evidence of these papers, usable where it came from the same embedder and k."""
+    with engine.connect() as connection:
+        stored = store.get_scores(connection, ids)
+    index = {pid: i for i, pid in enumerate(ids)}
+    n = len(ids)
+    previous = novelty.Previous(
+        valid=np.zeros(n, dtype=bool),
+        earlier=np.full(n, -1, dtype=np.int64),
+        neighbours=np.full((n, k), -1, dtype=np.int64),
+        similarities=np.full((n, k), np.nan, dtype=np.float32),
+    )
+    for i, pid in enumerate(ids):
+        evidence = (stored.get(pid) or {}).get("novelty_evidence") or {}
+        if evidence.get("model") != model or evidence.get("k") != k or "earlier" not in evidence:
+            continue
+        found = [(index.get(nid), sim) for nid, sim in evidence.get("neighbours", [])]
+        if any(j is None for j, _ in found) or (evidence["earlier"] >= k and len(found) != k):
+            continue  # a neighbour left the store, or the evidence is partial: search again
+        previous.valid[i] = True
+        previous.earlier[i] = evidence["earlier"]
+        for m, (j, sim) in enumerate(found):
+            previous.neighbours[i, m] = j
+            previous.similarities[i, m] = sim
+    return previous
 
 
 def score_categories(engine: Engine) -> tuple[int, dict[str, Any]]:
@@ -364,8 +406,7 @@ def _impact_scope(card: dict[str, Any]) -> dict[str, Any]:
             "year and count source"
         ),
         "does_not_apply": [
-            "fields and eras missing from the training papers (see categories and years): the score "
-            "extrapolates there",
+            "fields and eras missing from the training papers (see categories and years): the score extrapolates there",
             "citation counts of other sources than those listed: their percentiles are not comparable",
             "papers younger than the as-of year minus the minimum age are scored but were never labels",
             "a paper's score is a prediction from what was known at publication, not its actual impact",
@@ -398,14 +439,17 @@ def run_scores(
     embedder, summary.refit_reason = prepare_embedder(engine, name, refit)
     summary.embedder, summary.version = embedder.name, embedder.version
     lap("fit")
-    summary.embedded, summary.unchanged = update_embeddings(engine, embedder, progress)
+    changed: set[str] = set()
+    summary.embedded, summary.unchanged = update_embeddings(engine, embedder, progress, changed=changed)
     lap("embed")
     with engine.connect() as connection:
         facts = store.list_paper_facts(connection)
     summary.papers = len(facts)
     vectors = _aligned_vectors(engine, embedder, [f["id"] for f in facts])
     progress("novelty", 0, None)
-    summary.novelty_raw, summary.novelty_pct = score_novelty(engine, embedder, facts, vectors, k)
+    summary.novelty_raw, summary.novelty_pct, summary.novelty_searched = score_novelty(
+        engine, embedder, facts, vectors, k, changed
+    )
     lap("novelty")
     progress("categories", 0, None)
     summary.categories_predicted, category_card = score_categories(engine)
