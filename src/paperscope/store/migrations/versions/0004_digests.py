@@ -51,7 +51,6 @@ def upgrade() -> None:
         sa.Column("period", sa.String(length=16), nullable=False),
         sa.Column("email_key", sa.String(length=254), nullable=False),
         sa.Column("status", sa.String(length=16), nullable=False),
-        sa.Column("claimed_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("message_id", sa.String(length=255), nullable=True),
         sa.Column("message", sa.LargeBinary(), nullable=True),
         sa.Column("paper_ids", sa.JSON(), nullable=False),
