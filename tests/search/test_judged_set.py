@@ -55,6 +55,7 @@ def test_ndcg_of_each_mode(searcher: search.Searcher) -> None:
     for mode, floor in FLOORS.items():
         assert scores[mode] >= floor, scores
     assert scores["hybrid"] >= scores["keyword"] - 0.02, scores
-    # Semantic search carries queries that share no word with their papers' titles.
-    kw, sem = result["keyword"]["per_query"], result["semantic"]["per_query"]
-    assert any(s > k + 0.1 for s, k in zip(sem, kw, strict=True))
+    # The fusion adds what the semantic side finds: hybrid beats keyword clearly on some queries
+    # (measured: generative adversarial networks, quantum computing, continual learning).
+    kw, hy = result["keyword"]["per_query"], result["hybrid"]["per_query"]
+    assert sum(h > k + 0.1 for h, k in zip(hy, kw, strict=True)) >= 2
