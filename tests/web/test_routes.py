@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from paperscope.services.browse import trending_score
+from paperscope.services import search as search_service
 
 BO_HAN = "name:bo-han"
 COMBATING = "Combating Exacerbated Heterogeneity for Robust Models in Federated Learning"
@@ -46,31 +46,34 @@ def test_home_lists_the_newest_day_as_the_api_does(client: Any) -> None:
     assert listing["period"] == "day" and listing["start"] == listing["end"] == listing["date"]
     assert listing["total"] >= 1 and listing["papers"]
     for p in listing["papers"]:
-        assert p["published"] == listing["date"]
+        assert p["feed_day"] == listing["date"]
     html = client.get("/").text
     assert titles_in(html) == [p["title"] for p in listing["papers"]]
     assert "Get trending papers in your email inbox!" in html and ">Subscribe</button>" in html
     assert f'{listing["papers"][0]["author_count"]} authors' in html
 
 
-def test_week_and_month_widen_the_window_and_newest_is_ordered(client: Any) -> None:
+def test_week_and_month_are_calendar_windows_and_newest_is_ordered(client: Any) -> None:
     day = api(client, "/api/v1/papers?period=day")
     week = api(client, f"/api/v1/papers?period=week&date={day['date']}&per_page=100")
     month = api(client, f"/api/v1/papers?period=month&date={day['date']}&per_page=100")
-    end = date.fromisoformat(day["date"])
-    assert (end - date.fromisoformat(week["start"])).days == 6
-    assert (end - date.fromisoformat(month["start"])).days == 29
-    assert day["total"] <= week["total"] <= month["total"]
-    published = [p["published"] for p in month["papers"]]
-    assert published == sorted(published, reverse=True)
-    assert all(month["start"] <= d <= month["end"] for d in published)
+    anchor = date.fromisoformat(day["date"])
+    assert date.fromisoformat(week["start"]).weekday() == 0 and (
+        date.fromisoformat(week["end"]) - date.fromisoformat(week["start"])).days == 6
+    assert week["start"] <= day["date"] <= week["end"]
+    assert month["start"] == anchor.replace(day=1).isoformat() and month["end"][:7] == day["date"][:7]
+    assert day["total"] <= week["total"] and day["total"] <= month["total"]
+    days = [p["feed_day"] for p in month["papers"]]
+    assert days == sorted(days, reverse=True)
+    assert all(month["start"] <= d <= month["end"] for d in days)
 
 
-def test_trending_ranks_by_decayed_attention(client: Any) -> None:
+def test_trending_is_the_feed_of_the_digests(client: Any, web_engine: Any) -> None:
     listing = api(client, "/api/v1/papers?period=month&sort=trending&per_page=100")
-    end = date.fromisoformat(listing["end"])
-    scores = [trending_score(p["upvotes"], p["citations"], date.fromisoformat(p["published"]), end)
-              for p in listing["papers"]]
+    feed = search_service.feed(web_engine, "month", day=date.fromisoformat(listing["date"]), sort="trending",
+                               limit=100)
+    assert [p["id"] for p in listing["papers"]] == [i.paper_id for i in feed.items]
+    scores = [p["trending"] for p in listing["papers"]]
     assert len(scores) >= 2 and scores == sorted(scores, reverse=True)
     html = client.get("/?period=month&sort=trending&per_page=100").text
     assert titles_in(html) == [p["title"] for p in listing["papers"]]

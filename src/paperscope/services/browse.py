@@ -17,18 +17,19 @@ from typing import Any
 from sqlalchemy import Engine
 
 from paperscope.core.ids import normalise_person_name
+from paperscope.services import search as search_service
 from paperscope.services.authors import AuthorNotFound, card_date, get_author_profile
 from paperscope.services.papers import bibtex_entry, paper_view
 from paperscope.services.scores import explain_paper, score_fields
 from paperscope.store import browse, queries
 from paperscope.store.authors import paper_citation_years
 from paperscope.store.queries import PaperFilter
+from paperscope.store.search_reads import SearchFilter
 
-PERIODS = {"day": 1, "week": 7, "month": 30}
+PERIODS = ("day", "week", "month")
 LIST_SORTS = ("newest", "trending")
 SEARCH_MODES = ("keyword", "semantic", "hybrid")
-TRENDING_POOL = 2000  # the most upvoted and cited papers of a window that trending ranks
-TRENDING_GRAVITY = 1.5
+FEED_LIMIT = 100_000  # papers of one window the list pages through
 MAX_PER_PAGE = 100
 
 __all__ = ["AuthorNotFound", "SearchQuery", "author_page", "daily_papers", "find_authors", "paper_page",
@@ -78,42 +79,34 @@ def _pages(total: int, page: int, per_page: int) -> dict[str, int]:
     return {"total": total, "page": page, "per_page": per_page, "pages": max(1, math.ceil(total / per_page))}
 
 
-def trending_score(upvotes: int | None, citations: int | None, published: date | None, end: date) -> float:
-    """Attention with a time decay: (upvotes + citations) / (days before the window's end + 2) ** 1.5."""
-    age = max(0, (end - published).days) if published else 365
-    return ((upvotes or 0) + (citations or 0)) / (age + 2) ** TRENDING_GRAVITY
-
-
 def daily_papers(engine: Engine, period: str = "day", sort: str = "newest", day: date | None = None,
                  page: int = 1, per_page: int = 20, today: date | None = None) -> dict[str, Any]:
-    """The papers published in the day, week or month ending on `day` (default: the newest day with
-    papers, not after today), newest first or trending."""
+    """The papers of a day, ISO week or calendar month by feed day (the day a daily list featured
+    them, else their publication day), newest first or trending: the search service's feed, the same
+    list and the same trending score the digests use. `day` defaults to the newest day with papers."""
     if period not in PERIODS:
         raise ValueError(f"unknown period {period!r}: choose one of {', '.join(PERIODS)}")
     if sort not in LIST_SORTS:
         raise ValueError(f"unknown sort {sort!r}: choose one of {', '.join(LIST_SORTS)}")
     today = _today(today)
+    # A window lies wholly within the calendar (years 1 to 9999).
+    anchor = min(max(day, date(1, 2, 1)), date(9999, 11, 30)) if day else None
+    feed = search_service.feed(engine, period, day=anchor, sort=sort, limit=FEED_LIMIT)
+    offset = (page - 1) * per_page
+    shown = feed.items[offset:offset + per_page]
     with engine.connect() as connection:
-        end = (day or browse.latest_published(connection, today) or browse.latest_published(connection)
-               or today)
-        start = _shift(end, -(PERIODS[period] - 1))
-        f = PaperFilter(since=start, until=end)
-        offset = (page - 1) * per_page
-        if sort == "newest":
-            rows = queries.list_papers(connection, f, limit=per_page, offset=offset, order="newest")
-            total = queries.count_papers(connection, f)
-        else:
-            pool = browse.window_candidates(connection, f, TRENDING_POOL)
-            pool.sort(key=lambda r: (
-                -trending_score(r["upvotes"], r["cited_by_count"], _as_date(r["published"]), end), r["id"]))
-            rows = browse.papers_by_ids(connection, [r["id"] for r in pool[offset:offset + per_page]])
-            total = len(pool)
-    step = PERIODS[period]
+        rows = browse.papers_by_ids(connection, [item.paper_id for item in shown])
+    cards = _cards(engine, rows, today)
+    for card, item in zip(cards, shown, strict=True):
+        card["trending"] = round(item.trending, 6)
+        card["feed_day"] = item.feed_day
+        card["why"] = item.why
+    end = date.fromisoformat(feed.end) if feed.end else (anchor or today)
+    start = date.fromisoformat(feed.start) if feed.start else end
     return {
         "period": period, "sort": sort, "date": end.isoformat(), "start": start.isoformat(),
-        "end": end.isoformat(), "previous": _shift(end, -step).isoformat(), "next": _shift(end, step).isoformat(),
-        **_pages(total, page, per_page),
-        "papers": _cards(engine, rows, today),
+        "end": end.isoformat(), "previous": _shift(start, -1).isoformat(), "next": _shift(end, 1).isoformat(),
+        "notes": feed.notes, **_pages(len(feed.items), page, per_page), "papers": cards,
     }
 
 
@@ -290,11 +283,6 @@ def _indexed_search(engine: Engine, query: SearchQuery, data_dir: Path | None, o
     text = query.abstract or query.q
     if data_dir is None or not text.strip():
         return None
-    try:
-        from paperscope.services import search as search_service
-        from paperscope.store.search_reads import SearchFilter
-    except ImportError:
-        return None
     filters = SearchFilter(category=query.category, since=query.since, until=query.until,
                            has_code=query.has_code, author=query.author, min_score=query.min_score)
     try:
@@ -333,10 +321,6 @@ def similar_papers(engine: Engine, paper_id: str, limit: int, today: date,
 
 def _indexed_similar(engine: Engine, paper_id: str, limit: int, data_dir: Path | None) -> list[str] | None:
     if data_dir is None:
-        return None
-    try:
-        from paperscope.services import search as search_service
-    except ImportError:
         return None
     try:
         _, hits = search_service.similar(engine, data_dir, paper_id, limit)

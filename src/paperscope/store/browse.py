@@ -6,7 +6,6 @@ the identity behind each author name on a paper. Every value is a bound paramete
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import date
 from typing import Any
 
 from sqlalchemy import Connection, Float, and_, column, func, or_, select, table
@@ -22,18 +21,6 @@ Row = dict[str, Any]
 _scores = table("paper_scores", column("paper_id"), column("ai_score", Float))
 
 
-def latest_published(connection: Connection, on_or_before: date | None = None) -> date | None:
-    """The newest publication date in the store (not after `on_or_before` when given)."""
-    p = schema.papers
-    query = select(func.max(p.c.published))
-    if on_or_before is not None:
-        query = query.where(p.c.published <= on_or_before)
-    value = connection.execute(query).scalar_one_or_none()
-    if isinstance(value, str):  # SQLite returns max() over dates as text
-        value = date.fromisoformat(value)
-    return value
-
-
 def _with_min_score(connection: Connection, query: Select, min_score: float | None) -> Select:
     if min_score is None:
         return query
@@ -41,17 +28,6 @@ def _with_min_score(connection: Connection, query: Select, min_score: float | No
         return query.where(False)  # no scores at all: nothing reaches a minimum
     p = schema.papers
     return query.join(_scores, _scores.c.paper_id == p.c.id).where(_scores.c.ai_score >= min_score)
-
-
-def window_candidates(connection: Connection, f: PaperFilter, limit: int) -> list[Row]:
-    """Up to `limit` papers of the window for trending: most upvoted and most cited first."""
-    p = schema.papers
-    query = (
-        select(p.c.id, p.c.published, p.c.upvotes, p.c.cited_by_count)
-        .order_by(p.c.upvotes.desc().nulls_last(), p.c.cited_by_count.desc().nulls_last(), p.c.id)
-        .limit(limit)
-    )
-    return [dict(r) for r in connection.execute(_filtered(query, f)).mappings()]
 
 
 def _keyword_clause(terms: Sequence[str]):  # type: ignore[no-untyped-def]

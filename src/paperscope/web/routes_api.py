@@ -47,7 +47,9 @@ class Card(BaseModel):
     upvotes: int | None
     citations: int | None
     score: float | None
-    why: list[str] = []  # why a search result matched (search index only)
+    why: list[str] = []  # why a search result matched, or what makes a paper trend
+    trending: float | None = None  # Daily Papers only: the trending score (docs/search.md)
+    feed_day: str | None = None  # Daily Papers only: the day a daily list featured it, else published
 
 
 class PaperList(BaseModel):
