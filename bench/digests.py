@@ -145,12 +145,14 @@ def main() -> int:
     from paperscope.services import digests, search
     from paperscope.services.mailer import MailSettings
     from paperscope.store.engine import open_engine
+    from paperscope.store.migrate import upgrade
 
     subscribers = _int_env("BENCH_DIGESTS_SUBSCRIBERS", 10_000)
     per_day = _int_env("BENCH_DIGESTS_PER_DAY", 1500)
     background = _int_env("BENCH_DIGESTS_BACKGROUND", 20_000)
     path = _store(background, per_day, subscribers)
     engine = open_engine(f"sqlite:///{path}")
+    upgrade(engine)  # a cached store made by older code gains the newer migrations
     mail = MailSettings(base_url="https://papers.example.org", mail_from="paperscope <digest@example.org>",
                         secret_key="bench-secret", digest_size=10)
     data_dir = CACHE / "digests-data"
