@@ -193,7 +193,7 @@ def main() -> int:
         f"({real_total:.1f} s for the real run, {best:.1f} s at best).",
         f"Store: {background:,} older synthetic papers and {4 * per_day:,} new ones over the day and its 3 "
         "days of grace; random AI Scores and upvotes (timing only).",
-        f"Send phase without SMTP ({sent.sent:,} outbox rows taken and marked sent, a transaction each): "
+        f"Send phase without SMTP ({sent.sent:,} outbox rows taken and marked sent, two short transactions each): "
         f"{send_seconds:.1f} s; over SMTP add the server's time per message.",
         f"{real.due:,} subscriptions due (daily and weekly: the day is a Monday); each card rendered once and "
         "reused across digests.",
