@@ -137,6 +137,19 @@ def test_scores_on_a_small_store(engine: Engine) -> None:
     view = scores.explain_paper(engine, f"arXiv:{newest.arxiv_id}")
     assert view is not None and view["novelty"]["neighbours"][0]["id"] == f"arXiv:{papers[19].arxiv_id}"
     assert scores.score_fields(engine, [f"arXiv:{copy.arxiv_id}"])[f"arXiv:{copy.arxiv_id}"]["novelty"] is None
+
+    # An abstract rewritten and embedded by something else first (the search index build does):
+    # the Novelty stage still sees the change through the text hash its evidence names.
+    rewritten = record(2, 2010, "tensor network simulation of quantum circuits on classical hardware")
+    load(engine, [rewritten], target="rewrite")
+    embedder, _ = scores.prepare_embedder(engine, "tfidf")
+    assert scores.update_embeddings(engine, embedder) == (1, 21)
+    third = scores.run_scores(engine, "tfidf", k=1)
+    assert third.embedded == 0
+    assert third.novelty_searched >= 18  # the paper itself and every paper after March 2010
+    quantum = scores.explain_paper(engine, f"arXiv:{papers[12].arxiv_id}")  # 2012, on quantum circuits
+    assert quantum is not None
+    assert quantum["novelty"]["neighbours"][0]["id"] == f"arXiv:{rewritten.arxiv_id}"
     assert cards["coverage"]["ai_score"] == 0 and cards["coverage"]["novelty_raw"] == summary.novelty_raw
 
 

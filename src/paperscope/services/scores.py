@@ -209,11 +209,15 @@ def score_novelty(
     known = np.abs(vectors).sum(axis=1) > 0
     subset = [i for i, f in enumerate(facts) if (f["abstract_chars"] or 0) > 0 and f["year"] is not None and known[i]]
     model = f"{embedder.name}@{embedder.version}"
+    with engine.connect() as connection:
+        hashes = store.embedding_hashes(connection, embedder.name, embedder.version)
     previous = None
     changed_mask = None
     if changed is not None:
-        previous = _previous_novelty(engine, [facts[i]["id"] for i in subset], model, k)
-        changed_mask = np.array([facts[i]["id"] in changed for i in subset], dtype=bool)
+        # Changed: embedded in this run, or since the stored evidence was computed (by whatever
+        # embedded it: its text hash differs from the one the evidence names).
+        previous, stale = _previous_novelty(engine, [facts[i]["id"] for i in subset], model, k, hashes)
+        changed_mask = np.array([facts[i]["id"] in changed or facts[i]["id"] in stale for i in subset])
     result = novelty.compute_novelty(
         vectors[subset],
         [facts[i]["year"] for i in subset],
@@ -238,6 +242,7 @@ def score_novelty(
             "peers": int(result.peers[j]),
             "group": [f["primary_category"], f["year"]],
             "model": model,
+            "text_hash": hashes.get(f["id"]),
         }
         if result.earlier[j] < k:
             evidence["reason"] = f"only {int(result.earlier[j])} earlier papers with an abstract ({k} needed)"
@@ -269,12 +274,16 @@ def score_novelty(
     )
 
 
-def _previous_novelty(engine: Engine, ids: list[str], model: str, k: int) -> novelty.Previous:
-    """Stored Novelty evidence of these papers, usable where it came from the same embedder and k."""
+def _previous_novelty(
+    engine: Engine, ids: list[str], model: str, k: int, hashes: dict[str, str]
+) -> tuple[novelty.Previous, set[str]]:
+    """Stored Novelty evidence of these papers, usable where it came from the same embedder, k and
+    text; and the papers whose text changed since their evidence was computed."""
     with engine.connect() as connection:
         stored = store.get_scores(connection, ids)
     index = {pid: i for i, pid in enumerate(ids)}
     n = len(ids)
+    stale: set[str] = set()
     previous = novelty.Previous(
         valid=np.zeros(n, dtype=bool),
         earlier=np.full(n, -1, dtype=np.int64),
@@ -285,6 +294,9 @@ def _previous_novelty(engine: Engine, ids: list[str], model: str, k: int) -> nov
         evidence = (stored.get(pid) or {}).get("novelty_evidence") or {}
         if evidence.get("model") != model or evidence.get("k") != k or "earlier" not in evidence:
             continue
+        if evidence.get("text_hash") != hashes.get(pid):
+            stale.add(pid)
+            continue
         found = [(index.get(nid), sim) for nid, sim in evidence.get("neighbours", [])]
         if any(j is None for j, _ in found) or (evidence["earlier"] >= k and len(found) != k):
             continue  # a neighbour left the store, or the evidence is partial: search again
@@ -293,7 +305,7 @@ def _previous_novelty(engine: Engine, ids: list[str], model: str, k: int) -> nov
         for m, (j, sim) in enumerate(found):
             previous.neighbours[i, m] = j
             previous.similarities[i, m] = sim
-    return previous
+    return previous, stale
 
 
 def score_categories(engine: Engine) -> tuple[int, dict[str, Any]]:

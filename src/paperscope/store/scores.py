@@ -37,9 +37,7 @@ def now() -> datetime:
 # --- embeddings ---------------------------------------------------------------------------------
 
 
-def list_embedding_inputs(
-    connection: Connection, model: str, after: str | None, limit: int = 5000
-) -> list[Row]:
+def list_embedding_inputs(connection: Connection, model: str, after: str | None, limit: int = 5000) -> list[Row]:
     """Papers' id, title and abstract with their stored embedding's text hash and version for `model`
     (None where there is none), in id order after `after` (keyset paging)."""
     p, e = schema.papers, paper_embeddings
@@ -92,6 +90,13 @@ def load_embeddings(connection: Connection, model: str, version: str) -> tuple[l
         return [], np.zeros((0, 0), dtype=np.float32)
     matrix = np.frombuffer(b"".join(vectors), dtype="<f4").reshape(len(ids), dim)
     return ids, matrix
+
+
+def embedding_hashes(connection: Connection, model: str, version: str) -> dict[str, str]:
+    """Paper id -> hash of the text its current `model`@`version` embedding was computed from."""
+    e = paper_embeddings
+    query = select(e.c.paper_id, e.c.text_hash).where(e.c.model == model, e.c.model_version == version)
+    return {paper_id: digest for paper_id, digest in connection.execute(query)}
 
 
 def embedding_versions(connection: Connection, model: str) -> dict[str, int]:
@@ -162,9 +167,7 @@ def list_listing_categories(connection: Connection) -> dict[str, str]:
     """Paper id -> the category tag a listing card shows, for papers a listing tagged."""
     ps = schema.paper_sources
     out: dict[str, str] = {}
-    for paper_id, record in connection.execute(
-        select(ps.c.paper_id, ps.c.record).where(ps.c.source == "listing")
-    ):
+    for paper_id, record in connection.execute(select(ps.c.paper_id, ps.c.record).where(ps.c.source == "listing")):
         tag = (record or {}).get("primary_category")
         if tag:
             out[paper_id] = str(tag).upper()
@@ -177,9 +180,7 @@ def list_listing_categories(connection: Connection) -> dict[str, str]:
 def write_scores(connection: Connection, rows: list[Row], columns: Iterable[str]) -> int:
     """Set `columns` for these papers (other score columns stay as they are)."""
     columns = list(columns)
-    stamped = [
-        {"paper_id": r["paper_id"], "computed_at": now(), **{c: r.get(c) for c in columns}} for r in rows
-    ]
+    stamped = [{"paper_id": r["paper_id"], "computed_at": now(), **{c: r.get(c) for c in columns}} for r in rows]
     written = 0
     for chunk in _chunks(stamped, 2000):
         written += upsert(connection, paper_scores, chunk, ["paper_id"], [*columns, "computed_at"])
