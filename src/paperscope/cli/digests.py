@@ -89,7 +89,7 @@ def subscriptions_add(
     if result.needs_confirmation:
         mail = _mail()
         try:
-            digests.send_confirmation(engine, mail, sub, SmtpTransport(mail))
+            digests.send_confirmation(engine, mail, sub, SmtpTransport(mail), min_interval=timedelta(0))
         except MailError as exc:
             fail(f"the confirmation email could not be sent: {exc}")
         console.print(f"confirmation email sent to {sub['email']}", highlight=False)

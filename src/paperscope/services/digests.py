@@ -51,6 +51,7 @@ MAX_ATTEMPTS = 8  # a message refused this often (temporary errors) is given up 
 MAX_QUERY = 200
 MAX_FOLLOWED = 20
 WRITE_CHUNK = 500
+CONFIRM_INTERVAL = timedelta(minutes=10)  # at most one confirmation email per subscription in this time
 CLAIM_STALE = timedelta(minutes=15)  # a row taken for sending this long ago by a run that died is sent again
 KEEP_SENT_DAYS = 30  # the bodies of sent messages are kept this long (for support), then dropped
 INDEX_HITS = 2000  # keyword hits of one query that a digest ranks
@@ -195,9 +196,16 @@ def _subscription_from_token(engine: Engine, secret: str, purpose: str, token: s
     return row
 
 
-def send_confirmation(engine: Engine, mail: MailSettings, subscription: dict[str, Any],
-                      transport: Transport) -> None:
-    """The double opt-in email with the confirm link; raises MailError when it cannot be sent."""
+def send_confirmation(engine: Engine, mail: MailSettings, subscription: dict[str, Any], transport: Transport,
+                      now: datetime | None = None, min_interval: timedelta = CONFIRM_INTERVAL) -> bool:
+    """The double opt-in email with the confirm link; False (nothing sent) when one went to this
+    subscription less than `min_interval` ago, so the form cannot flood an inbox. Raises MailError."""
+    now = _now(now)
+    last = subscription.get("confirm_sent_at")
+    if last is not None:
+        last = last if last.tzinfo else last.replace(tzinfo=UTC)
+        if now - last < min_interval:
+            return False
     env = make_environment()
     topic = Topic.from_json(subscription["topic"])
     context = {"topic": topic.describe(), "address": subscription["email"],
@@ -206,11 +214,14 @@ def send_confirmation(engine: Engine, mail: MailSettings, subscription: dict[str
                                        token=subscription_token(mail.secret_key, "confirm", subscription))}
     text = env.get_template("email/confirm.txt").render(context)
     html = env.get_template("email/confirm.html").render(context)
-    stamp = datetime.now(UTC).strftime("%Y%m%d%H%M%S%f")
     message = compose(mail, subscription["email"], "Confirm your paperscope subscription", text, html,
-                      f"confirm.{subscription['id']}.{stamp}")
+                      f"confirm.{subscription['id']}.{now.strftime('%Y%m%d%H%M%S%f')}")
     with transport as t:
         t.send(mail.from_address, subscription["email"], message, f"confirm-{subscription['id']}")
+    with engine.begin() as connection:
+        store.update_subscription(connection, subscription["id"], confirm_sent_at=now)
+    subscription["confirm_sent_at"] = now
+    return True
 
 
 def confirm(engine: Engine, secret: str, token: str | None, now: datetime | None = None) -> dict[str, Any]:

@@ -50,6 +50,7 @@ subscriptions = Table(
     Column("user_id", Integer, ForeignKey("users.id")),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("confirmed_at", DateTime(timezone=True)),
+    Column("confirm_sent_at", DateTime(timezone=True)),  # the last confirmation email
     Column("unsubscribed_at", DateTime(timezone=True)),
     Column("last_window_end", Date),  # the last day covered by a digest built for it
     UniqueConstraint("email_key", "topic_key"),
