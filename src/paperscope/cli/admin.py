@@ -36,7 +36,7 @@ def settings_command() -> None:
     current = settings_or_exit()
     for spec in SETTINGS:
         value = getattr(current, spec.name)
-        shown = "***" if "key" in spec.name and value else str(value)
+        shown = "***" if ("key" in spec.name or "password" in spec.name) and value else str(value)
         console.print(f"[bold]{PREFIX}{spec.name.upper()}[/] = {shown}", highlight=False, soft_wrap=True)
         console.print(f"    default: {spec.default}", highlight=False, soft_wrap=True)
         console.print(f"    {spec.meaning}", highlight=False, soft_wrap=True)

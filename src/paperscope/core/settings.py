@@ -52,7 +52,28 @@ SETTINGS: tuple[SettingSpec, ...] = (
     SettingSpec("s2_api_key", "", "Semantic Scholar API key (x-api-key header), optional."),
     SettingSpec("hf_min_interval", "0.5", "Seconds between requests to Hugging Face."),
     SettingSpec("batch_size", "5000", "Records written to the store in one transaction."),
+    SettingSpec("embedder", "tfidf",
+                "Embedder feeding Novelty, similar papers and semantic search: tfidf or minilm."),
+    SettingSpec("daily_categories", "cs.LG,cs.CV,cs.CL,cs.AI,stat.ML",
+                "arXiv categories `paperscope run` fetches each day."),
+    SettingSpec("smtp_host", "localhost", "SMTP server that sends the emails."),
+    SettingSpec("smtp_port", "587", "SMTP port (587 STARTTLS, 465 implicit TLS, 25 plain)."),
+    SettingSpec("smtp_tls", "starttls", "starttls | ssl | none."),
+    SettingSpec("smtp_user", "", "SMTP login name; empty: no login."),
+    SettingSpec("smtp_password", "", "SMTP password."),
+    SettingSpec("smtp_timeout", "30", "Seconds to wait for the SMTP server."),
+    SettingSpec("mail_from", "paperscope <paperscope@localhost>", "From: of every email."),
+    SettingSpec("base_url", "http://127.0.0.1:8000", "Public URL of the web app: the links in emails start with it."),
+    SettingSpec("secret_key", "",
+                "Signs email links and session cookies; empty: one kept in <data_dir>/secret_key."),
+    SettingSpec("digest_size", "10", "Papers in one digest at most."),
 )
+# Read and checked by the feature that uses them (services/mailer.py, services/scores.py,
+# services/daily.py); kept here as text so that every setting is listed in one place.
+TEXT_SETTINGS = frozenset({
+    "embedder", "daily_categories", "smtp_host", "smtp_port", "smtp_tls", "smtp_user", "smtp_password",
+    "smtp_timeout", "mail_from", "base_url", "secret_key", "digest_size",
+})
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,6 +90,18 @@ class Settings:
     s2_api_key: str
     hf_min_interval: float
     batch_size: int
+    embedder: str
+    daily_categories: str
+    smtp_host: str
+    smtp_port: str
+    smtp_tls: str
+    smtp_user: str
+    smtp_password: str
+    smtp_timeout: str
+    mail_from: str
+    base_url: str
+    secret_key: str
+    digest_size: str
 
     def min_interval(self, source: str) -> float:
         return {
@@ -106,6 +139,9 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         if f.name in values:
             continue
         text = raw(f.name) or defaults[f.name]
+        if f.name in TEXT_SETTINGS:
+            values[f.name] = text
+            continue
         try:
             values[f.name] = float(text) if f.type == "float" else int(text)
         except ValueError:
