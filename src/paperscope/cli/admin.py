@@ -110,38 +110,31 @@ def runs_command(limit: int = typer.Option(20, min=1)) -> None:
 def demo_command(
     shared: Path = typer.Option(None, help="Folder with fixtures/ and listings/ (default: ../shared)"),
 ) -> None:
-    """Ingest the listings and every recorded fixture (or a generated corpus) and show them."""
+    """Ingest the listings and every recorded fixture (or a generated corpus), compute the scores,
+    author profiles and search indexes, and show what the store holds."""
     from paperscope.cli.ingest import execute
+    from paperscope.services import authors, search, scores
     from paperscope.services.demo import demo_plans
 
     settings = settings_or_exit()
     for plan in demo_plans(shared, settings):
         console.rule(f"[bold]{plan.source}[/] {plan.target[:100]}")
         execute(plan)
+    engine = store_or_exit(settings)
+    console.rule("[bold]scores, author profiles, search indexes")
+    summary = scores.run_scores(engine, None)
+    console.print(f"scored {summary.papers:,} papers ({summary.embedder}); AI Score: {summary.ai_status}")
+    authors.recompute(engine)
+    built = search.build_indexes(engine, settings.data_dir, None)
+    console.print(f"search indexes in {built.folder}")
     stats_command()
     console.rule("[bold]Newest papers")
-    papers_command(
-        category=None,
-        since=None,
-        until=None,
-        has_code=None,
-        author=None,
-        source=None,
-        order=Order.newest,
-        limit=10,
-        offset=0,
-        as_json=False,
-    )
+    papers_command(category=None, since=None, until=None, has_code=None, author=None, source=None,
+                   order=Order.newest, limit=10, offset=0, as_json=False)
     console.rule("[bold]Bo Han's papers (from the author page)")
-    papers_command(
-        category=None,
-        since=None,
-        until=None,
-        has_code=None,
-        author="Bo Han",
-        source=None,
-        order=Order.newest,
-        limit=5,
-        offset=0,
-        as_json=False,
+    papers_command(category=None, since=None, until=None, has_code=None, author="Bo Han", source=None,
+                   order=Order.newest, limit=5, offset=0, as_json=False)
+    console.print(
+        "\nNext: paperscope author \"Bo Han\" · paperscope search \"graph neural networks\" · "
+        "paperscope serve (then open http://127.0.0.1:8000)", highlight=False, soft_wrap=True,
     )
