@@ -113,7 +113,7 @@ def demo_command(
     """Ingest the listings and every recorded fixture (or a generated corpus), compute the scores,
     author profiles and search indexes, and show what the store holds."""
     from paperscope.cli.ingest import execute
-    from paperscope.services import authors, search, scores
+    from paperscope.services import authors, scores, search
     from paperscope.services.demo import demo_plans
 
     settings = settings_or_exit()
