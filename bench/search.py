@@ -156,7 +156,7 @@ def main() -> None:
     index = LexicalIndex(folder)
     typical, common = pick_terms(index, rows, n)
     lat = time_queries(lambda q: index.search(q, 10), typical)
-    raw["lexical"]["typical"] = lat
+    raw.setdefault("lexical", {})["typical"] = lat
     rows_out.append(["keyword", "tantivy top-10, typical queries (2-3 words)", f"{len(typical)} queries",
                      f"p50 {pct(lat, 50):.2f} ms, p99 {pct(lat, 99):.2f} ms"])
     common_q = (common * (QUERIES // max(1, len(common)) + 1))[:QUERIES] if common else []
