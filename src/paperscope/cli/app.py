@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 import typer
 from rich.console import Console
 from sqlalchemy import Engine
@@ -32,6 +34,17 @@ def store_or_exit(settings: Settings) -> Engine:
         return open_store(settings)
     except Exception as exc:  # a bad URL or an unreachable server: say which
         fail(f"cannot open the store at {settings.database_url}: {exc}")
+        raise
+
+
+def date_option(value: str | None, option: str) -> date | None:
+    """A YYYY-MM-DD option's value, or a clear error naming the option."""
+    if not value:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        fail(f"{option} {value!r} is not a date (YYYY-MM-DD)")
         raise
 
 

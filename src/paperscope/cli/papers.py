@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import sys
-from datetime import date
 from enum import StrEnum
 from pathlib import Path
 
@@ -11,7 +10,7 @@ import orjson
 import typer
 from rich.table import Table
 
-from paperscope.cli.app import app, console, fail, settings_or_exit, store_or_exit
+from paperscope.cli.app import app, console, date_option, fail, settings_or_exit, store_or_exit
 from paperscope.services.papers import export_papers, list_papers
 from paperscope.store.queries import PaperFilter
 
@@ -32,21 +31,11 @@ class Format(StrEnum):
     bibtex = "bibtex"
 
 
-def _date(value: str | None, option: str) -> date | None:
-    if not value:
-        return None
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        fail(f"{option} {value!r} is not a date (YYYY-MM-DD)")
-        raise
-
-
 def _filter(category, since, until, has_code, author, source) -> PaperFilter:  # type: ignore[no-untyped-def]
     return PaperFilter(
         category=category,
-        since=_date(since, "--since"),
-        until=_date(until, "--until"),
+        since=date_option(since, "--since"),
+        until=date_option(until, "--until"),
         has_code=has_code,
         author=author,
         source=source,

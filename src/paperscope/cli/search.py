@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sys
-from datetime import date, datetime
+from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
@@ -12,7 +12,7 @@ import typer
 from rich.table import Table
 
 from paperscope.analytics.embedders import EmbedderUnavailable
-from paperscope.cli.app import app, console, fail, settings_or_exit, store_or_exit
+from paperscope.cli.app import app, console, date_option, fail, settings_or_exit, store_or_exit
 from paperscope.services import search as service
 from paperscope.services.search import SearchFilter, SearchUnavailable
 
@@ -34,16 +34,6 @@ class FeedSort(StrEnum):
     newest = "newest"
     upvotes = "upvotes"
     trending = "trending"
-
-
-def _date(value: str | None, option: str) -> date | None:
-    if not value:
-        return None
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        fail(f"{option} {value!r} is not a date (YYYY-MM-DD)")
-        raise
 
 
 def _short(names: list[str]) -> str:
@@ -76,7 +66,7 @@ def search_command(
     settings = settings_or_exit()
     engine = store_or_exit(settings)
     filters = SearchFilter(
-        category=category, since=_date(since, "--since"), until=_date(until, "--until"),
+        category=category, since=date_option(since, "--since"), until=date_option(until, "--until"),
         has_code=has_code, author=author, min_score=min_score,
     )
     try:
@@ -162,7 +152,7 @@ def feed_command(
             fail(f"--as-of {as_of!r} is not a date or time")
     engine = store_or_exit(settings_or_exit())
     try:
-        result = service.feed(engine, period, _date(day, "--day"), category,
+        result = service.feed(engine, period, date_option(day, "--day"), category,
                               sort.value if sort else None, limit, moment)
     except ValueError as exc:
         fail(str(exc))
