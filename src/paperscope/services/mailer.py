@@ -29,10 +29,10 @@ from markupsafe import Markup
 
 import paperscope
 from paperscope.core.settings import Settings
+from paperscope.services.display import DASH, FILTERS
 from paperscope.services.tokens import resolve_secret
 
 TEMPLATES = Path(paperscope.__file__).resolve().parent / "web" / "templates"
-DASH = "—"
 TLS_MODES = ("starttls", "ssl", "none")
 
 # name -> (environment variable, default, meaning). To be declared in core.settings.SETTINGS.
@@ -154,34 +154,11 @@ def address_key(address: str) -> str:
 # --- templates --------------------------------------------------------------------------------------
 
 
-def _num(value: Any) -> str:
-    if value is None:
-        return DASH
-    if isinstance(value, float) and not value.is_integer():
-        return f"{value:,.1f}"
-    return f"{int(value):,}"
-
-
-def _score(value: Any) -> str:
-    return DASH if value is None else f"{float(value):.1f}"
-
-
-def _ref(value: Any) -> str:
-    return quote(str(value), safe=":~@")
-
-
-def _safe_url(value: Any) -> str:
-    text = str(value or "")
-    return text if urlsplit(text).scheme in ("http", "https") else "#"
-
-
 def make_environment() -> Environment:
     """Jinja over the web's templates: HTML autoescaped, .txt templates left as plain text."""
     env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html"]),
                       undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
-    env.filters.update(num=_num, score=_score, ref=_ref, safe_url=_safe_url,
-                       pct=lambda v: DASH if v is None else f"{float(v):.0f}%",
-                       whole=lambda v: DASH if v is None else f"{float(v):.0f}")
+    env.filters.update(FILTERS)
     env.globals.update(DASH=DASH, CSRF_FIELD="csrf_token")
     return env
 
