@@ -14,7 +14,7 @@ from sqlalchemy.sql import Select
 from paperscope.store import schema
 from paperscope.store.authors import has_table, identity_map
 from paperscope.store.authors_schema import author_metrics
-from paperscope.store.queries import PaperFilter, _filtered, attach_authors
+from paperscope.store.queries import PaperFilter, attach_authors, filter_papers
 
 Row = dict[str, Any]
 # paper_scores belongs to the scores migration; a store without it simply has no scores.
@@ -45,8 +45,8 @@ def keyword_search(
 ) -> tuple[list[Row], int]:
     """Papers whose title or abstract contains every term (case-insensitive), newest first."""
     p = schema.papers
-    base = _with_min_score(connection, _filtered(select(p), f), min_score)
-    counted = _with_min_score(connection, _filtered(select(func.count()).select_from(p), f), min_score)
+    base = _with_min_score(connection, filter_papers(select(p), f), min_score)
+    counted = _with_min_score(connection, filter_papers(select(func.count()).select_from(p), f), min_score)
     if terms:
         base = base.where(_keyword_clause(terms))
         counted = counted.where(_keyword_clause(terms))

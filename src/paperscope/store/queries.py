@@ -26,7 +26,8 @@ class PaperFilter:
     ids: tuple[str, ...] = ()
 
 
-def _filtered(query, f: PaperFilter):  # type: ignore[no-untyped-def]
+def filter_papers(query, f: PaperFilter):  # type: ignore[no-untyped-def]
+    """`query` over papers narrowed by the filter (shared by listings, exports and search)."""
     p = schema.papers
     if f.category:
         query = query.where(p.c.primary_category == f.category.upper())
@@ -60,7 +61,7 @@ def list_papers(
         "citations": (p.c.cited_by_count.desc().nulls_last(), p.c.id),
         "upvotes": (p.c.upvotes.desc().nulls_last(), p.c.id),
     }[order]
-    query = _filtered(select(p), f).order_by(*ordering).limit(limit).offset(offset)
+    query = filter_papers(select(p), f).order_by(*ordering).limit(limit).offset(offset)
     rows = [dict(r) for r in connection.execute(query).mappings()]
     attach_authors(connection, rows)
     return rows
@@ -68,7 +69,7 @@ def list_papers(
 
 def count_papers(connection: Connection, f: PaperFilter) -> int:
     p = schema.papers
-    return int(connection.execute(_filtered(select(func.count()).select_from(p), f)).scalar_one())
+    return int(connection.execute(filter_papers(select(func.count()).select_from(p), f)).scalar_one())
 
 
 def attach_authors(connection: Connection, rows: list[Row]) -> None:
@@ -95,7 +96,7 @@ def iter_papers(connection: Connection, f: PaperFilter, chunk: int = 2000) -> It
     p = schema.papers
     last: str | None = None
     while True:
-        query = _filtered(select(p), f).order_by(p.c.id).limit(chunk)
+        query = filter_papers(select(p), f).order_by(p.c.id).limit(chunk)
         if last is not None:
             query = query.where(p.c.id > last)
         rows = [dict(r) for r in connection.execute(query).mappings()]

@@ -12,11 +12,11 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Connection, and_, func, or_, select
+from sqlalchemy import Connection, and_, func, select
 
 from paperscope.core.categories import short_tag
-from paperscope.core.ids import normalise_person_name
 from paperscope.store import schema
+from paperscope.store.queries import PaperFilter, filter_papers
 from paperscope.store.scores_schema import paper_embeddings, paper_scores
 
 Row = dict[str, Any]
@@ -52,24 +52,11 @@ class SearchFilter:
 
 
 def _apply(query, f: SearchFilter):  # type: ignore[no-untyped-def]
-    p = schema.papers
-    if f.tag:
-        query = query.where(p.c.primary_category == f.tag)
-    if f.since:
-        query = query.where(p.c.published >= f.since)
-    if f.until:
-        query = query.where(p.c.published <= f.until)
-    if f.has_code is not None:
-        query = query.where(p.c.has_code.is_(f.has_code))
-    if f.author:
-        a, s = schema.authors, schema.authorships
-        matching = select(s.c.paper_id).join(a, a.c.id == s.c.author_id).where(
-            or_(a.c.id == f.author, a.c.name_key == normalise_person_name(f.author))
-        )
-        query = query.where(p.c.id.in_(matching))
+    shared = PaperFilter(category=f.tag, since=f.since, until=f.until, has_code=f.has_code, author=f.author)
+    query = filter_papers(query, shared)
     if f.min_score is not None:
         scored = select(paper_scores.c.paper_id).where(paper_scores.c.ai_score >= f.min_score)
-        query = query.where(p.c.id.in_(scored))
+        query = query.where(schema.papers.c.id.in_(scored))
     return query
 
 
