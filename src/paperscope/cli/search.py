@@ -180,8 +180,9 @@ def feed_command(
 @app.command("index")
 def index_command(
     rebuild: bool = typer.Option(False, "--rebuild", help="Rebuild the indexes from scratch"),
-    embedder: str = typer.Option(None, help="tfidf or minilm (default: PAPERSCOPE_EMBEDDER, else tfidf)"),
-    no_embed: bool = typer.Option(False, "--no-embed", help="Index the stored embeddings as they are"),
+    embedder: str = typer.Option(None, help="minilm, model2vec or tfidf: whose generation to bring up to date "
+                                 "first (default: the active one's)"),
+    no_embed: bool = typer.Option(False, "--no-embed", help="Index the active generation's vectors as they are"),
 ) -> None:
     """Build or refresh the search indexes (only new or changed papers) under <data_dir>/index."""
     settings = settings_or_exit()
@@ -190,7 +191,7 @@ def index_command(
         summary = service.build_indexes(
             engine, settings.data_dir, embedder, rebuild=rebuild, embed=not no_embed
         )
-    except EmbedderUnavailable as exc:
+    except (EmbedderUnavailable, ValueError) as exc:
         fail(str(exc))
         raise
     lexical = summary.lexical

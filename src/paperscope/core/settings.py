@@ -52,8 +52,9 @@ SETTINGS: tuple[SettingSpec, ...] = (
     SettingSpec("s2_api_key", "", "Semantic Scholar API key (x-api-key header), optional."),
     SettingSpec("hf_min_interval", "0.5", "Seconds between requests to Hugging Face."),
     SettingSpec("batch_size", "5000", "Records written to the store in one transaction."),
-    SettingSpec("embedder", "tfidf",
-                "Embedder feeding Novelty, similar papers and semantic search: tfidf or minilm."),
+    SettingSpec("embedder", "minilm",
+                "Embedder of a store's first generation and of `paperscope embed backfill`: minilm, model2vec "
+                "or tfidf (the active generation feeds Novelty, similar papers and search)."),
     SettingSpec("daily_categories", "cs.LG,cs.CV,cs.CL,cs.AI,stat.ML",
                 "arXiv categories `paperscope run` fetches each day."),
     SettingSpec("smtp_host", "localhost", "SMTP server that sends the emails."),

@@ -7,12 +7,12 @@ change the neighbours and percentiles of others); only the embeddings are increm
 
 from __future__ import annotations
 
-import os
 import time
 from collections import Counter
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -21,32 +21,15 @@ from sqlalchemy import Engine
 from paperscope.analytics import categories as category_model
 from paperscope.analytics import impact, novelty
 from paperscope.analytics.codecheck import compute_code_detection
-from paperscope.analytics.embedders import (
-    MiniLMEmbedder,
-    TfidfSvdEmbedder,
-    make_embedder,
-    paper_text,
-    text_hash,
-)
-from paperscope.store import queries
+from paperscope.analytics.embedders import paper_text
+from paperscope.services import embeddings
+from paperscope.store import generations, queries
 from paperscope.store import scores as store
+from paperscope.store.generations import Generation
 
-EMBEDDER_ENV = "PAPERSCOPE_EMBEDDER"
-DEFAULT_EMBEDDER = "tfidf"
-REFIT_GROWTH = 0.25  # refit the TF-IDF embedder once the store has grown by a quarter since its fit
-FIT_SAMPLE = 200_000  # papers the TF-IDF embedder is fitted on at most (an even sample by id)
-MIN_FIT_ABSTRACTS = 500  # fit on abstracts alone once there are this many
-EMBED_BATCH = 2000
 GRAPH_SOURCES = ("aan",)  # sources whose citation edges are complete within their own corpus
 
 Progress = Callable[[str, int, int | None], None]
-Embedder = TfidfSvdEmbedder | MiniLMEmbedder
-
-
-def embedder_setting(environ: Mapping[str, str] | None = None) -> str:
-    """The embedder that feeds Novelty, similar papers and semantic search (PAPERSCOPE_EMBEDDER)."""
-    env = os.environ if environ is None else environ
-    return (env.get(EMBEDDER_ENV) or DEFAULT_EMBEDDER).strip().lower()
 
 
 def _quiet(stage: str, done: int, total: int | None) -> None:
@@ -57,6 +40,7 @@ def _quiet(stage: str, done: int, total: int | None) -> None:
 class ScoreSummary:
     embedder: str = ""
     version: str = ""
+    generation: int = 0
     refit_reason: str | None = None
     papers: int = 0
     embedded: int = 0
@@ -75,120 +59,17 @@ class ScoreSummary:
 # --- embeddings ---------------------------------------------------------------------------------
 
 
-def _fit_texts(engine: Engine) -> list[str]:
-    with engine.connect() as connection:
-        rows = store.list_texts(connection, with_abstract=True)
-        if len(rows) < MIN_FIT_ABSTRACTS:
-            rows = store.list_texts(connection)
-    if len(rows) > FIT_SAMPLE:
-        step = len(rows) / FIT_SAMPLE
-        rows = [rows[int(i * step)] for i in range(FIT_SAMPLE)]
-    return [paper_text(r["title"], r["abstract"]) for r in rows]
-
-
-def prepare_embedder(engine: Engine, name: str, refit: bool = False) -> tuple[Embedder, str | None]:
-    """The embedder to use and, when the TF-IDF one was (re)fitted now, why."""
-    embedder = make_embedder(name)
-    if not isinstance(embedder, TfidfSvdEmbedder):
-        return embedder, None
-    with engine.connect() as connection:
-        papers = store.count_papers(connection)
-        last = store.latest_model_run(connection, "embedder", embedder.name, with_artifact=True)
-    reason = None
-    if last is None or last["artifact"] is None:
-        reason = "no fitted model in the store yet"
-    elif refit:
-        reason = "refit asked for"
-    else:
-        fitted_at = int(last["card"].get("store_papers") or 0)
-        if papers >= fitted_at * (1 + REFIT_GROWTH) and papers > fitted_at:
-            reason = (
-                f"the store grew from {fitted_at:,} to {papers:,} papers since the last fit "
-                f"(refit at +{REFIT_GROWTH:.0%})"
-            )
-    if reason is None:
-        return TfidfSvdEmbedder.loads(last["artifact"]), None  # type: ignore[index]
-    texts = _fit_texts(engine)
-    if len(texts) < 3:
-        raise ValueError(f"the store holds {len(texts)} papers with text: too few to fit {embedder.name}")
-    embedder.fit(texts)
-    card = {
-        "fitted_on": len(texts),
-        "store_papers": papers,
-        "dim": embedder.dim,
-        "reason": reason,
-        "model": "sublinear TF-IDF (words, English stop words removed) + truncated SVD",
-    }
-    with engine.begin() as connection:
-        run_id = store.insert_model_run(connection, "embedder", embedder.name, embedder.version, card, embedder.dumps())
-        store.prune_model_artifacts(connection, "embedder", run_id)
-    return embedder, reason
-
-
-def update_embeddings(
-    engine: Engine,
-    embedder: Embedder,
-    progress: Progress = _quiet,
-    batch: int = EMBED_BATCH,
-    changed: set[str] | None = None,
-) -> tuple[int, int]:
-    """Embed the papers whose text changed or whose embedding is of another model version.
-    Returns (embedded, unchanged)."""
-    with engine.connect() as connection:
-        total = store.count_papers(connection)
-    embedded = unchanged = done = 0
-    after: str | None = None
-    progress("embed", 0, total)
-    while True:
-        with engine.connect() as connection:
-            rows = store.list_embedding_inputs(connection, embedder.name, after, batch)
-        if not rows:
-            break
-        after = rows[-1]["id"]
-        pending = []
-        for row in rows:
-            text = paper_text(row["title"], row["abstract"])
-            digest = text_hash(text)
-            if row["text_hash"] == digest and row["model_version"] == embedder.version:
-                unchanged += 1
-            else:
-                pending.append((row["id"], text, digest))
-        if pending:
-            vectors = embedder.embed([text for _, text, _ in pending])
-            stamp = store.now()
-            out = [
-                {
-                    "paper_id": pid,
-                    "model": embedder.name,
-                    "model_version": embedder.version,
-                    "dim": embedder.dim,
-                    "vector": vectors[j].astype("<f4").tobytes(),
-                    "text_hash": digest,
-                    "computed_at": stamp,
-                }
-                for j, (pid, _, digest) in enumerate(pending)
-            ]
-            with engine.begin() as connection:
-                store.upsert_embeddings(connection, out)
-            embedded += len(pending)
-            if changed is not None:
-                changed.update(pid for pid, _, _ in pending)
-        done += len(rows)
-        progress("embed", done, total)
-    return embedded, unchanged
-
-
-def _aligned_vectors(engine: Engine, embedder: Embedder, ids: list[str]) -> np.ndarray:
-    with engine.connect() as connection:
-        have, matrix = store.load_embeddings(connection, embedder.name, embedder.version)
-    out = np.zeros((len(ids), embedder.dim), dtype=np.float32)
-    if have:
-        position = {pid: j for j, pid in enumerate(have)}
-        rows = [(i, position[pid]) for i, pid in enumerate(ids) if pid in position]
-        if rows:
-            mine, theirs = zip(*rows, strict=True)
-            out[list(mine)] = matrix[list(theirs)]
-    return out
+def _aligned_vectors(engine: Engine, generation: Generation, ids: list[str]) -> tuple[np.ndarray, dict[str, str]]:
+    """The generation's vectors in the order of `ids` (zero rows for papers without one), and the
+    hash of the text each was computed from."""
+    vectors = generations.open_vectors(generation)
+    out = np.zeros((len(ids), generation.dim), dtype=np.float32)
+    rows = [(i, vectors.row_of[pid]) for i, pid in enumerate(ids) if pid in vectors.row_of]
+    if rows:
+        mine, theirs = zip(*rows, strict=True)
+        out[list(mine)] = vectors.matrix[list(theirs)]
+    hashes = {pid: vectors.hashes[vectors.row_of[pid]] for pid in ids if pid in vectors.row_of}
+    return out, hashes
 
 
 # --- stages -------------------------------------------------------------------------------------
@@ -196,9 +77,10 @@ def _aligned_vectors(engine: Engine, embedder: Embedder, ids: list[str]) -> np.n
 
 def score_novelty(
     engine: Engine,
-    embedder: Embedder,
+    generation: Generation,
     facts: list[dict[str, Any]],
     vectors: np.ndarray,
+    hashes: dict[str, str],
     k: int = novelty.DEFAULT_K,
     changed: set[str] | None = None,
 ) -> tuple[int, int, int]:
@@ -208,9 +90,7 @@ def score_novelty(
     # A zero vector (no word the embedder knows) says nothing about where the paper lies.
     known = np.abs(vectors).sum(axis=1) > 0
     subset = [i for i, f in enumerate(facts) if (f["abstract_chars"] or 0) > 0 and f["year"] is not None and known[i]]
-    model = f"{embedder.name}@{embedder.version}"
-    with engine.connect() as connection:
-        hashes = store.embedding_hashes(connection, embedder.name, embedder.version)
+    model = generation.label
     previous = None
     changed_mask = None
     if changed is not None:
@@ -242,6 +122,7 @@ def score_novelty(
             "peers": int(result.peers[j]),
             "group": [f["primary_category"], f["year"]],
             "model": model,
+            "generation": generation.id,
             "text_hash": hashes.get(f["id"]),
         }
         if result.earlier[j] < k:
@@ -345,7 +226,7 @@ def score_categories(engine: Engine) -> tuple[int, dict[str, Any]]:
 
 def score_impact(
     engine: Engine,
-    embedder: Embedder,
+    generation: Generation,
     facts: list[dict[str, Any]],
     vectors: np.ndarray,
     as_of_year: int | None = None,
@@ -376,7 +257,8 @@ def score_impact(
         **training.card,
         "as_of_year": as_of_year,
         "min_age_years": impact.MIN_AGE,
-        "embedder": f"{embedder.name}@{embedder.version}",
+        "embedder": generation.label,
+        "embedder_generation": generation.id,
         **_impact_scope(training.card),
     }
     import pickle
@@ -430,13 +312,16 @@ def run_scores(
     engine: Engine,
     embedder_name: str | None = None,
     *,
+    data_dir: Path | None = None,
     refit: bool = False,
     k: int = novelty.DEFAULT_K,
     as_of_year: int | None = None,
     min_labelled: int = impact.MIN_LABELLED,
     progress: Progress = _quiet,
 ) -> ScoreSummary:
-    """Every score for every paper: embeddings (incremental), Novelty, categories, AI Score."""
+    """Every score for every paper: embeddings (the named embedder's generation brought up to date;
+    default: the active one's, else PAPERSCOPE_EMBEDDER's), then Novelty, categories and the AI
+    Score from the active generation's vectors."""
     summary = ScoreSummary()
     clock = time.perf_counter()
 
@@ -446,21 +331,23 @@ def run_scores(
         summary.seconds[stage] = round(now - clock, 3)
         clock = now
 
-    name = embedder_name or embedder_setting()
     progress("fit", 0, None)
-    embedder, summary.refit_reason = prepare_embedder(engine, name, refit)
-    summary.embedder, summary.version = embedder.name, embedder.version
-    lap("fit")
     changed: set[str] = set()
-    summary.embedded, summary.unchanged = update_embeddings(engine, embedder, progress, changed=changed)
+    updated, embedded, summary.refit_reason = embeddings.update(
+        engine, embedder_name, data_dir, refit=refit, progress=progress, changed=changed)
+    summary.embedded, summary.unchanged = embedded.embedded, embedded.current
     lap("embed")
     with engine.connect() as connection:
+        generation = generations.active_generation(connection) or updated
         facts = store.list_paper_facts(connection)
+    if generation.id != updated.id:
+        changed = set()  # the active generation's vectors did not change in this run
+    summary.embedder, summary.version, summary.generation = generation.embedder, generation.version, generation.id
     summary.papers = len(facts)
-    vectors = _aligned_vectors(engine, embedder, [f["id"] for f in facts])
+    vectors, hashes = _aligned_vectors(engine, generation, [f["id"] for f in facts])
     progress("novelty", 0, None)
     summary.novelty_raw, summary.novelty_pct, summary.novelty_searched = score_novelty(
-        engine, embedder, facts, vectors, k, changed
+        engine, generation, facts, vectors, hashes, k, changed
     )
     lap("novelty")
     progress("categories", 0, None)
@@ -468,7 +355,7 @@ def run_scores(
     summary.category_status = category_card["status"]
     lap("categories")
     progress("ai score", 0, None)
-    summary.ai_scored, ai_card = score_impact(engine, embedder, facts, vectors, as_of_year, min_labelled)
+    summary.ai_scored, ai_card = score_impact(engine, generation, facts, vectors, as_of_year, min_labelled)
     summary.ai_status, summary.ai_reason = ai_card["status"], ai_card.get("reason")
     lap("ai_score")
     progress("done", 1, 1)
@@ -510,6 +397,7 @@ def explain_paper(engine: Engine, ref: str) -> dict[str, Any] | None:
         "percentile": scores["novelty_pct"],
         "raw": scores["novelty_raw"],
         "model": scores["novelty_model"],
+        "generation": evidence.get("generation"),
         "k": evidence.get("k"),
         "earlier_papers": evidence.get("earlier"),
         "peers": evidence.get("peers"),

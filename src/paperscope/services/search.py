@@ -1,8 +1,9 @@
 """Search and discovery: keyword (BM25), semantic (HNSW over the paper embeddings) and hybrid
 (reciprocal rank fusion) search with filters and sorts, similar papers, feeds and trending.
 
-The indexes are derived files under `<data_dir>/index/` (`lexical/`, `vectors-<embedder>/`), built
-and refreshed from the store by `build_indexes` (`paperscope index`); deleting them loses nothing.
+The indexes are derived files under `<data_dir>/index/` (`lexical/`, and `vectors-g<N>/` for the
+active embedder generation N), built and refreshed from the store by `build_indexes` (`paperscope
+index`); deleting them loses nothing. Query text is encoded by the active generation's model.
 """
 
 from __future__ import annotations
@@ -20,13 +21,13 @@ from typing import Any
 import numpy as np
 from sqlalchemy import Engine
 
-from paperscope.analytics.embedders import TfidfSvdEmbedder, make_embedder, paper_text
+from paperscope.analytics.embedders import TfidfSvdEmbedder, paper_text
 from paperscope.index.lexical import LexicalIndex, LexicalUpdate, analyse, update_lexical
 from paperscope.index.vectors import VectorIndex, VectorUpdate, update_vectors
-from paperscope.services import scores as scores_service
-from paperscope.store import queries
-from paperscope.store import scores as scores_store
+from paperscope.services import embeddings
+from paperscope.store import generations, queries
 from paperscope.store import search_reads as reads
+from paperscope.store.generations import Generation
 from paperscope.store.search_reads import SearchFilter
 
 MODES = ("keyword", "semantic", "hybrid")
@@ -55,8 +56,8 @@ def index_root(data_dir: Path) -> Path:
     return Path(data_dir) / "index"
 
 
-def _model_name(embedder_name: str | None) -> str:
-    return make_embedder(embedder_name or scores_service.embedder_setting()).name
+def vectors_folder(data_dir: Path, generation: Generation) -> Path:
+    return index_root(data_dir) / f"vectors-g{generation.id}"
 
 
 # --- building ------------------------------------------------------------------------------------
@@ -81,28 +82,25 @@ def build_indexes(
     embed: bool = True,
     progress: Progress = _quiet,
 ) -> IndexSummary:
-    """Refresh both indexes from the store: the keyword index for changed papers; the paper
-    embeddings (only new or changed papers, `embed=False` to skip) and the semantic index."""
+    """Refresh both indexes from the store: the keyword index for changed papers; the embeddings
+    of the named embedder's generation (default: the active one's; only new or changed papers;
+    `embed=False` to skip) and the semantic index of the active generation."""
     root = index_root(data_dir)
     lexical = update_lexical(engine, root / "lexical", rebuild=rebuild, progress=progress)
     summary = IndexSummary(lexical=lexical, vectors=None, folder=str(root))
-    name = embedder_name or scores_service.embedder_setting()
-    model = _model_name(name)
     if embed:
         try:
-            embedder, summary.refit_reason = scores_service.prepare_embedder(engine, name)
+            _, embedded, summary.refit_reason = embeddings.update(engine, embedder_name, data_dir, progress=progress)
         except ValueError as exc:
             summary.semantic_skipped = str(exc)
             return summary
-        summary.embedded, _ = scores_service.update_embeddings(engine, embedder, progress)
-        version = embedder.version
-    else:
-        with engine.connect() as connection:
-            version = reads.current_embedding_version(connection, model)  # type: ignore[assignment]
-        if version is None:
-            summary.semantic_skipped = f"no {model} embeddings in the store: run paperscope score"
-            return summary
-    summary.vectors = update_vectors(engine, root / f"vectors-{model}", model, version, rebuild=rebuild,
+        summary.embedded = embedded.embedded
+    with engine.connect() as connection:
+        generation = generations.active_generation(connection)
+    if generation is None:
+        summary.semantic_skipped = "no embedder generation is active: run paperscope score (or paperscope embed)"
+        return summary
+    summary.vectors = update_vectors(generation, vectors_folder(data_dir, generation), rebuild=rebuild,
                                      progress=progress)
     return summary
 
@@ -225,10 +223,11 @@ def query_encoder(embedder: Any) -> Callable[[str], np.ndarray]:
 class Searcher:
     """Opened indexes and the query embedder, reused across queries."""
 
-    def __init__(self, engine: Engine, data_dir: Path, embedder_name: str | None = None) -> None:
+    def __init__(self, engine: Engine, data_dir: Path) -> None:
         self.engine = engine
+        self.data_dir = Path(data_dir)
         self.root = index_root(data_dir)
-        self.model = _model_name(embedder_name)
+        self._generation: Generation | None = None
         self._lexical: LexicalIndex | None = None
         self._vectors: VectorIndex | None = None
         self._embedder: Any = None
@@ -244,31 +243,34 @@ class Searcher:
         return self._lexical
 
     @property
+    def generation(self) -> Generation:
+        """The active embedder generation, as it was when this searcher first needed it."""
+        if self._generation is None:
+            with self.engine.connect() as connection:
+                active = generations.active_generation(connection)
+            if active is None:
+                raise SearchUnavailable("no embedder generation is active: run paperscope score")
+            self._generation = active
+        return self._generation
+
+    @property
     def vectors(self) -> VectorIndex:
         if self._vectors is None:
-            folder = self.root / f"vectors-{self.model}"
+            folder = vectors_folder(self.data_dir, self.generation)
             if not VectorIndex.exists(folder):
-                raise SearchUnavailable(f"no semantic index at {folder}: run paperscope index")
+                raise SearchUnavailable(
+                    f"no semantic index of the active generation ({self.generation.label}) at {folder}: "
+                    "run paperscope index")
             self._vectors = VectorIndex(folder)
         return self._vectors
 
     def embedder(self) -> Any:
-        """The embedder of the semantic index's version (the TF-IDF fit comes from the store)."""
+        """The active generation's model: the one that computed the vectors searched."""
         if self._embedder is None:
-            vectors = self.vectors
-            if vectors.model == TfidfSvdEmbedder.name:
-                with self.engine.connect() as connection:
-                    run = scores_store.latest_model_run(
-                        connection, "embedder", vectors.model, with_artifact=True
-                    )
-                if run is None or run["artifact"] is None or run["version"] != vectors.version:
-                    raise SearchUnavailable(
-                        "the semantic index was built from another fit of the embedder than the store's "
-                        "latest: run paperscope index"
-                    )
-                self._embedder = TfidfSvdEmbedder.loads(run["artifact"])
-            else:
-                self._embedder = make_embedder(vectors.model)
+            try:
+                self._embedder = embeddings.load_embedder(self.engine, self.generation, self.data_dir)
+            except ValueError as exc:
+                raise SearchUnavailable(str(exc)) from exc
         return self._embedder
 
     def embed_query(self, text: str) -> np.ndarray:
@@ -462,15 +464,12 @@ def search(
     sort: str = "relevance",
     limit: int = 10,
     offset: int = 0,
-    embedder_name: str | None = None,
 ) -> SearchResult:
-    return Searcher(engine, data_dir, embedder_name).search(query, mode, filters, sort, limit, offset)
+    return Searcher(engine, data_dir).search(query, mode, filters, sort, limit, offset)
 
 
-def similar(
-    engine: Engine, data_dir: Path, ref: str, limit: int = 10, embedder_name: str | None = None
-) -> tuple[dict[str, Any], list[Hit]]:
-    return Searcher(engine, data_dir, embedder_name).similar(ref, limit)
+def similar(engine: Engine, data_dir: Path, ref: str, limit: int = 10) -> tuple[dict[str, Any], list[Hit]]:
+    return Searcher(engine, data_dir).similar(ref, limit)
 
 
 # --- feeds and trending --------------------------------------------------------------------------
