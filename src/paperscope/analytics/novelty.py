@@ -15,7 +15,7 @@ order, so the search runs in blocks of queries against growing prefixes with mat
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date
 
@@ -23,6 +23,11 @@ import numpy as np
 
 DEFAULT_K = 10
 MIN_PEERS = 5
+SEARCH_BLOCK = 1024  # query rows per matrix product in nearest_earlier
+
+
+# (time-ordered vectors, prefix, k, rows to search or None) -> (indices, similarities): nearest_earlier
+NeighbourSearch = Callable[[np.ndarray, np.ndarray, int, "np.ndarray | None"], tuple[np.ndarray, np.ndarray]]
 
 
 @dataclass
@@ -58,7 +63,7 @@ def nearest_earlier(
     vectors: np.ndarray,
     prefix: np.ndarray,
     k: int,
-    block: int = 1024,
+    block: int = SEARCH_BLOCK,
     chunk: int = 16_384,
     rows: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -147,13 +152,17 @@ def compute_novelty(
     min_peers: int = MIN_PEERS,
     changed: np.ndarray | None = None,
     previous: Previous | None = None,
+    search: NeighbourSearch | None = None,
 ) -> Novelty:
     """Novelty of every paper (rows of unit-length `vectors`) against the earlier ones among them.
 
     Incremental when `previous` is given: a paper's neighbours are searched again only if it is in
     `changed` (bool per paper: new or re-embedded), has no valid previous result, was compared with
     a different number of earlier papers, or some changed paper is among its earlier ones. Papers
-    older than every change keep their neighbours; percentiles are always recomputed."""
+    older than every change keep their neighbours; percentiles are always recomputed.
+
+    `search` replaces `nearest_earlier` (same arguments and answer), e.g. to spread the queries over
+    a cluster; by default the search runs here."""
     n = len(vectors)
     order, prefix = earlier_prefix(years, dates)
     sorted_vectors = np.ascontiguousarray(vectors[order], dtype=np.float32)
@@ -165,7 +174,10 @@ def compute_novelty(
             changed_sorted = changed[order]
             dirty |= changed_sorted | (prefix > int(np.flatnonzero(changed_sorted).min()))
         rows = np.flatnonzero(dirty)
-    idx_sorted, sims_sorted = nearest_earlier(sorted_vectors, prefix, k, rows=rows)
+    if search is None:
+        idx_sorted, sims_sorted = nearest_earlier(sorted_vectors, prefix, k, rows=rows)
+    else:
+        idx_sorted, sims_sorted = search(sorted_vectors, prefix, k, rows)
     neighbours = np.full((n, k), -1, dtype=np.int64)
     similarities = np.full((n, k), np.nan, dtype=np.float32)
     has = idx_sorted >= 0
