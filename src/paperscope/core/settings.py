@@ -67,12 +67,15 @@ SETTINGS: tuple[SettingSpec, ...] = (
     SettingSpec("secret_key", "",
                 "Signs email links and session cookies; empty: one kept in <data_dir>/secret_key."),
     SettingSpec("digest_size", "10", "Papers in one digest at most."),
+    SettingSpec("index_snapshots", "",
+                "Folder of published index snapshots: `paperscope index --publish` adds one; `paperscope serve` "
+                "reads the newest (swapping when a newer appears) instead of <data_dir>/index. Empty: not used."),
 )
 # Read and checked by the feature that uses them (services/mailer.py, services/scores.py,
 # services/daily.py); kept here as text so that every setting is listed in one place.
 TEXT_SETTINGS = frozenset({
     "embedder", "daily_categories", "smtp_host", "smtp_port", "smtp_tls", "smtp_user", "smtp_password",
-    "smtp_timeout", "mail_from", "base_url", "secret_key", "digest_size",
+    "smtp_timeout", "mail_from", "base_url", "secret_key", "digest_size", "index_snapshots",
 })
 
 
@@ -102,6 +105,7 @@ class Settings:
     base_url: str
     secret_key: str
     digest_size: str
+    index_snapshots: str
 
     def min_interval(self, source: str) -> float:
         return {
