@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 from sqlalchemy import Engine, bindparam, text
 
+from paperscope.analytics import novelty
 from paperscope.ingest.pipeline import run_ingest
 from paperscope.services import scores
 from paperscope.services.backfill import BackfillSummary, backfill_embeddings, backfill_status
@@ -103,6 +104,26 @@ def test_cluster_backfill_gives_the_in_process_vectors_and_resumes(fixture_store
     assert resumed.unchanged == len(papers) - len(lost)
     assert backfill_status(engine)["embedders"][0]["done"]
     np.testing.assert_allclose(_vectors(engine, embedder)[1], local_vectors, rtol=0, atol=1e-6)
+
+
+def test_novelty_neighbours_on_the_cluster_equal_the_in_process_search(fixture_store: Engine, ray_cluster: str,
+                                                                       ) -> None:
+    engine = fixture_store
+    embedder, _ = scores.prepare_embedder(engine, "tfidf")
+    backfill_embeddings(engine, embedder, LocalRunner(), range_size=RANGE)
+    with engine.connect() as connection:
+        facts = store.list_paper_facts(connection)
+    vectors = scores._aligned_vectors(engine, embedder, [f["id"] for f in facts])
+    args = (vectors, [f["year"] for f in facts], [f["published"] for f in facts],
+            [f["primary_category"] for f in facts])
+    here = novelty.compute_novelty(*args, method="exact")
+    search = scores.neighbour_search(RayRunner(ray_cluster), piece_rows=novelty.SEARCH_BLOCK)
+    there = novelty.compute_novelty(*args, method="exact", search=search)
+    assert len(facts) > 4 * novelty.SEARCH_BLOCK  # several pieces
+    assert int((here.neighbours >= 0).any(axis=1).sum()) > 1000
+    np.testing.assert_array_equal(there.neighbours, here.neighbours)
+    np.testing.assert_allclose(there.similarities, here.similarities, rtol=0, atol=1e-6, equal_nan=True)
+    np.testing.assert_allclose(there.percentile, here.percentile, rtol=0, atol=1e-9, equal_nan=True)
 
 
 def _blocked_worker(engine: Engine) -> int | None:
