@@ -153,9 +153,13 @@ def test_scores_on_a_small_store(engine: Engine) -> None:
     assert cards["coverage"]["ai_score"] == 0 and cards["coverage"]["novelty_raw"] == summary.novelty_raw
 
 
-def test_the_chosen_embedder_comes_from_the_environment() -> None:
-    assert scores.embedder_setting({}) == "tfidf"
-    assert scores.embedder_setting({"PAPERSCOPE_EMBEDDER": " MiniLM "}) == "minilm"
+def test_the_chosen_embedder_comes_from_the_settings() -> None:
+    from paperscope.core.settings import SettingsError, load_settings
+
+    assert load_settings({}).embedder == scores.DEFAULT_EMBEDDER == "tfidf"
+    assert load_settings({"PAPERSCOPE_EMBEDDER": " MiniLM "}).embedder == "minilm"
+    with pytest.raises(SettingsError, match="PAPERSCOPE_EMBEDDER='bert'"):
+        load_settings({"PAPERSCOPE_EMBEDDER": "bert"})
     with pytest.raises(ValueError, match="unknown embedder 'bert'"):
         from paperscope.analytics.embedders import make_embedder
 

@@ -11,7 +11,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from paperscope.analytics.embedders import EmbedderUnavailable
-from paperscope.cli.app import app, console, fail, settings_or_exit, store_or_exit
+from paperscope.cli.app import app, console, fail, runtime_or_exit
 from paperscope.services import scores
 
 model_app = typer.Typer(help="The models behind the scores.")
@@ -30,7 +30,7 @@ def score_command(
     as_of_year: int = typer.Option(None, help="Year citation counts are taken as of (default: this year)"),
 ) -> None:
     """Compute every score: embeddings (only new or changed papers), Novelty, categories, AI Score."""
-    engine = store_or_exit(settings_or_exit())
+    engine = runtime_or_exit().engine
     with Progress(
         TextColumn("[bold]{task.description}"),
         BarColumn(),
@@ -74,7 +74,7 @@ def explain_command(
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
     """Each score of one paper with its evidence."""
-    engine = store_or_exit(settings_or_exit())
+    engine = runtime_or_exit().engine
     out = scores.explain_paper(engine, paper)
     if out is None:
         fail(f"no paper {paper!r} in the store")
@@ -128,7 +128,7 @@ def explain_command(
 @model_app.command("card")
 def model_card_command(as_json: bool = typer.Option(False, "--json")) -> None:
     """What each model was trained on, how it was evaluated, and where it does not apply."""
-    engine = store_or_exit(settings_or_exit())
+    engine = runtime_or_exit().engine
     cards = scores.model_cards(engine)
     if as_json:
         sys.stdout.write(orjson.dumps(cards, option=orjson.OPT_INDENT_2).decode() + "\n")
