@@ -67,7 +67,7 @@ def run_daily(engine: Engine, settings: Settings, mail: MailSettings, transport:
         return "; ".join(done) or "nothing to ingest"
 
     def score() -> str:
-        s = scores.run_scores(engine, settings.embedder)
+        s = scores.run_scores(engine, settings.embedder, data_dir=settings.data_dir)
         return f"{s.papers:,} papers, {s.embedded:,} embedded, AI Score {s.ai_status}"
 
     def index() -> str:
