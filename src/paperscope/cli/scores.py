@@ -12,6 +12,7 @@ from rich.table import Table
 
 from paperscope.analytics.embedders import EmbedderUnavailable
 from paperscope.cli.app import app, console, fail, runtime_or_exit
+from paperscope.cli.embed import ADDRESS_HELP, ENGINE_HELP, runner_or_exit
 from paperscope.services import scores
 
 model_app = typer.Typer(help="The models behind the scores.")
@@ -28,8 +29,11 @@ def score_command(
     refit: bool = typer.Option(False, "--refit", help="Refit the TF-IDF embedder now (re-embeds every paper)"),
     k: int = typer.Option(10, min=1, max=100, help="Earlier neighbours behind each Novelty"),
     as_of_year: int = typer.Option(None, help="Year citation counts are taken as of (default: this year)"),
+    engine_name: str = typer.Option("local", "--engine", help=ENGINE_HELP),
+    address: str = typer.Option(None, "--address", help=ADDRESS_HELP),
 ) -> None:
     """Compute every score: embeddings (only new or changed papers), Novelty, categories, AI Score."""
+    runner = runner_or_exit(engine_name, address)
     runtime = runtime_or_exit()
     settings, engine = runtime.settings, runtime.engine
     with Progress(
@@ -52,7 +56,8 @@ def score_command(
 
         try:
             summary = scores.run_scores(engine, embedder or settings.embedder, refit=refit, k=k,
-                                        as_of_year=as_of_year, progress=report, data_dir=settings.data_dir)
+                                        as_of_year=as_of_year, progress=report, data_dir=settings.data_dir,
+                                        runner=runner)
         except (EmbedderUnavailable, ValueError) as exc:
             fail(str(exc))
             raise

@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 from datetime import datetime
 from enum import StrEnum
+from pathlib import Path
 from typing import Any
 
 import orjson
@@ -13,6 +14,8 @@ from rich.table import Table
 
 from paperscope.analytics.embedders import EmbedderUnavailable
 from paperscope.cli.app import app, console, date_option, fail, runtime_or_exit, settings_or_exit
+from paperscope.cli.embed import ADDRESS_HELP, ENGINE_HELP, runner_or_exit
+from paperscope.services import replica
 from paperscope.services import search as service
 from paperscope.services.search import SearchFilter, SearchUnavailable
 
@@ -178,13 +181,22 @@ def index_command(
     rebuild: bool = typer.Option(False, "--rebuild", help="Rebuild the indexes from scratch"),
     embedder: str = typer.Option(None, help="tfidf or minilm (default: PAPERSCOPE_EMBEDDER, else tfidf)"),
     no_embed: bool = typer.Option(False, "--no-embed", help="Index the stored embeddings as they are"),
+    publish: bool = typer.Option(False, "--publish", help="Then publish the indexes as a new snapshot "
+                                 "in PAPERSCOPE_INDEX_SNAPSHOTS (or --publish-to) for the web replicas"),
+    publish_to: Path = typer.Option(None, "--publish-to", help="Snapshot folder (default: PAPERSCOPE_INDEX_SNAPSHOTS)"),
+    engine_name: str = typer.Option("local", "--engine", help=ENGINE_HELP),
+    address: str = typer.Option(None, "--address", help=ADDRESS_HELP),
 ) -> None:
     """Build or refresh the search indexes (only new or changed papers) under <data_dir>/index."""
     settings = settings_or_exit()
+    snapshots = publish_to or (Path(settings.index_snapshots) if settings.index_snapshots else None)
+    if publish and snapshots is None:
+        fail("--publish needs a snapshot folder: set PAPERSCOPE_INDEX_SNAPSHOTS or give --publish-to")
+    runner = runner_or_exit(engine_name, address)
     engine = runtime_or_exit().engine
     try:
         summary = service.build_indexes(
-            engine, settings.data_dir, embedder or settings.embedder, rebuild=rebuild, embed=not no_embed
+            engine, settings.data_dir, embedder or settings.embedder, rebuild=rebuild, embed=not no_embed, runner=runner
         )
     except EmbedderUnavailable as exc:
         fail(str(exc))
@@ -205,3 +217,6 @@ def index_command(
         if summary.embedded:
             console.print(f"  {summary.embedded:,} papers embedded first", highlight=False)
     console.print(f"  files: {summary.folder}", highlight=False)
+    if publish and snapshots is not None:
+        snapshot = replica.publish_indexes(summary, snapshots)
+        console.print(f"[green]published[/] {snapshot.version} at {snapshot.path}", highlight=False)

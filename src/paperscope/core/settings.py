@@ -98,6 +98,9 @@ class Settings:
     secret_key: str = setting("", "Signs email links and session cookies; empty: one kept in <data_dir>/secret_key.",
                               secret=True)
     digest_size: int = setting(10, "Papers in one digest at most.", minimum=1)
+    index_snapshots: str = setting(
+        "", "Folder of published index snapshots: `paperscope index --publish` adds one; `paperscope serve` "
+        "reads the newest (swapping when a newer appears) instead of <data_dir>/index. Empty: not used.")
 
     def min_interval(self, source: str) -> float:
         return {

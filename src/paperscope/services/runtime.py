@@ -16,11 +16,13 @@ takes one (web/app.py); web routes reach it through the typed dependencies of we
 from __future__ import annotations
 
 import threading
+from pathlib import Path
 
 from sqlalchemy import Engine
 
 from paperscope.core.settings import Settings
 from paperscope.services.mailer import MailSettings, resolved_mail_settings
+from paperscope.services.replica import PublishedIndexes
 from paperscope.services.search import Searcher
 from paperscope.services.store import open_store
 
@@ -37,12 +39,21 @@ class Runtime:
         self.owns_engine = owns_engine
         self._mail = mail
         self._searcher: Searcher | None = None
+        self._published: PublishedIndexes | None = None
         self._lock = threading.Lock()
 
     @property
     def searcher(self) -> Searcher:
         """The process's searcher: its indexes and query encoder open lazily and reopen by themselves
-        when `paperscope index` (or a published snapshot) replaces their files."""
+        when `paperscope index` replaces their files; with `index_snapshots` set, the searcher of the
+        newest published snapshot (services/replica.py), swapped when a newer one is published."""
+        if self.settings.index_snapshots:
+            if self._published is None:
+                with self._lock:
+                    if self._published is None:
+                        self._published = PublishedIndexes(self.engine, Path(self.settings.index_snapshots),
+                                                           self.settings.embedder)
+            return self._published.current()
         if self._searcher is None:
             with self._lock:
                 if self._searcher is None:
@@ -59,6 +70,8 @@ class Runtime:
         return self._mail
 
     def close(self) -> None:
+        if self._published is not None:
+            self._published.close()
         if self.owns_engine:
             self.engine.dispose()
 

@@ -25,6 +25,7 @@ from paperscope.analytics.embedders import TfidfSvdEmbedder, make_embedder, pape
 from paperscope.index.lexical import LexicalIndex, LexicalUpdate, analyse, update_lexical
 from paperscope.index.vectors import VectorIndex, VectorUpdate, update_vectors
 from paperscope.services import scores as scores_service
+from paperscope.services.runners import Runner
 from paperscope.store import queries
 from paperscope.store import scores as scores_store
 from paperscope.store import search_reads as reads
@@ -81,6 +82,7 @@ def build_indexes(
     rebuild: bool = False,
     embed: bool = True,
     progress: Progress = _quiet,
+    runner: Runner | None = None,
 ) -> IndexSummary:
     """Refresh both indexes from the store: the keyword index for changed papers; the paper
     embeddings (only new or changed papers, `embed=False` to skip) and the semantic index."""
@@ -95,7 +97,7 @@ def build_indexes(
         except ValueError as exc:
             summary.semantic_skipped = str(exc)
             return summary
-        summary.embedded, _ = scores_service.update_embeddings(engine, embedder, progress)
+        summary.embedded, _ = scores_service.update_embeddings(engine, embedder, progress, runner=runner)
         version = embedder.version
     else:
         with engine.connect() as connection:
@@ -240,9 +242,11 @@ class Searcher:
     changes, so a long-lived searcher (one per process, held by the runtime) follows
     `paperscope index` without a restart and never opens anything per request."""
 
-    def __init__(self, engine: Engine, data_dir: Path, embedder_name: str | None = None) -> None:
+    def __init__(
+        self, engine: Engine, data_dir: Path, embedder_name: str | None = None, root: Path | None = None
+    ) -> None:
         self.engine = engine
-        self.root = index_root(data_dir)
+        self.root = Path(root) if root is not None else index_root(data_dir)  # a published snapshot
         self.model = _model_name(embedder_name)
         self._lexical: LexicalIndex | None = None
         self._lexical_stamp: tuple[int, int, int] | None = None
