@@ -1,7 +1,9 @@
-"""`paperscope embed status | backfill | activate`: the embedder generations."""
+"""`paperscope embed status | backfill | activate`: the embedder generations; and the
+`--engine`/`--address` options of every command whose batch work can run on a Ray cluster."""
 
 from __future__ import annotations
 
+import sys
 from typing import Any
 
 import orjson
@@ -10,20 +12,33 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from paperscope.analytics.embedders import EMBEDDERS, EmbedderUnavailable
-from paperscope.cli.app import app, console, fail, settings_or_exit, store_or_exit
-from paperscope.services import embeddings, search
+from paperscope.cli.app import app, console, fail, runtime_or_exit
+from paperscope.services import backfill, embeddings, search
+from paperscope.services.runners import Runner, RunnerUnavailable, open_runner
 
-embed_app = typer.Typer(help="Embedder generations: vectors per embedder and version, one active.")
+embed_app = typer.Typer(help="Embedder generations: vectors per embedder and version, one active; backfill one "
+                             "beside the active one (here or on a Ray cluster), then switch to it.")
 app.add_typer(embed_app, name="embed")
+
+ENGINE_HELP = "Where batch work runs: local (this process) or ray (the cluster at --address)"
+ADDRESS_HELP = "HOST:PORT of the Ray cluster's head (with --engine ray)"
+
+
+def runner_or_exit(engine: str | None, address: str | None) -> Runner:
+    """The runner `--engine` and `--address` name, or a clear error and exit."""
+    try:
+        return open_runner(engine, address)
+    except RunnerUnavailable as exc:
+        fail(str(exc))
+        raise
 
 
 @embed_app.command("status")
 def status_command(as_json: bool = typer.Option(False, "--json", help="Print JSON")) -> None:
     """Every generation: embedder, version, coverage of the store's papers, files, which is active."""
-    engine = store_or_exit(settings_or_exit())
-    out = embeddings.status(engine)
+    out = embeddings.status(runtime_or_exit().engine)
     if as_json:
-        console.print_json(orjson.dumps(out).decode())
+        sys.stdout.write(orjson.dumps(out, option=orjson.OPT_INDENT_2).decode() + "\n")
         return
     table = Table(title=f"embedder generations ({out['papers']:,} papers in the store)")
     for column in ("id", "embedder", "version", "dim", "state", "covered", "files", "MB", "activated"):
@@ -44,42 +59,46 @@ def status_command(as_json: bool = typer.Option(False, "--json", help="Print JSO
 
 @embed_app.command("backfill")
 def backfill_command(
-    embedder: str = typer.Argument(None, help=f"{', '.join(EMBEDDERS)} (default: PAPERSCOPE_EMBEDDER, else minilm)"),
+    embedder: str = typer.Argument(None, help=f"{', '.join(EMBEDDERS)} (default: PAPERSCOPE_EMBEDDER)"),
     refit: bool = typer.Option(False, "--refit", help="tfidf: fit anew on the store (a new generation)"),
     activate: bool = typer.Option(False, "--activate", help="Activate the generation when it covers the papers"),
+    engine: str = typer.Option("local", "--engine", help=ENGINE_HELP),
+    address: str = typer.Option(None, "--address", help=ADDRESS_HELP),
+    range_size: int = typer.Option(backfill.RANGE_SIZE, min=1, help="Papers per range (one task, one file)"),
 ) -> None:
     """Embed every paper the embedder's generation lacks or whose text changed, beside the active
-    generation, resuming an interrupted backfill; the active generation is untouched."""
-    settings = settings_or_exit()
-    engine = store_or_exit(settings)
-    name = embedder or embeddings.embedder_setting()
+    generation (which stays active), resuming an interrupted backfill."""
+    runner = runner_or_exit(engine, address)
+    runtime = runtime_or_exit()
+    settings, store = runtime.settings, runtime.engine
     try:
-        model, generation, reason = embeddings.prepare(engine, name, settings.data_dir, refit=refit)
+        model, generation, reason = embeddings.prepare(store, embedder or settings.embedder, settings.data_dir,
+                                                       refit=refit)
     except (EmbedderUnavailable, ValueError) as exc:
         fail(str(exc))
         raise
     if reason:
-        console.print(f"[yellow]fitted {model.name}:[/] {reason}")
+        console.print(f"[yellow]fitted {model.name}:[/] {reason}", highlight=False)
     with Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                   TimeRemainingColumn(), console=console) as progress:
         tasks: dict[str, Any] = {}
 
         def report(stage: str, done: int, total: int | None) -> None:
             if stage not in tasks:
-                tasks[stage] = progress.add_task(stage, total=total)
+                tasks[stage] = progress.add_task(f"{stage} ({runner.name})", total=total)
             progress.update(tasks[stage], completed=done, total=total)
 
         try:
-            summary = embeddings.backfill(engine, generation, model, progress=report)
+            summary = embeddings.backfill(store, generation, model, runner, progress=report, range_size=range_size)
         except EmbedderUnavailable as exc:
             fail(str(exc))
             raise
     console.print(
-        f"[green]generation {generation.id}[/] ({generation.label}): {summary.embedded:,} papers embedded, "
-        f"{summary.current:,} already current, {summary.ranges:,} ranges ({summary.resumed_ranges:,} resumed) "
-        f"in {summary.seconds:.1f}s", highlight=False)
+        f"[green]generation {generation.id}[/] ({generation.label}) on {summary.engine}: {summary.embedded:,} "
+        f"papers embedded, {summary.unchanged:,} already current, {summary.ranges:,} ranges "
+        f"({summary.resumed_ranges:,} resumed) in {summary.seconds:.1f}s", highlight=False)
     if activate:
-        _activate(settings, engine, generation.id, force=False)
+        _activate(settings, store, generation.id, force=False)
 
 
 @embed_app.command("activate")
@@ -88,8 +107,8 @@ def activate_command(
     force: bool = typer.Option(False, "--force", help="Switch even if it does not cover every paper"),
 ) -> None:
     """Make a generation the active one in one step and rebuild the semantic index for it."""
-    settings = settings_or_exit()
-    _activate(settings, store_or_exit(settings), generation, force)
+    runtime = runtime_or_exit()
+    _activate(runtime.settings, runtime.engine, generation, force)
 
 
 def _activate(settings: Any, engine: Any, generation_id: int, force: bool) -> None:

@@ -1,7 +1,7 @@
 """The semantic index: HNSW (hnswlib, inner product on unit vectors) over one embedder
 generation's paper vectors.
 
-A derived folder (`<data_dir>/index/vectors-g<generation>/`): `hnsw.bin` (the graph and vectors),
+A derived folder (`<data_dir>/index/vectors/`, of the active generation): `hnsw.bin` (the graph and vectors),
 `ids.txt` (paper id of each label, one a line), `hashes.txt` (the text hash of each label's
 vector) and `state.json` (generation, embedder and version, dimension, HNSW parameters). Updates
 are incremental: a paper new to the generation is added, one whose vector was recomputed (its
@@ -82,6 +82,10 @@ class VectorIndex:
     @property
     def version(self) -> str:
         return str(self.state["version"])
+
+    @property
+    def generation(self) -> int:
+        return int(self.state.get("generation") or 0)
 
     def __len__(self) -> int:
         return len(self.ids)

@@ -7,6 +7,7 @@ change the neighbours and percentiles of others); only the embeddings are increm
 
 from __future__ import annotations
 
+import shutil
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -21,8 +22,10 @@ from sqlalchemy import Engine
 from paperscope.analytics import categories as category_model
 from paperscope.analytics import impact, novelty
 from paperscope.analytics.codecheck import compute_code_detection
+from paperscope.analytics.earlier_graph import EarlierGraph
 from paperscope.analytics.embedders import paper_text
 from paperscope.services import embeddings
+from paperscope.services.runners import Runner
 from paperscope.store import generations, queries
 from paperscope.store import scores as store
 from paperscope.store.generations import Generation
@@ -48,6 +51,7 @@ class ScoreSummary:
     novelty_raw: int = 0
     novelty_pct: int = 0
     novelty_searched: int = 0  # papers whose nearest earlier papers were searched (others reused)
+    novelty_search: str = ""  # exact, approximate on a new graph, or approximate on the kept graph
     categories_predicted: int = 0
     category_status: str = ""
     ai_scored: int = 0
@@ -75,6 +79,11 @@ def _aligned_vectors(engine: Engine, generation: Generation, ids: list[str]) -> 
 # --- stages -------------------------------------------------------------------------------------
 
 
+def novelty_graph_folder(data_dir: Path, generation: Generation) -> Path:
+    """Where the approximate Novelty search keeps its graph between runs (a derived folder)."""
+    return Path(data_dir) / "derived" / f"novelty-g{generation.id}"
+
+
 def score_novelty(
     engine: Engine,
     generation: Generation,
@@ -83,9 +92,14 @@ def score_novelty(
     hashes: dict[str, str],
     k: int = novelty.DEFAULT_K,
     changed: set[str] | None = None,
+    graph_folder: Path | None = None,
+    summary: ScoreSummary | None = None,
+    runner: Runner | None = None,
 ) -> tuple[int, int, int]:
     """Novelty of every paper with an abstract, against the earlier papers with one. With `changed`
     (the ids embedded this run), stored neighbours of papers older than every change are reused.
+    Above novelty.EXACT_UP_TO papers the search is approximate; with `graph_folder` its graph is
+    kept there, so that the next incremental run queries it instead of growing a new one.
     Returns (papers with a raw Novelty, with a percentile, papers whose neighbours were searched)."""
     # A zero vector (no word the embedder knows) says nothing about where the paper lies.
     known = np.abs(vectors).sum(axis=1) > 0
@@ -98,6 +112,11 @@ def score_novelty(
         # embedded it: its text hash differs from the one the evidence names).
         previous, stale = _previous_novelty(engine, [facts[i]["id"] for i in subset], model, k, hashes)
         changed_mask = np.array([facts[i]["id"] in changed or facts[i]["id"] in stale for i in subset])
+    kept = None
+    if graph_folder is not None and previous is not None:
+        state = EarlierGraph.state(graph_folder)
+        if state is not None and state.get("model") == model and state.get("dim") == vectors.shape[1]:
+            kept = EarlierGraph.load(graph_folder)
     result = novelty.compute_novelty(
         vectors[subset],
         [facts[i]["year"] for i in subset],
@@ -106,7 +125,23 @@ def score_novelty(
         k=k,
         changed=changed_mask,
         previous=previous,
+        ids=[facts[i]["id"] for i in subset] if graph_folder is not None else None,
+        graph=kept,
+        search=neighbour_search(runner),
     )
+    if summary is not None:
+        summary.novelty_search = (
+            "exact" if result.graph is None and len(subset) <= novelty.EXACT_UP_TO
+            else "approximate, kept graph" if kept is not None and result.graph is kept
+            else "approximate, new graph"
+        )
+    if graph_folder is not None:
+        # Kept before the scores are written: a run stopped in between redoes those papers on a
+        # graph that already holds them, never on one that lacks them.
+        if result.graph is not None:
+            result.graph.save(graph_folder, {"model": model})
+        else:
+            shutil.rmtree(graph_folder, ignore_errors=True)
     rows: list[dict[str, Any]] = [
         {
             "paper_id": f["id"],
@@ -153,6 +188,40 @@ def score_novelty(
         int((~np.isnan(result.percentile)).sum()),
         result.searched,
     )
+
+
+NOVELTY_PIECE_ROWS = 8 * novelty.SEARCH_BLOCK  # whole blocks per piece: each block computed as in one process
+
+
+def _search_piece(shared: tuple[np.ndarray, np.ndarray, int], rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    vectors, prefix, k = shared
+    indices, similarities = novelty.nearest_earlier(vectors, prefix, k, rows=rows)
+    return indices[rows], similarities[rows]
+
+
+def neighbour_search(runner: Runner | None, piece_rows: int = NOVELTY_PIECE_ROWS) -> novelty.NeighbourSearch | None:
+    """Novelty's nearest-earlier search spread over `runner` in pieces of whole query blocks (None:
+    in this process). Each block is the same matrix product as in one process: equal answers.
+    `piece_rows` must be a multiple of novelty.SEARCH_BLOCK for that."""
+    if piece_rows % novelty.SEARCH_BLOCK:
+        raise ValueError(f"piece_rows={piece_rows} is not a multiple of {novelty.SEARCH_BLOCK}")
+    if runner is None or runner.name == "local":
+        return None
+
+    def search(
+        vectors: np.ndarray, prefix: np.ndarray, k: int, rows: np.ndarray | None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        n = len(vectors)
+        rows = np.arange(n, dtype=np.int64) if rows is None else np.asarray(rows, dtype=np.int64)
+        pieces = [rows[i : i + piece_rows] for i in range(0, len(rows), piece_rows)]
+        indices = np.full((n, k), -1, dtype=np.int64)
+        similarities = np.full((n, k), np.nan, dtype=np.float32)
+        for piece, (found, sims) in zip(pieces, runner.map_shared(_search_piece, (vectors, prefix, k), pieces),
+                                        strict=True):
+            indices[piece], similarities[piece] = found, sims
+        return indices, similarities
+
+    return search
 
 
 def _previous_novelty(
@@ -312,16 +381,22 @@ def run_scores(
     engine: Engine,
     embedder_name: str | None = None,
     *,
-    data_dir: Path | None = None,
     refit: bool = False,
     k: int = novelty.DEFAULT_K,
     as_of_year: int | None = None,
     min_labelled: int = impact.MIN_LABELLED,
     progress: Progress = _quiet,
+    data_dir: Path | None = None,
+    runner: Runner | None = None,
+    default_embedder: str | None = None,
 ) -> ScoreSummary:
     """Every score for every paper: embeddings (the named embedder's generation brought up to date;
-    default: the active one's, else PAPERSCOPE_EMBEDDER's), then Novelty, categories and the AI
-    Score from the active generation's vectors."""
+    default: the active one's, else `default_embedder`'s), then Novelty, categories and the AI Score
+    from the active generation's vectors. Vector files live under `data_dir` (a SQLite store without
+    one: beside the database file). With `data_dir`, the approximate Novelty search keeps its graph
+    under it (novelty_graph_folder) and daily runs query that graph; without, a large store grows a
+    new graph each run. With a Ray `runner`, the embeddings and Novelty's exact neighbour search run
+    on its cluster (same results)."""
     summary = ScoreSummary()
     clock = time.perf_counter()
 
@@ -334,7 +409,8 @@ def run_scores(
     progress("fit", 0, None)
     changed: set[str] = set()
     updated, embedded, summary.refit_reason = embeddings.update(
-        engine, embedder_name, data_dir, refit=refit, progress=progress, changed=changed)
+        engine, embedder_name, data_dir, refit=refit, progress=progress, changed=changed, runner=runner,
+        default=default_embedder)
     summary.embedded, summary.unchanged = embedded.embedded, embedded.current
     lap("embed")
     with engine.connect() as connection:
@@ -346,8 +422,9 @@ def run_scores(
     summary.papers = len(facts)
     vectors, hashes = _aligned_vectors(engine, generation, [f["id"] for f in facts])
     progress("novelty", 0, None)
+    graph_folder = novelty_graph_folder(data_dir, generation) if data_dir is not None else None
     summary.novelty_raw, summary.novelty_pct, summary.novelty_searched = score_novelty(
-        engine, generation, facts, vectors, hashes, k, changed
+        engine, generation, facts, vectors, hashes, k, changed, graph_folder, summary, runner
     )
     lap("novelty")
     progress("categories", 0, None)

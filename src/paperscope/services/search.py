@@ -1,15 +1,15 @@
 """Search and discovery: keyword (BM25), semantic (HNSW over the paper embeddings) and hybrid
 (reciprocal rank fusion) search with filters and sorts, similar papers, feeds and trending.
 
-The indexes are derived files under `<data_dir>/index/` (`lexical/`, and `vectors-g<N>/` for the
-active embedder generation N), built and refreshed from the store by `build_indexes` (`paperscope
-index`); deleting them loses nothing. Query text is encoded by the active generation's model.
+The indexes are derived files under `<data_dir>/index/` (`lexical/`, `vectors-<embedder>/`), built
+and refreshed from the store by `build_indexes` (`paperscope index`); deleting them loses nothing.
 """
 
 from __future__ import annotations
 
 import math
 import re
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -25,6 +25,7 @@ from paperscope.analytics.embedders import TfidfSvdEmbedder, paper_text
 from paperscope.index.lexical import LexicalIndex, LexicalUpdate, analyse, update_lexical
 from paperscope.index.vectors import VectorIndex, VectorUpdate, update_vectors
 from paperscope.services import embeddings
+from paperscope.services.runners import Runner
 from paperscope.store import generations, queries
 from paperscope.store import search_reads as reads
 from paperscope.store.generations import Generation
@@ -56,8 +57,7 @@ def index_root(data_dir: Path) -> Path:
     return Path(data_dir) / "index"
 
 
-def vectors_folder(data_dir: Path, generation: Generation) -> Path:
-    return index_root(data_dir) / f"vectors-g{generation.id}"
+VECTORS = "vectors"  # the semantic index's folder under the index root: of the active generation
 
 
 # --- building ------------------------------------------------------------------------------------
@@ -81,16 +81,19 @@ def build_indexes(
     rebuild: bool = False,
     embed: bool = True,
     progress: Progress = _quiet,
+    runner: Runner | None = None,
+    default_embedder: str | None = None,
 ) -> IndexSummary:
     """Refresh both indexes from the store: the keyword index for changed papers; the embeddings
-    of the named embedder's generation (default: the active one's; only new or changed papers;
-    `embed=False` to skip) and the semantic index of the active generation."""
+    of the named embedder's generation (default: the active one's, else `default_embedder`'s; only
+    new or changed papers; `embed=False` to skip) and the semantic index of the active generation."""
     root = index_root(data_dir)
     lexical = update_lexical(engine, root / "lexical", rebuild=rebuild, progress=progress)
     summary = IndexSummary(lexical=lexical, vectors=None, folder=str(root))
     if embed:
         try:
-            _, embedded, summary.refit_reason = embeddings.update(engine, embedder_name, data_dir, progress=progress)
+            _, embedded, summary.refit_reason = embeddings.update(
+                engine, embedder_name, data_dir, progress=progress, runner=runner, default=default_embedder)
         except ValueError as exc:
             summary.semantic_skipped = str(exc)
             return summary
@@ -100,8 +103,7 @@ def build_indexes(
     if generation is None:
         summary.semantic_skipped = "no embedder generation is active: run paperscope score (or paperscope embed)"
         return summary
-    summary.vectors = update_vectors(generation, vectors_folder(data_dir, generation), rebuild=rebuild,
-                                     progress=progress)
+    summary.vectors = update_vectors(generation, root / VECTORS, rebuild=rebuild, progress=progress)
     return summary
 
 
@@ -220,55 +222,83 @@ def query_encoder(embedder: Any) -> Callable[[str], np.ndarray]:
 # --- the searcher --------------------------------------------------------------------------------
 
 
-class Searcher:
-    """Opened indexes and the query embedder, reused across queries."""
+def index_stamp(folder: Path) -> tuple[int, int, int] | None:
+    """The version stamp of an index folder: its state.json (written last, by an atomic rename, when
+    the index is built, updated or a snapshot is swapped in); None when there is no index."""
+    try:
+        st = (Path(folder) / "state.json").stat()
+    except FileNotFoundError:
+        return None
+    return st.st_ino, st.st_mtime_ns, st.st_size
 
-    def __init__(self, engine: Engine, data_dir: Path) -> None:
+
+class Searcher:
+    """Opened indexes and the query embedder, reused across queries and threads.
+
+    Each index is opened on first use and reopened when its folder's version stamp (`index_stamp`)
+    changes, so a long-lived searcher (one per process, held by the runtime) follows
+    `paperscope index` without a restart and never opens anything per request."""
+
+    def __init__(self, engine: Engine, data_dir: Path, root: Path | None = None) -> None:
         self.engine = engine
-        self.data_dir = Path(data_dir)
-        self.root = index_root(data_dir)
-        self._generation: Generation | None = None
+        self.root = Path(root) if root is not None else index_root(data_dir)  # a published snapshot
         self._lexical: LexicalIndex | None = None
+        self._lexical_stamp: tuple[int, int, int] | None = None
         self._vectors: VectorIndex | None = None
+        self._vectors_stamp: tuple[int, int, int] | None = None
         self._embedder: Any = None
         self._encode: Callable[[str], np.ndarray] | None = None
+        self._generation: Generation | None = None
+        self._lock = threading.Lock()
 
     @property
     def lexical(self) -> LexicalIndex:
-        if self._lexical is None:
-            folder = self.root / "lexical"
-            if not LexicalIndex.exists(folder):
-                raise SearchUnavailable(f"no keyword index at {folder}: run paperscope index")
-            self._lexical = LexicalIndex(folder)
+        folder = self.root / "lexical"
+        stamp = index_stamp(folder)
+        if self._lexical is None or stamp != self._lexical_stamp:
+            with self._lock:
+                if self._lexical is None or stamp != self._lexical_stamp:
+                    if stamp is None or not LexicalIndex.exists(folder):
+                        raise SearchUnavailable(f"no keyword index at {folder}: run paperscope index")
+                    self._lexical, self._lexical_stamp = LexicalIndex(folder), stamp
         return self._lexical
 
     @property
-    def generation(self) -> Generation:
-        """The active embedder generation, as it was when this searcher first needed it."""
-        if self._generation is None:
-            with self.engine.connect() as connection:
-                active = generations.active_generation(connection)
-            if active is None:
-                raise SearchUnavailable("no embedder generation is active: run paperscope score")
-            self._generation = active
-        return self._generation
-
-    @property
     def vectors(self) -> VectorIndex:
-        if self._vectors is None:
-            folder = vectors_folder(self.data_dir, self.generation)
-            if not VectorIndex.exists(folder):
-                raise SearchUnavailable(
-                    f"no semantic index of the active generation ({self.generation.label}) at {folder}: "
-                    "run paperscope index")
-            self._vectors = VectorIndex(folder)
+        folder = self.root / VECTORS
+        stamp = index_stamp(folder)
+        if self._vectors is None or stamp != self._vectors_stamp:
+            with self._lock:
+                if self._vectors is None or stamp != self._vectors_stamp:
+                    if stamp is None or not VectorIndex.exists(folder):
+                        raise SearchUnavailable(f"no semantic index at {folder}: run paperscope index")
+                    opened = VectorIndex(folder)
+                    if self._vectors is None or opened.generation != self._vectors.generation:
+                        # Another generation indexed: the query encoder follows it.
+                        self._embedder, self._encode, self._generation = None, None, None
+                    self._vectors, self._vectors_stamp = opened, stamp
         return self._vectors
 
+    @property
+    def generation(self) -> Generation:
+        """The embedder generation whose vectors the semantic index holds (the active one when
+        the index was built)."""
+        vectors = self.vectors
+        if self._generation is None or self._generation.id != vectors.generation:
+            with self.engine.connect() as connection:
+                found = generations.get_generation(connection, vectors.generation)
+            if found is None:
+                raise SearchUnavailable(f"the semantic index holds generation {vectors.generation}, which the store "
+                                        "no longer has: run paperscope index")
+            self._generation = found
+        return self._generation
+
     def embedder(self) -> Any:
-        """The active generation's model: the one that computed the vectors searched."""
+        """The model of the indexed generation: query text is encoded by the model whose vectors it is
+        compared with."""
         if self._embedder is None:
             try:
-                self._embedder = embeddings.load_embedder(self.engine, self.generation, self.data_dir)
+                self._embedder = embeddings.load_embedder(self.engine, self.generation)
             except ValueError as exc:
                 raise SearchUnavailable(str(exc)) from exc
         return self._embedder
@@ -450,26 +480,6 @@ def _why(query: str, mode: str, hit: Hit, card: dict[str, Any]) -> list[str]:
     if mode == "hybrid":
         why.append(f"fused rank {hit.rank} (reciprocal rank fusion, k={RRF_K})")
     return why
-
-
-# --- library calls -------------------------------------------------------------------------------
-
-
-def search(
-    engine: Engine,
-    data_dir: Path,
-    query: str,
-    mode: str = "hybrid",
-    filters: SearchFilter | None = None,
-    sort: str = "relevance",
-    limit: int = 10,
-    offset: int = 0,
-) -> SearchResult:
-    return Searcher(engine, data_dir).search(query, mode, filters, sort, limit, offset)
-
-
-def similar(engine: Engine, data_dir: Path, ref: str, limit: int = 10) -> tuple[dict[str, Any], list[Hit]]:
-    return Searcher(engine, data_dir).similar(ref, limit)
 
 
 # --- feeds and trending --------------------------------------------------------------------------

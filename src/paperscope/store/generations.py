@@ -28,6 +28,7 @@ from sqlalchemy import Connection, Engine, func, select, update
 
 from paperscope.store import schema
 from paperscope.store import vector_files as files
+from paperscope.store.ranges import in_range
 from paperscope.store.scores_schema import embedding_generations as g
 
 STATES = ("backfilling", "ready", "retired")
@@ -118,38 +119,16 @@ def set_active(connection: Connection, generation_id: int) -> None:
 # --- what is embedded -----------------------------------------------------------------------------
 
 
-def list_texts_in_range(connection: Connection, after: str | None, upto: str | None,
-                        limit: int | None = None) -> list[tuple[str, str, str | None]]:
-    """(id, title, abstract) of the papers with after < id <= upto, in id order."""
+def list_texts_between(connection: Connection, first: str | None,
+                       before: str | None) -> list[tuple[str, str, str | None]]:
+    """(id, title, abstract) of the papers of the id range [first, before) (store/ranges.py), in id order."""
     p = schema.papers
-    query = select(p.c.id, p.c.title, p.c.abstract).order_by(p.c.id)
-    if after is not None:
-        query = query.where(p.c.id > after)
-    if upto is not None:
-        query = query.where(p.c.id <= upto)
-    if limit is not None:
-        query = query.limit(limit)
+    query = select(p.c.id, p.c.title, p.c.abstract).where(*in_range(p.c.id, first, before)).order_by(p.c.id)
     return [(a, b, c) for a, b, c in connection.execute(query)]
 
 
-def id_range_bounds(connection: Connection, size: int) -> list[tuple[str | None, str]]:
-    """The papers split into consecutive id ranges (after, upto] of `size` papers each."""
-    p = schema.papers
-    bounds: list[tuple[str | None, str]] = []
-    after: str | None = None
-    while True:
-        query = select(p.c.id).order_by(p.c.id).offset(size - 1).limit(1)
-        if after is not None:
-            query = query.where(p.c.id > after)
-        row = connection.execute(query).first()
-        if row is None:
-            last = connection.execute(select(func.max(p.c.id)).where(
-                p.c.id > after) if after is not None else select(func.max(p.c.id))).scalar()
-            if last is not None:
-                bounds.append((after, last))
-            return bounds
-        bounds.append((after, row[0]))
-        after = row[0]
+def all_paper_ids(connection: Connection) -> set[str]:
+    return {pid for (pid,) in connection.execute(select(schema.papers.c.id))}
 
 
 def count_papers(connection: Connection) -> int:
