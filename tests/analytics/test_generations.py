@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy import Engine
 
 from paperscope.analytics.embedders import MiniLMEmbedder, TfidfSvdEmbedder
+from paperscope.services import backfill as backfills
 from paperscope.services import embeddings, scores, search
 from paperscope.store import generations, vector_files
 from tests.analytics.test_scores_service import TOPICS, corpus, load, record
@@ -44,7 +45,7 @@ def test_backfill_resume_switch_and_switch_back(engine: Engine, tmp_path: Path) 
 
     # Resumed: the two finished ranges are not embedded again.
     rest = embeddings.backfill(engine, minilm, model, range_size=5)
-    assert (rest.resumed_ranges, rest.embedded, rest.papers) == (2, 10, 20)
+    assert (rest.resumed_ranges, rest.embedded, rest.papers, rest.covered) == (2, 10, 10, 20)
     status = {g["id"]: g for g in embeddings.status(engine)["generations"]}
     assert status[minilm.id]["covered"] == 20 and status[minilm.id]["state"] == "ready"
     assert status[minilm.id]["files"] == 1 and not status[minilm.id]["backfill_in_progress"]
@@ -77,12 +78,14 @@ def test_backfill_resume_switch_and_switch_back(engine: Engine, tmp_path: Path) 
 def test_ranges_are_idempotent_and_changed_papers_are_reembedded(engine: Engine, tmp_path: Path) -> None:
     load(engine, corpus())
     model, gen, _ = embeddings.prepare(engine, "tfidf", tmp_path)
-    once = embeddings.embed_range(engine, gen, model, "r1", None, sorted(_ids())[9])
+    job = backfills.EmbedJob(backfills.store_url(engine), gen.id, "r1")
+    first_ten = (None, sorted(_ids())[10])
+    once = backfills.embed_range(job, first_ten, engine=engine, embedder=model, generation=gen)
     part = next(gen.folder.glob("part-*.arrow"))
     before = vector_files.VectorFile.open(part)
-    twice = embeddings.embed_range(engine, gen, model, "r1", None, sorted(_ids())[9])
+    twice = backfills.embed_range(job, first_ten, engine=engine, embedder=model, generation=gen)
     again = vector_files.VectorFile.open(part)
-    assert once.embedded == twice.embedded == 10 and len(list(gen.folder.glob("part-*.arrow"))) == 1
+    assert once["embedded"] == twice["embedded"] == 10 and len(list(gen.folder.glob("part-*.arrow"))) == 1
     assert before.ids == again.ids and np.array_equal(before.matrix, again.matrix)
 
     embeddings.backfill(engine, gen, model)
@@ -95,7 +98,7 @@ def test_ranges_are_idempotent_and_changed_papers_are_reembedded(engine: Engine,
     load(engine, [changed], target="update")
     old = generations.open_vectors(gen).rows([_ids()[3]])[1][0]
     result = embeddings.backfill(engine, gen, model)
-    assert (result.embedded, result.current) == (1, 19)
+    assert (result.embedded, result.unchanged) == (1, 19)
     new = generations.open_vectors(gen).rows([_ids()[3]])[1][0]
     assert float(old @ new) < 0.99  # the rewritten abstract's vector replaced the old one
 

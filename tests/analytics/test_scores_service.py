@@ -70,15 +70,15 @@ def test_embeddings_are_incremental_and_a_refit_is_a_new_generation(engine: Engi
     load(engine, papers)
     first, summary, reason = embeddings.update(engine, "tfidf", tmp_path)
     assert reason == "no fitted model in the store yet"
-    assert first.active and (summary.embedded, summary.current) == (20, 0)
+    assert first.active and (summary.embedded, summary.unchanged) == (20, 0)
     _, summary, _ = embeddings.update(engine, "tfidf", tmp_path)
-    assert (summary.embedded, summary.current) == (0, 20)
+    assert (summary.embedded, summary.unchanged) == (0, 20)
 
     changed = record(3, 2010, "a completely rewritten abstract about curiosity driven exploration")
     load(engine, [changed], target="update")
     again, summary, reason = embeddings.update(engine, "tfidf", tmp_path)
     assert reason is None and again.id == first.id  # the fit is reused from the store: same generation
-    assert (summary.embedded, summary.current) == (1, 19)
+    assert (summary.embedded, summary.unchanged) == (1, 19)
     ids, matrix = generations.vectors_for(engine, [f"arXiv:{p.arxiv_id}" for p in papers])
     assert len(ids) == 20 and matrix.shape == (20, first.dim)
     assert abs(float((matrix[0] ** 2).sum()) - 1.0) < 1e-5
@@ -89,7 +89,7 @@ def test_embeddings_are_incremental_and_a_refit_is_a_new_generation(engine: Engi
     refitted, summary, reason = embeddings.update(engine, "tfidf", tmp_path)
     assert reason is not None and "grew from 20 to 26" in reason
     assert refitted.id != first.id and refitted.version != first.version
-    assert (summary.embedded, summary.current) == (26, 0)
+    assert (summary.embedded, summary.unchanged) == (26, 0)
     with engine.connect() as connection:
         assert generations.active_generation(connection).id == refitted.id  # type: ignore[union-attr]
         old = generations.get_generation(connection, first.id)
@@ -147,7 +147,7 @@ def test_scores_on_a_small_store(engine: Engine, tmp_path: Path) -> None:
     rewritten = record(2, 2010, "tensor network simulation of quantum circuits on classical hardware")
     load(engine, [rewritten], target="rewrite")
     _, embedded, _ = embeddings.update(engine, "tfidf", tmp_path)
-    assert (embedded.embedded, embedded.current) == (1, 21)
+    assert (embedded.embedded, embedded.unchanged) == (1, 21)
     third = scores.run_scores(engine, "tfidf", data_dir=tmp_path, k=1)
     assert third.embedded == 0
     assert third.novelty_searched >= 18  # the paper itself and every paper after March 2010

@@ -42,13 +42,19 @@ class CitationCorpus:
 
 
 def load_aan(folder: Path) -> CitationCorpus:
-    """Every AAN paper with metadata, and its citations of other such papers."""
+    """The AAN papers that cite or are cited by another paper with metadata (the citation graph),
+    and their citations of each other."""
     from paperscope.sources.aan import read_folder
 
     records = [r for batch in read_folder(folder) for r in batch.records if isinstance(r, PaperRecord)]
     index = {r.source_key: i for i, r in enumerate(records)}
-    cites = [{index[key] for _, key in (r.references or []) if key in index and index[key] != i}
+    edges = [{index[key] for _, key in (r.references or []) if key in index and index[key] != i}
              for i, r in enumerate(records)]
+    linked = {i for i, cited in enumerate(edges) if cited} | {j for cited in edges for j in cited}
+    order = sorted(linked)
+    remap = {old: new for new, old in enumerate(order)}
+    records = [records[i] for i in order]
+    cites = [{remap[j] for j in edges[i]} for i in order]
     return CitationCorpus([r.source_key for r in records], [paper_text(r.title, r.abstract) for r in records],
                           cites, [r.venue for r in records])
 

@@ -411,7 +411,7 @@ def run_scores(
     updated, embedded, summary.refit_reason = embeddings.update(
         engine, embedder_name, data_dir, refit=refit, progress=progress, changed=changed, runner=runner,
         default=default_embedder)
-    summary.embedded, summary.unchanged = embedded.embedded, embedded.current
+    summary.embedded, summary.unchanged = embedded.embedded, embedded.unchanged
     lap("embed")
     with engine.connect() as connection:
         generation = generations.active_generation(connection) or updated
