@@ -50,7 +50,7 @@ def test_search_modes_filters_sorts_similar_and_incremental_indexes(
     assert built.lexical.docs == papers and built.lexical.indexed == papers
     assert built.vectors is not None and built.vectors.count == papers and built.vectors.added == papers
     assert (tmp_path / "index" / "lexical" / "state.json").is_file()
-    assert (tmp_path / "index" / f"vectors-g{built.vectors.generation}" / "hnsw.bin").is_file()
+    assert (tmp_path / "index" / "vectors" / "hnsw.bin").is_file()
     s = Searcher(engine, tmp_path)
 
     # Keyword: BM25, field queries, phrases; every hit says which terms matched where.

@@ -1,8 +1,10 @@
 """Search and discovery: keyword (BM25), semantic (HNSW over the paper embeddings) and hybrid
 (reciprocal rank fusion) search with filters and sorts, similar papers, feeds and trending.
 
-The indexes are derived files under `<data_dir>/index/` (`lexical/`, `vectors-<embedder>/`), built
-and refreshed from the store by `build_indexes` (`paperscope index`); deleting them loses nothing.
+The indexes are derived files under `<data_dir>/index/` (`lexical/`, and `vectors/` of the active
+embedder generation), built and refreshed from the store by `build_indexes` (`paperscope index`);
+deleting them loses nothing. Query text is encoded by the model of the generation the semantic
+index holds, which `build_indexes` keeps the active one.
 """
 
 from __future__ import annotations
