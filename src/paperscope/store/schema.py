@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     Column,
     Date,
@@ -16,6 +17,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Table,
@@ -215,6 +217,19 @@ ingest_runs = Table(
     Column("cursor", Text),  # where the next run resumes
     Column("error", Text),
     Index(None, "source", "target"),
+)
+
+# Lines a bulk snapshot load set aside for the record-by-record path (they share an id or title
+# with an earlier line, or need cleaning or a quarantine reason); written there once the bulk
+# rows and their indexes are in, in line order, and deleted as they go.
+ingest_deferred = Table(
+    "ingest_deferred",
+    metadata,
+    Column("source", String(32), primary_key=True),
+    Column("target", Text, primary_key=True),
+    Column("seq", BigInteger, primary_key=True),  # file index << 32 | line number: input order
+    Column("position", Text, nullable=False),  # "<path>:<line>", as quarantine positions are written
+    Column("raw", LargeBinary, nullable=False),  # the line's bytes, exactly as read
 )
 
 quarantine = Table(
