@@ -23,6 +23,7 @@ takes the record path, which is the one that knows how to merge into existing pa
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import multiprocessing
 import os
@@ -112,12 +113,13 @@ def _printable(*texts: str | None) -> bool:
     return all(t is None or t.isprintable() for t in texts)
 
 
-def fast_rows(line: bytes, today: date, now: datetime, stamp: Callable[[Any], Any]) -> _Fast | None:
+def fast_rows(line: bytes, today: date, now: Any, stamp: Callable[[Any], Any]) -> _Fast | None:
     """The rows the record path would write for this line on a store without it, or None when the
     line must take the record path (it does not parse, fails a check, or needs cleaning).
 
     Mirrors `parse_snapshot_record` (sources), `validate`, `paper_row`, `provenance_record`
     (ingest/normalise) and the author rows of ingest/batch; a test holds the two paths equal.
+    `now` is the batch's clock already in the driver's type (one conversion per batch, not per row).
     """
     try:
         obj = orjson.loads(line)
@@ -188,7 +190,7 @@ def fast_rows(line: bytes, today: date, now: datetime, stamp: Callable[[Any], An
         stamp(published), stamp(updated), year, primary, _dumps(categories), comments, journal_ref,
         license_text, None, _dumps(links), listed if listed else None, False,
         SOURCE if listed else None, "[]", _dumps(code_urls), None, has_code, None, None, None, None,
-        "[]", None, _dumps(field_sources), stamp(now), stamp(now),
+        "[]", None, _dumps(field_sources), now, now,
     )  # fmt: skip
 
     said: dict[str, Any] = {"title": title, "arxiv_id": arxiv_id}
@@ -216,7 +218,7 @@ def fast_rows(line: bytes, today: date, now: datetime, stamp: Callable[[Any], An
         said["authors"] = [{"name": a.name} for a in authors]
     said_json = orjson.dumps(said, option=orjson.OPT_SORT_KEYS)
     digest = hashlib.blake2b(said_json, digest_size=16).hexdigest()
-    source_row = (paper_id, SOURCE, raw_id, digest, stamp(now), None, said_json.decode())
+    source_row = (paper_id, SOURCE, raw_id, digest, now, None, said_json.decode())
 
     author_rows: list[tuple[Any, ...]] = []
     ships: list[tuple[Any, ...]] = []
@@ -226,7 +228,7 @@ def fast_rows(line: bytes, today: date, now: datetime, stamp: Callable[[Any], An
         except InvalidId:
             continue
         name = " ".join(author.name.split())
-        author_rows.append((author_id, name, normalise_person_name(name), None, None, None, stamp(now)))
+        author_rows.append((author_id, name, normalise_person_name(name), None, None, None, now))
         ships.append((paper_id, len(ships), author_id, name, "[]", "source"))
 
     keys = ["arxiv_id\x1f" + arxiv_id]
@@ -340,6 +342,7 @@ def _batches(
         pending: list[tuple[int, bytes, _Fast | None]] = []
         last_line = skip
         now = datetime.now(UTC)
+        clock = stamp(now)
         with open_snapshot(name) as handle:
             for line_no, line in enumerate(islice(handle, skip, None), start=skip + 1):
                 bytes_read += len(line)
@@ -348,7 +351,8 @@ def _batches(
                 if len(pending) >= batch_size:
                     yield _finish(pending, index, name, last_line, bytes_read, seen)
                     pending, now = [], datetime.now(UTC)
-                pending.append((line_no, line, fast_rows(line, now.date(), now, stamp)))
+                    clock = stamp(now)
+                pending.append((line_no, line, fast_rows(line, now.date(), clock, stamp)))
                 last_line = line_no
         if pending:
             yield _finish(pending, index, name, last_line, bytes_read, seen)
@@ -399,6 +403,8 @@ def _parse_process(
                 if os.getppid() != parent:  # the writer was killed: nobody will read this
                     os._exit(1)
 
+    # Parsing makes no reference cycles; the collector's scans of the growing batch only cost time.
+    gc.disable()
     try:
         for batch in _batches(files, first_file, skip, batch_size, dialect, seen):
             put(("batch", batch))
@@ -515,6 +521,8 @@ def _load_lines(
     )
     parser.start()
     lines = 0
+    collecting = gc.isenabled()
+    gc.disable()  # unpickled batches are acyclic: no collector passes over them
     try:
         while True:
             try:
@@ -539,6 +547,8 @@ def _load_lines(
             if progress:
                 progress(lines, batch.bytes_read, total_bytes)
     finally:
+        if collecting:
+            gc.enable()
         if parser.is_alive():
             parser.terminate()
         parser.join(timeout=10)
