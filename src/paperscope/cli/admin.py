@@ -122,7 +122,7 @@ def demo_command(
         execute(plan)
     engine = store_or_exit(settings)
     console.rule("[bold]scores, author profiles, search indexes")
-    summary = scores.run_scores(engine, None)
+    summary = scores.run_scores(engine, None, data_dir=settings.data_dir)
     console.print(f"scored {summary.papers:,} papers ({summary.embedder}); AI Score: {summary.ai_status}")
     authors.recompute(engine)
     built = search.build_indexes(engine, settings.data_dir, None)

@@ -30,7 +30,8 @@ def score_command(
     as_of_year: int = typer.Option(None, help="Year citation counts are taken as of (default: this year)"),
 ) -> None:
     """Compute every score: embeddings (only new or changed papers), Novelty, categories, AI Score."""
-    engine = store_or_exit(settings_or_exit())
+    settings = settings_or_exit()
+    engine = store_or_exit(settings)
     with Progress(
         TextColumn("[bold]{task.description}"),
         BarColumn(),
@@ -50,7 +51,8 @@ def score_command(
             progress.update(tasks[stage], completed=done, total=total)
 
         try:
-            summary = scores.run_scores(engine, embedder, refit=refit, k=k, as_of_year=as_of_year, progress=report)
+            summary = scores.run_scores(engine, embedder, refit=refit, k=k, as_of_year=as_of_year, progress=report,
+                                       data_dir=settings.data_dir)
         except (EmbedderUnavailable, ValueError) as exc:
             fail(str(exc))
             raise
@@ -59,7 +61,8 @@ def score_command(
     console.print(
         f"[green]scored {summary.papers:,} papers[/] with {summary.embedder}@{summary.version}: "
         f"{summary.embedded:,} embedded, {summary.unchanged:,} unchanged · novelty {summary.novelty_raw:,} "
-        f"({summary.novelty_pct:,} with a percentile, {summary.novelty_searched:,} searched) · "
+        f"({summary.novelty_pct:,} with a percentile, {summary.novelty_searched:,} searched, "
+        f"{summary.novelty_search}) · "
         f"{summary.categories_predicted:,} categories predicted · "
         f"AI Score {summary.ai_scored:,}"
     )

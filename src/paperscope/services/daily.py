@@ -75,7 +75,7 @@ def run_daily(engine: Engine, settings: Settings, mail: MailSettings, transport:
         return "; ".join(done) or "nothing to ingest"
 
     def score() -> str:
-        s = scores.run_scores(engine)
+        s = scores.run_scores(engine, data_dir=settings.data_dir)
         return f"{s.papers:,} papers, {s.embedded:,} embedded, AI Score {s.ai_status}"
 
     def index() -> str:

@@ -8,11 +8,13 @@ change the neighbours and percentiles of others); only the embeddings are increm
 from __future__ import annotations
 
 import os
+import shutil
 import time
 from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -21,6 +23,7 @@ from sqlalchemy import Engine
 from paperscope.analytics import categories as category_model
 from paperscope.analytics import impact, novelty
 from paperscope.analytics.codecheck import compute_code_detection
+from paperscope.analytics.earlier_graph import EarlierGraph
 from paperscope.analytics.embedders import (
     MiniLMEmbedder,
     TfidfSvdEmbedder,
@@ -64,6 +67,7 @@ class ScoreSummary:
     novelty_raw: int = 0
     novelty_pct: int = 0
     novelty_searched: int = 0  # papers whose nearest earlier papers were searched (others reused)
+    novelty_search: str = ""  # exact, approximate on a new graph, or approximate on the kept graph
     categories_predicted: int = 0
     category_status: str = ""
     ai_scored: int = 0
@@ -194,6 +198,11 @@ def _aligned_vectors(engine: Engine, embedder: Embedder, ids: list[str]) -> np.n
 # --- stages -------------------------------------------------------------------------------------
 
 
+def novelty_graph_folder(data_dir: Path, embedder_name: str) -> Path:
+    """Where the approximate Novelty search keeps its graph between runs (a derived folder)."""
+    return Path(data_dir) / "derived" / f"novelty-{embedder_name}"
+
+
 def score_novelty(
     engine: Engine,
     embedder: Embedder,
@@ -201,9 +210,13 @@ def score_novelty(
     vectors: np.ndarray,
     k: int = novelty.DEFAULT_K,
     changed: set[str] | None = None,
+    graph_folder: Path | None = None,
+    summary: ScoreSummary | None = None,
 ) -> tuple[int, int, int]:
     """Novelty of every paper with an abstract, against the earlier papers with one. With `changed`
     (the ids embedded this run), stored neighbours of papers older than every change are reused.
+    Above novelty.EXACT_UP_TO papers the search is approximate; with `graph_folder` its graph is
+    kept there, so that the next incremental run queries it instead of growing a new one.
     Returns (papers with a raw Novelty, with a percentile, papers whose neighbours were searched)."""
     # A zero vector (no word the embedder knows) says nothing about where the paper lies.
     known = np.abs(vectors).sum(axis=1) > 0
@@ -218,6 +231,11 @@ def score_novelty(
         # embedded it: its text hash differs from the one the evidence names).
         previous, stale = _previous_novelty(engine, [facts[i]["id"] for i in subset], model, k, hashes)
         changed_mask = np.array([facts[i]["id"] in changed or facts[i]["id"] in stale for i in subset])
+    kept = None
+    if graph_folder is not None and previous is not None:
+        state = EarlierGraph.state(graph_folder)
+        if state is not None and state.get("model") == model and state.get("dim") == vectors.shape[1]:
+            kept = EarlierGraph.load(graph_folder)
     result = novelty.compute_novelty(
         vectors[subset],
         [facts[i]["year"] for i in subset],
@@ -226,7 +244,22 @@ def score_novelty(
         k=k,
         changed=changed_mask,
         previous=previous,
+        ids=[facts[i]["id"] for i in subset] if graph_folder is not None else None,
+        graph=kept,
     )
+    if summary is not None:
+        summary.novelty_search = (
+            "exact" if result.graph is None and len(subset) <= novelty.EXACT_UP_TO
+            else "approximate, kept graph" if kept is not None and result.graph is kept
+            else "approximate, new graph"
+        )
+    if graph_folder is not None:
+        # Kept before the scores are written: a run stopped in between redoes those papers on a
+        # graph that already holds them, never on one that lacks them.
+        if result.graph is not None:
+            result.graph.save(graph_folder, {"model": model})
+        else:
+            shutil.rmtree(graph_folder, ignore_errors=True)
     rows: list[dict[str, Any]] = [
         {
             "paper_id": f["id"],
@@ -435,8 +468,11 @@ def run_scores(
     as_of_year: int | None = None,
     min_labelled: int = impact.MIN_LABELLED,
     progress: Progress = _quiet,
+    data_dir: Path | None = None,
 ) -> ScoreSummary:
-    """Every score for every paper: embeddings (incremental), Novelty, categories, AI Score."""
+    """Every score for every paper: embeddings (incremental), Novelty, categories, AI Score.
+    With `data_dir`, the approximate Novelty search keeps its graph under it (novelty_graph_folder)
+    and daily runs query that graph; without, a large store grows a new graph each run."""
     summary = ScoreSummary()
     clock = time.perf_counter()
 
@@ -459,8 +495,9 @@ def run_scores(
     summary.papers = len(facts)
     vectors = _aligned_vectors(engine, embedder, [f["id"] for f in facts])
     progress("novelty", 0, None)
+    graph_folder = novelty_graph_folder(data_dir, embedder.name) if data_dir is not None else None
     summary.novelty_raw, summary.novelty_pct, summary.novelty_searched = score_novelty(
-        engine, embedder, facts, vectors, k, changed
+        engine, embedder, facts, vectors, k, changed, graph_folder, summary
     )
     lap("novelty")
     progress("categories", 0, None)
