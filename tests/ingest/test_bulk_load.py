@@ -40,7 +40,8 @@ def stored(engine: Engine) -> dict[str, list[tuple]]:
     out = {}
     with engine.connect() as connection:
         for table in TABLES:
-            columns = [c for c in table.columns if c.name not in CLOCKS and not (table is schema.quarantine and c.name == "id")]
+            skip = CLOCKS | ({"id"} if table is schema.quarantine else set())
+            columns = [c for c in table.columns if c.name not in skip]
             rows = connection.execute(select(*columns)).all()
             out[table.name] = sorted((tuple(_value(v) for v in row) for row in rows), key=repr)
     return out
