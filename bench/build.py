@@ -76,6 +76,7 @@ def daily_snapshot(n: int) -> Path:
         for i, line in enumerate(iter_snapshot_lines(n, seed=SEED + 1)):
             record = orjson.loads(line)
             record["id"] = f"{today.year % 100 + 10:02d}{today.month:02d}.{i + 1:05d}"  # beyond every stored id
+            record["doi"] = f"10.9999/daily.{i}"  # the generator numbers DOIs by line: they would repeat
             record["versions"] = [{"version": "v1", "created": stamp}]
             record["update_date"] = today.isoformat()
             out.write(orjson.dumps(record) + b"\n")

@@ -73,7 +73,7 @@ def build_command(
         try:
             report = run_build(
                 engine, settings.data_dir, snapshot, embedder_name=embedder, stages=stage or None,
-                restart=restart, progress=progress, on_stage=on_stage,
+                restart=restart, batch_size=settings.batch_size, progress=progress, on_stage=on_stage,
             )
         except (FileNotFoundError, ValueError) as exc:
             fail(str(exc))

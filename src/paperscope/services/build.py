@@ -52,6 +52,7 @@ class BuildContext:
     files: list[Path]
     embedder_name: str
     incremental: bool
+    batch_size: int = bulk.BULK_BATCH  # snapshot lines per transaction
     progress: Progress = _quiet
     embedder: Any = None
     changed: set[str] | None = None  # papers embedded by this process (None: not known, e.g. resumed)
@@ -89,7 +90,9 @@ def stage_ingest(ctx: BuildContext) -> Outcome:
     def progress(lines: int, done_bytes: int, total_bytes: int) -> None:
         ctx.progress("ingest", done_bytes, total_bytes)  # bytes: the only total known before reading
 
-    summary = bulk.load_snapshot(ctx.engine, ctx.files, progress=progress)
+    summary = bulk.load_snapshot(
+        ctx.engine, ctx.files, batch_size=ctx.batch_size, record_batch_size=ctx.batch_size, progress=progress
+    )
     counts = dict(summary.counts)
     return Outcome(counts.get("records", 0), "records", {
         "path": "bulk" if counts.get("bulk_load") else "record", "papers_new": counts.get("papers_new", 0),
@@ -256,6 +259,7 @@ def run_build(
     embedder_name: str | None = None,
     stages: Sequence[str] | None = None,
     restart: bool = False,
+    batch_size: int = bulk.BULK_BATCH,
     progress: Progress = _quiet,
     on_stage: Callable[[Stage, str], None] | None = None,
 ) -> BuildReport:
@@ -283,7 +287,7 @@ def run_build(
             build_id, finished = store.start_build(connection, target, mode), {}
     ctx = BuildContext(
         engine, Path(data_dir), files, embedder_name or scores_service.embedder_setting(),
-        incremental=mode == "incremental",
+        incremental=mode == "incremental", batch_size=batch_size,
     )
     report = BuildReport(build_id, mode, resumed=unfinished is not None, stages=[])
     for stage in STAGES:
