@@ -22,7 +22,7 @@ order. Two searches use that:
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date
 
@@ -32,9 +32,14 @@ from paperscope.analytics.earlier_graph import AnnParams, EarlierGraph, time_key
 
 DEFAULT_K = 10
 MIN_PEERS = 5
+SEARCH_BLOCK = 1024  # query rows per matrix product in nearest_earlier
 EXACT_UP_TO = 50_000  # stores up to this many papers are searched exactly (seconds, and no error)
 DEFAULT_ANN = AnnParams()
 KEPT_GRAPH_SHARE = 0.2  # an incremental run redoing more of the papers than this grows a new graph
+
+
+# (time-ordered vectors, prefix, k, rows to search or None) -> (indices, similarities): nearest_earlier
+NeighbourSearch = Callable[[np.ndarray, np.ndarray, int, "np.ndarray | None"], tuple[np.ndarray, np.ndarray]]
 
 
 @dataclass
@@ -71,7 +76,7 @@ def nearest_earlier(
     vectors: np.ndarray,
     prefix: np.ndarray,
     k: int,
-    block: int = 1024,
+    block: int = SEARCH_BLOCK,
     chunk: int = 16_384,
     rows: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -252,6 +257,7 @@ def compute_novelty(
     ann: AnnParams | None = None,
     ids: Sequence[str] | None = None,
     graph: EarlierGraph | None = None,
+    search: NeighbourSearch | None = None,
 ) -> Novelty:
     """Novelty of every paper (rows of unit-length `vectors`) against the earlier ones among them.
 
@@ -263,7 +269,10 @@ def compute_novelty(
     `method`: "exact", "ann" (nearest_earlier_ann) or "auto": exact up to EXACT_UP_TO papers.
     With `ids` (one per paper) the approximate search returns its graph in `Novelty.graph`, to be
     kept; a `graph` kept from an earlier run (with `previous`) answers the papers to redo when they
-    are few (KEPT_GRAPH_SHARE), instead of a new graph being grown."""
+    are few (KEPT_GRAPH_SHARE), instead of a new graph being grown.
+
+    `search` replaces the exact `nearest_earlier` (same arguments and answer), e.g. to spread its
+    queries over a cluster; by default the exact search runs here."""
     if method not in ("auto", "exact", "ann"):
         raise ValueError(f"novelty search method {method!r}: expected 'auto', 'exact' or 'ann'")
     n = len(vectors)
@@ -296,6 +305,8 @@ def compute_novelty(
             if fresh is not None and ids_sorted is not None:
                 fresh.ids, fresh.keys = ids_sorted, keys
                 kept = fresh
+    elif search is not None:
+        idx_sorted, sims_sorted = search(sorted_vectors, prefix, k, rows)
     else:
         idx_sorted, sims_sorted = nearest_earlier(sorted_vectors, prefix, k, rows=rows)
     neighbours = np.full((n, k), -1, dtype=np.int64)

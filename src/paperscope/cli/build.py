@@ -13,7 +13,7 @@ import typer
 from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
 
-from paperscope.cli.app import app, console, fail, settings_or_exit, store_or_exit
+from paperscope.cli.app import app, console, fail, runtime_or_exit
 from paperscope.services.build import STAGE_NAMES, STAGES, BuildReport, Stage, run_build
 
 
@@ -29,8 +29,8 @@ def build_command(
     """Build everything from a snapshot: ingest → embed → Novelty → categories → AI Score → author
     profiles → keyword and vector indexes. Resumes a killed build; on a store with papers it runs
     incrementally (only what changed)."""
-    settings = settings_or_exit()
-    engine = store_or_exit(settings)
+    runtime = runtime_or_exit()
+    settings, engine = runtime.settings, runtime.engine
     budget = {s.name: s.budget_s for s in STAGES}
     chosen = [s.name for s in STAGES if not stage or s.name in stage]
     with Progress(
@@ -72,7 +72,7 @@ def build_command(
 
         try:
             report = run_build(
-                engine, settings.data_dir, snapshot, embedder_name=embedder, stages=stage or None,
+                engine, settings.data_dir, snapshot, embedder_name=embedder or settings.embedder, stages=stage or None,
                 restart=restart, batch_size=settings.batch_size, progress=progress, on_stage=on_stage,
             )
         except (FileNotFoundError, ValueError) as exc:

@@ -256,7 +256,7 @@ def run_build(
     data_dir: Path,
     files: Sequence[Path],
     *,
-    embedder_name: str | None = None,
+    embedder_name: str,
     stages: Sequence[str] | None = None,
     restart: bool = False,
     batch_size: int = bulk.BULK_BATCH,
@@ -286,7 +286,7 @@ def run_build(
             mode = "full" if store_bulk.count_papers(connection) == 0 else "incremental"
             build_id, finished = store.start_build(connection, target, mode), {}
     ctx = BuildContext(
-        engine, Path(data_dir), files, embedder_name or scores_service.embedder_setting(),
+        engine, Path(data_dir), files, embedder_name,
         incremental=mode == "incremental", batch_size=batch_size,
     )
     report = BuildReport(build_id, mode, resumed=unfinished is not None, stages=[])

@@ -7,11 +7,10 @@ change the neighbours and percentiles of others); only the embeddings are increm
 
 from __future__ import annotations
 
-import os
 import shutil
 import time
 from collections import Counter
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -29,13 +28,14 @@ from paperscope.analytics.embedders import (
     TfidfSvdEmbedder,
     make_embedder,
     paper_text,
-    text_hash,
 )
+from paperscope.core.settings import declared_default
+from paperscope.services.backfill import backfill_embeddings
+from paperscope.services.runners import Runner
 from paperscope.store import queries
 from paperscope.store import scores as store
 
-EMBEDDER_ENV = "PAPERSCOPE_EMBEDDER"
-DEFAULT_EMBEDDER = "tfidf"
+DEFAULT_EMBEDDER: str = declared_default("embedder")  # callers pass settings.embedder
 REFIT_GROWTH = 0.25  # refit the TF-IDF embedder once the store has grown by a quarter since its fit
 FIT_SAMPLE = 200_000  # papers the TF-IDF embedder is fitted on at most (an even sample by id)
 MIN_FIT_ABSTRACTS = 500  # fit on abstracts alone once there are this many
@@ -44,12 +44,6 @@ GRAPH_SOURCES = ("aan",)  # sources whose citation edges are complete within the
 
 Progress = Callable[[str, int, int | None], None]
 Embedder = TfidfSvdEmbedder | MiniLMEmbedder
-
-
-def embedder_setting(environ: Mapping[str, str] | None = None) -> str:
-    """The embedder that feeds Novelty, similar papers and semantic search (PAPERSCOPE_EMBEDDER)."""
-    env = os.environ if environ is None else environ
-    return (env.get(EMBEDDER_ENV) or DEFAULT_EMBEDDER).strip().lower()
 
 
 def _quiet(stage: str, done: int, total: int | None) -> None:
@@ -135,51 +129,14 @@ def update_embeddings(
     progress: Progress = _quiet,
     batch: int = EMBED_BATCH,
     changed: set[str] | None = None,
+    runner: Runner | None = None,
 ) -> tuple[int, int]:
-    """Embed the papers whose text changed or whose embedding is of another model version.
-    Returns (embedded, unchanged)."""
-    with engine.connect() as connection:
-        total = store.count_papers(connection)
-    embedded = unchanged = done = 0
-    after: str | None = None
-    progress("embed", 0, total)
-    while True:
-        with engine.connect() as connection:
-            rows = store.list_embedding_inputs(connection, embedder.name, after, batch)
-        if not rows:
-            break
-        after = rows[-1]["id"]
-        pending = []
-        for row in rows:
-            text = paper_text(row["title"], row["abstract"])
-            digest = text_hash(text)
-            if row["text_hash"] == digest and row["model_version"] == embedder.version:
-                unchanged += 1
-            else:
-                pending.append((row["id"], text, digest))
-        if pending:
-            vectors = embedder.embed([text for _, text, _ in pending])
-            stamp = store.now()
-            out = [
-                {
-                    "paper_id": pid,
-                    "model": embedder.name,
-                    "model_version": embedder.version,
-                    "dim": embedder.dim,
-                    "vector": vectors[j].astype("<f4").tobytes(),
-                    "text_hash": digest,
-                    "computed_at": stamp,
-                }
-                for j, (pid, _, digest) in enumerate(pending)
-            ]
-            with engine.begin() as connection:
-                store.upsert_embeddings(connection, out)
-            embedded += len(pending)
-            if changed is not None:
-                changed.update(pid for pid, _, _ in pending)
-        done += len(rows)
-        progress("embed", done, total)
-    return embedded, unchanged
+    """Embed the papers whose text changed or whose embedding is of another model version, range by
+    range on `runner` (this process by default; services/backfill.py). Returns (embedded, unchanged)."""
+    summary = backfill_embeddings(engine, embedder, runner, range_size=batch, progress=progress)
+    if changed is not None:
+        changed.update(summary.changed)
+    return summary.embedded, summary.unchanged
 
 
 def _aligned_vectors(engine: Engine, embedder: Embedder, ids: list[str]) -> np.ndarray:
@@ -212,6 +169,7 @@ def score_novelty(
     changed: set[str] | None = None,
     graph_folder: Path | None = None,
     summary: ScoreSummary | None = None,
+    runner: Runner | None = None,
 ) -> tuple[int, int, int]:
     """Novelty of every paper with an abstract, against the earlier papers with one. With `changed`
     (the ids embedded this run), stored neighbours of papers older than every change are reused.
@@ -246,6 +204,7 @@ def score_novelty(
         previous=previous,
         ids=[facts[i]["id"] for i in subset] if graph_folder is not None else None,
         graph=kept,
+        search=neighbour_search(runner),
     )
     if summary is not None:
         summary.novelty_search = (
@@ -305,6 +264,40 @@ def score_novelty(
         int((~np.isnan(result.percentile)).sum()),
         result.searched,
     )
+
+
+NOVELTY_PIECE_ROWS = 8 * novelty.SEARCH_BLOCK  # whole blocks per piece: each block computed as in one process
+
+
+def _search_piece(shared: tuple[np.ndarray, np.ndarray, int], rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    vectors, prefix, k = shared
+    indices, similarities = novelty.nearest_earlier(vectors, prefix, k, rows=rows)
+    return indices[rows], similarities[rows]
+
+
+def neighbour_search(runner: Runner | None, piece_rows: int = NOVELTY_PIECE_ROWS) -> novelty.NeighbourSearch | None:
+    """Novelty's nearest-earlier search spread over `runner` in pieces of whole query blocks (None:
+    in this process). Each block is the same matrix product as in one process: equal answers.
+    `piece_rows` must be a multiple of novelty.SEARCH_BLOCK for that."""
+    if piece_rows % novelty.SEARCH_BLOCK:
+        raise ValueError(f"piece_rows={piece_rows} is not a multiple of {novelty.SEARCH_BLOCK}")
+    if runner is None or runner.name == "local":
+        return None
+
+    def search(
+        vectors: np.ndarray, prefix: np.ndarray, k: int, rows: np.ndarray | None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        n = len(vectors)
+        rows = np.arange(n, dtype=np.int64) if rows is None else np.asarray(rows, dtype=np.int64)
+        pieces = [rows[i : i + piece_rows] for i in range(0, len(rows), piece_rows)]
+        indices = np.full((n, k), -1, dtype=np.int64)
+        similarities = np.full((n, k), np.nan, dtype=np.float32)
+        for piece, (found, sims) in zip(pieces, runner.map_shared(_search_piece, (vectors, prefix, k), pieces),
+                                        strict=True):
+            indices[piece], similarities[piece] = found, sims
+        return indices, similarities
+
+    return search
 
 
 def _previous_novelty(
@@ -469,10 +462,12 @@ def run_scores(
     min_labelled: int = impact.MIN_LABELLED,
     progress: Progress = _quiet,
     data_dir: Path | None = None,
+    runner: Runner | None = None,
 ) -> ScoreSummary:
     """Every score for every paper: embeddings (incremental), Novelty, categories, AI Score.
     With `data_dir`, the approximate Novelty search keeps its graph under it (novelty_graph_folder)
-    and daily runs query that graph; without, a large store grows a new graph each run."""
+    and daily runs query that graph; without, a large store grows a new graph each run. With a Ray
+    `runner`, the embeddings and Novelty's exact neighbour search run on its cluster (same results)."""
     summary = ScoreSummary()
     clock = time.perf_counter()
 
@@ -482,13 +477,15 @@ def run_scores(
         summary.seconds[stage] = round(now - clock, 3)
         clock = now
 
-    name = embedder_name or embedder_setting()
+    name = embedder_name or DEFAULT_EMBEDDER
     progress("fit", 0, None)
     embedder, summary.refit_reason = prepare_embedder(engine, name, refit)
     summary.embedder, summary.version = embedder.name, embedder.version
     lap("fit")
     changed: set[str] = set()
-    summary.embedded, summary.unchanged = update_embeddings(engine, embedder, progress, changed=changed)
+    summary.embedded, summary.unchanged = update_embeddings(
+        engine, embedder, progress, changed=changed, runner=runner
+    )
     lap("embed")
     with engine.connect() as connection:
         facts = store.list_paper_facts(connection)
@@ -497,7 +494,7 @@ def run_scores(
     progress("novelty", 0, None)
     graph_folder = novelty_graph_folder(data_dir, embedder.name) if data_dir is not None else None
     summary.novelty_raw, summary.novelty_pct, summary.novelty_searched = score_novelty(
-        engine, embedder, facts, vectors, k, changed, graph_folder, summary
+        engine, embedder, facts, vectors, k, changed, graph_folder, summary, runner
     )
     lap("novelty")
     progress("categories", 0, None)
