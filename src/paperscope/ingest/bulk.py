@@ -33,6 +33,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
+from functools import lru_cache
 from itertools import islice
 from pathlib import Path
 from typing import Any
@@ -93,6 +94,31 @@ def _stamp(dialect: str) -> Callable[[Any], Any]:
 
 def _dumps(value: Any) -> str:
     return orjson.dumps(value).decode()
+
+
+@lru_cache(maxsize=4096)
+def _categories_json(text: str) -> str:
+    """A category list as JSON: a few hundred distinct lists recur across millions of lines."""
+    return _dumps(text.split())
+
+
+@lru_cache(maxsize=512)
+def _field_sources_json(present: tuple[str, ...]) -> str:
+    """field_sources as JSON for the fields a line has: one shared string per combination, which
+    also lets pickle send it once per batch."""
+    return _dumps(dict.fromkeys(present, SOURCE))
+
+
+@lru_cache(maxsize=1 << 18)
+def _author(name: str) -> tuple[str, str, str] | None:
+    """(author id, name as stored, name key) of a name as the parser gives it; None: no letters.
+    Cached: prolific authors recur on thousands of lines."""
+    try:
+        author_id = author_id_for(name)
+    except InvalidId:
+        return None
+    clean = " ".join(name.split())
+    return author_id, clean, normalise_person_name(clean)
 
 
 @dataclass(slots=True)
@@ -183,14 +209,14 @@ def fast_rows(line: bytes, today: date, now: Any, stamp: Callable[[Any], Any]) -
         "year": year, "primary_category": primary, "categories": categories, "comments": comments,
         "journal_ref": journal_ref, "license": license_text, "code_urls": code_urls, "has_code": has_code,
     }  # fmt: skip
-    field_sources = {k: SOURCE for k, v in values.items() if v}
-    field_sources.update({f"links.{key}": SOURCE for key in links})
+    present = tuple([k for k, v in values.items() if v] + [f"links.{key}" for key in links])
     paper = (
         paper_id, arxiv_id, arxiv_version, doi, None, None, title, title_key, abstract,
-        stamp(published), stamp(updated), year, primary, _dumps(categories), comments, journal_ref,
+        stamp(published), stamp(updated), year, primary,
+        _categories_json(categories_text) if categories else "[]", comments, journal_ref,
         license_text, None, _dumps(links), listed if listed else None, False,
         SOURCE if listed else None, "[]", _dumps(code_urls), None, has_code, None, None, None, None,
-        "[]", None, _dumps(field_sources), now, now,
+        "[]", None, _field_sources_json(present), now, now,
     )  # fmt: skip
 
     said: dict[str, Any] = {"title": title, "arxiv_id": arxiv_id}
@@ -223,12 +249,11 @@ def fast_rows(line: bytes, today: date, now: Any, stamp: Callable[[Any], Any]) -
     author_rows: list[tuple[Any, ...]] = []
     ships: list[tuple[Any, ...]] = []
     for author in authors:
-        try:
-            author_id = author_id_for(author.name)
-        except InvalidId:
+        known = _author(author.name)
+        if known is None:
             continue
-        name = " ".join(author.name.split())
-        author_rows.append((author_id, name, normalise_person_name(name), None, None, None, now))
+        author_id, name, name_key = known
+        author_rows.append((author_id, name, name_key, None, None, None, now))
         ships.append((paper_id, len(ships), author_id, name, "[]", "source"))
 
     keys = ["arxiv_id\x1f" + arxiv_id]
