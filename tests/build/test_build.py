@@ -80,7 +80,7 @@ def test_small_snapshot_end_to_end_then_a_daily_file(database_url: str, engine: 
     # The indexes answer: the title of a stored paper finds it by keyword.
     with engine.connect() as connection:
         paper_id, title = connection.execute(select(schema.papers.c.id, schema.papers.c.title).limit(1)).one()
-    found = search.search(engine, data_dir, title, mode="keyword", limit=5)
+    found = search.Searcher(engine, data_dir, "tfidf").search(title, mode="keyword", limit=5)
     assert paper_id in [hit.paper_id for hit in found.hits]
 
     # A second file on a store with papers: incremental, through the record path.
