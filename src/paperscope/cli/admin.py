@@ -119,7 +119,7 @@ def demo_command(
     settings = settings_or_exit()
     for plan in demo_plans(shared, settings):
         console.rule(f"[bold]{plan.source}[/] {plan.target[:100]}")
-        execute(plan)
+        execute(plan, refresh=None)  # one full computation follows the last source
     engine = store_or_exit(settings)
     console.rule("[bold]scores, author profiles, search indexes")
     summary = scores.run_scores(engine, None)

@@ -43,6 +43,8 @@ def _num(value: Any, suffix: str = "") -> str:
 
 
 def _header(p: dict[str, Any]) -> None:
+    if p["freshness"]["note"]:
+        console.print(f"[yellow]{escape(p['freshness']['note'])}[/]", highlight=False)
     console.print(f"[bold]{escape(p['name'])}[/]   [dim]{escape(p['id'])}[/]")
     console.print(p["field"] or "—")
     console.print(

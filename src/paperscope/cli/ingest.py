@@ -17,9 +17,13 @@ ingest_app = typer.Typer(help="Load papers from a source into the store (idempot
 app.add_typer(ingest_app, name="ingest")
 
 FromFile = typer.Option(None, "--from-file", help="Saved responses or dumps to read instead of the live API.")
+Refresh = typer.Option(True, "--refresh/--no-refresh",
+                       help="Then refresh the scores, author profiles and search indexes the new papers touch")
 
 
-def execute(plan: IngestPlan, resume: bool = True) -> None:
+def execute(plan: IngestPlan, resume: bool = True, refresh: bool | None = True) -> None:
+    """Ingest the plan, then bring the derived data up to date; `refresh=False` says instead what
+    is left pending, `None` leaves both to the caller."""
     settings = settings_or_exit()
     engine = store_or_exit(settings)
     with Progress(
@@ -54,6 +58,42 @@ def execute(plan: IngestPlan, resume: bool = True) -> None:
     )
     if c["quarantined"]:
         console.print("  see them with: paperscope quarantine")
+    if refresh and (c["papers_new"] or c["papers_updated"] or c["author_reports"]):
+        refresh_with_progress(engine, settings)
+    elif refresh is False:
+        from paperscope.services.refresh import pending
+
+        for note in pending(engine, settings.data_dir).notes():
+            console.print(f"[yellow]{note}[/]", highlight=False)
+
+
+def refresh_with_progress(engine, settings) -> None:  # type: ignore[no-untyped-def]
+    """Scores, author profiles and search indexes of what changed, one progress line per stage."""
+    from paperscope.analytics.embedders import EmbedderUnavailable
+    from paperscope.services.refresh import refresh_derived
+
+    with Progress(
+        TextColumn("[bold]{task.description}"), BarColumn(), TextColumn("{task.completed:,.0f}"),
+        TimeElapsedColumn(), console=console, transient=False,
+    ) as progress:
+        tasks: dict[str, int] = {}
+
+        def report(stage: str, done: int, total: int | None) -> None:
+            if stage not in tasks:
+                for other in tasks.values():  # the previous stage is over
+                    task = progress.tasks[other]
+                    progress.update(other, completed=task.total or task.completed, total=task.total or 1)
+                tasks[stage] = progress.add_task(stage, total=total)
+            progress.update(tasks[stage], completed=done, total=total)
+
+        try:
+            summary = refresh_derived(engine, settings.data_dir, progress=report)
+        except (EmbedderUnavailable, ValueError) as exc:
+            fail(f"the papers are stored, but refreshing the derived data failed: {exc} — "
+                 "run paperscope refresh once the cause is fixed")
+            return
+    console.print("[green]refreshed:[/] " + " · ".join(f"{k}: {v}" for k, v in summary.stages.items()),
+                  highlight=False, soft_wrap=True)
 
 
 def _files_or_live(source: str, files: list[Path] | None, **live: object) -> IngestPlan:
@@ -79,6 +119,7 @@ def ingest_arxiv(
     ids: list[str] = typer.Option(None, "--id", help="arXiv ids (repeatable)"),
     query: str = typer.Option(None, help="A raw arXiv search_query"),
     max_results: int = typer.Option(None, "--max", help="Stop after this many records"),
+    refresh: bool = Refresh,
 ) -> None:
     """The arXiv API (Atom): by category, date range, ids or query, paged."""
     execute(
@@ -93,7 +134,8 @@ def ingest_arxiv(
                 query=query,
                 max_results=max_results,
             )
-        )
+        ),
+        refresh=refresh,
     )
 
 
@@ -104,6 +146,7 @@ def ingest_oai(
     set_spec: str = typer.Option(None, "--set", help="OAI set, e.g. cs"),
     date_from: str = typer.Option(None, "--from"),
     date_to: str = typer.Option(None, "--until"),
+    refresh: bool = Refresh,
 ) -> None:
     """arXiv OAI-PMH ListRecords with resumption tokens (resumes where a killed run stopped)."""
     execute(
@@ -116,7 +159,8 @@ def ingest_oai(
                 date_from=date_from,
                 date_to=date_to,
             )
-        )
+        ),
+        refresh=refresh,
     )
 
 
@@ -124,13 +168,15 @@ def ingest_oai(
 def ingest_snapshot(
     paths: list[Path] = typer.Argument(None, help="Snapshot files (JSON lines, plain or gzip)"),
     from_file: list[Path] = FromFile,
+    refresh: bool = Refresh,
 ) -> None:
     """The arXiv metadata snapshot, streamed in batches (resumes at the last committed line)."""
     files = list(paths or []) + list(from_file or [])
     if not files:
         fail("give the snapshot file(s), e.g. paperscope ingest snapshot arxiv-metadata-oai-snapshot.json")
     settings = settings_or_exit()
-    execute(_plan_or_fail(lambda: files_plan("snapshot", files, batch_size=settings.batch_size)))
+    execute(_plan_or_fail(lambda: files_plan("snapshot", files, batch_size=settings.batch_size)),
+            refresh=refresh)
 
 
 @ingest_app.command("openalex")
@@ -139,6 +185,7 @@ def ingest_openalex(
     filter_: str = typer.Option(None, "--filter", help="OpenAlex filter, e.g. primary_topic.field.id:17"),
     search: str = typer.Option(None),
     authors: bool = typer.Option(False, "--authors", help="Fetch authors instead of works"),
+    refresh: bool = Refresh,
 ) -> None:
     """OpenAlex works (or authors), cursor-paged."""
     execute(
@@ -146,7 +193,8 @@ def ingest_openalex(
             lambda: _files_or_live(
                 "openalex", from_file, filter=filter_, search=search, authors=authors or None
             )
-        )
+        ),
+        refresh=refresh,
     )
 
 
@@ -157,6 +205,7 @@ def ingest_s2(
     citations_of: str = typer.Option(None, "--citations-of", help="Papers citing this S2 paper id"),
     author: str = typer.Option(None, help="Papers of this S2 author id"),
     ids: list[str] = typer.Option(None, "--id", help="Paper ids for a batch lookup (repeatable)"),
+    refresh: bool = Refresh,
 ) -> None:
     """Semantic Scholar Graph API: search, citations, author papers, batch lookups."""
     execute(
@@ -164,7 +213,8 @@ def ingest_s2(
             lambda: _files_or_live(
                 "s2", from_file, query=query, citations_of=citations_of, author=author, ids=tuple(ids or ())
             )
-        )
+        ),
+        refresh=refresh,
     )
 
 
@@ -172,17 +222,19 @@ def ingest_s2(
 def ingest_hf(
     from_file: list[Path] = FromFile,
     day: str = typer.Option(None, "--date", help="The daily list of this day (YYYY-MM-DD)"),
+    refresh: bool = Refresh,
 ) -> None:
     """Hugging Face daily papers: upvotes, GitHub repos, organisations."""
-    execute(_plan_or_fail(lambda: _files_or_live("hf", from_file, date=day)))
+    execute(_plan_or_fail(lambda: _files_or_live("hf", from_file, date=day)), refresh=refresh)
 
 
 @ingest_app.command("aan")
 def ingest_aan(
     folder: Path = typer.Argument(..., help="Folder with acl-metadata.txt and acl-citations.txt"),
+    refresh: bool = Refresh,
 ) -> None:
     """The ACL Anthology Network release: paper metadata and the citation graph."""
-    execute(_plan_or_fail(lambda: files_plan("aan", [folder])))
+    execute(_plan_or_fail(lambda: files_plan("aan", [folder])), refresh=refresh)
 
 
 @ingest_app.command("listing")
@@ -190,10 +242,19 @@ def ingest_listing(
     files: list[Path] = typer.Argument(..., help="Saved listing pages (text)"),
     as_of: str = typer.Option(None, "--as-of", help="The day the page was saved (dates without a year)"),
     author: str = typer.Option(None, "--author", help="The page's owner (default: the header's name)"),
+    refresh: bool = Refresh,
 ) -> None:
     """Saved author pages and papers lists."""
     try:
         when = date.fromisoformat(as_of) if as_of else None
     except ValueError:
         fail(f"--as-of {as_of!r} is not a date (YYYY-MM-DD)")
-    execute(_plan_or_fail(lambda: files_plan("listing", files, as_of=when, author=author)))
+    execute(_plan_or_fail(lambda: files_plan("listing", files, as_of=when, author=author)), refresh=refresh)
+
+
+@app.command("refresh")
+def refresh_command() -> None:
+    """Bring the scores, author profiles and search indexes up to date with the store (only what
+    changed since they were computed); `ingest` runs this after its last batch."""
+    settings = settings_or_exit()
+    refresh_with_progress(store_or_exit(settings), settings)
