@@ -69,7 +69,6 @@ def execute(plan: IngestPlan, resume: bool = True, refresh: bool | None = True) 
 
 def refresh_with_progress(engine, settings) -> None:  # type: ignore[no-untyped-def]
     """Scores, author profiles and search indexes of what changed, one progress line per stage."""
-    from paperscope.analytics.embedders import EmbedderUnavailable
     from paperscope.services.refresh import refresh_derived
 
     with Progress(
@@ -86,14 +85,11 @@ def refresh_with_progress(engine, settings) -> None:  # type: ignore[no-untyped-
                 tasks[stage] = progress.add_task(stage, total=total)
             progress.update(tasks[stage], completed=done, total=total)
 
-        try:
-            summary = refresh_derived(engine, settings.data_dir, progress=report)
-        except (EmbedderUnavailable, ValueError) as exc:
-            fail(f"the papers are stored, but refreshing the derived data failed: {exc} — "
-                 "run paperscope refresh once the cause is fixed")
-            return
+        summary = refresh_derived(engine, settings.data_dir, progress=report)
     console.print("[green]refreshed:[/] " + " · ".join(f"{k}: {v}" for k, v in summary.stages.items()),
                   highlight=False, soft_wrap=True)
+    for stage, why in summary.skipped.items():
+        console.print(f"[yellow]{stage} not computed:[/] {why}", highlight=False, soft_wrap=True)
 
 
 def _files_or_live(source: str, files: list[Path] | None, **live: object) -> IngestPlan:

@@ -84,6 +84,7 @@ def pending(engine: Engine, data_dir: Path | None) -> Pending:
 @dataclass
 class RefreshSummary:
     stages: dict[str, str] = field(default_factory=dict)
+    skipped: dict[str, str] = field(default_factory=dict)  # stage -> why it could not run
     seconds: dict[str, float] = field(default_factory=dict)
     pending: Pending | None = None
 
@@ -96,6 +97,7 @@ def refresh_derived(engine: Engine, data_dir: Path, embedder_name: str | None = 
     import time
 
     from paperscope.analytics.authors import recompute_authors
+    from paperscope.analytics.embedders import EmbedderUnavailable
     from paperscope.services import scores, search
 
     summary = RefreshSummary()
@@ -107,9 +109,14 @@ def refresh_derived(engine: Engine, data_dir: Path, embedder_name: str | None = 
         summary.seconds[stage] = round(now - clock, 2)
         clock = now
 
-    s = scores.run_scores(engine, embedder_name, progress=lambda st, d, t: progress(f"scores: {st}", d, t))
-    summary.stages["scores"] = (f"{s.embedded:,} embedded, {s.novelty_raw:,} with Novelty, "
-                                f"AI Score {s.ai_status}")
+    try:
+        s = scores.run_scores(engine, embedder_name,
+                              progress=lambda st, d, t: progress(f"scores: {st}", d, t))
+        summary.stages["scores"] = (f"{s.embedded:,} embedded, {s.novelty_raw:,} with Novelty, "
+                                    f"AI Score {s.ai_status}")
+    except (EmbedderUnavailable, ValueError) as exc:  # e.g. too few papers to fit the embedder
+        summary.stages["scores"] = "not computed"
+        summary.skipped["scores"] = str(exc)
     lap("scores")
     progress("author profiles", 0, None)
     report = recompute_authors(engine, incremental=True)
@@ -121,7 +128,9 @@ def refresh_derived(engine: Engine, data_dir: Path, embedder_name: str | None = 
     summary.stages["search indexes"] = (
         f"{built.lexical.indexed:,} papers into the keyword index"
         + (f", {built.vectors.added + built.vectors.replaced:,} into the semantic index" if built.vectors
-           else f"; semantic index skipped: {built.semantic_skipped}"))
+           else ""))
+    if built.semantic_skipped:
+        summary.skipped["semantic index"] = built.semantic_skipped
     lap("search indexes")
     summary.pending = pending(engine, data_dir)
     return summary

@@ -249,7 +249,7 @@ def observations_since(
     o, p = schema.observations, schema.papers
     base = (
         select(
-            o.c.paper_id, o.c.source, o.c.observed_at, o.c.cited_by_count, o.c.upvotes,
+            o.c.paper_id, o.c.source, o.c.observed_at, o.c.dated_by, o.c.cited_by_count, o.c.upvotes,
             p.c.featured_on, p.c.published,
         )
         .select_from(o.join(p, p.c.id == o.c.paper_id))
