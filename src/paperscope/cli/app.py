@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 from datetime import date
+from typing import TYPE_CHECKING
 
 import typer
 from rich.console import Console
-from sqlalchemy import Engine
 
 from paperscope.core.settings import Settings, SettingsError, load_settings
-from paperscope.services.store import open_store
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
+
+# Commands import the services (numpy, scikit-learn, SQLAlchemy, …) inside their bodies: `--help`
+# and light commands start without loading them.
 
 app = typer.Typer(
     name="paperscope",
@@ -30,6 +35,8 @@ def settings_or_exit() -> Settings:
 
 
 def store_or_exit(settings: Settings) -> Engine:
+    from paperscope.services.store import open_store
+
     try:
         return open_store(settings)
     except Exception as exc:  # a bad URL or an unreachable server: say which
@@ -46,6 +53,22 @@ def date_option(value: str | None, option: str) -> date | None:
     except ValueError:
         fail(f"{option} {value!r} is not a date (YYYY-MM-DD)")
         raise
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        from paperscope import __version__
+
+        console.print(f"paperscope {__version__}", highlight=False)
+        raise typer.Exit()
+
+
+@app.callback()
+def main_options(
+    version: bool = typer.Option(False, "--version", callback=_print_version, is_eager=True,
+                                 help="Print the version and exit."),
+) -> None:
+    """A self-hosted research radar for machine-learning papers."""
 
 
 def fail(message: str, code: int = 1) -> None:

@@ -12,14 +12,6 @@ import typer
 from rich.markup import escape
 
 from paperscope.cli.app import app, console, fail, settings_or_exit, store_or_exit
-from paperscope.services.authors import (
-    AuthorNotFound,
-    get_author_profile,
-    list_corrections,
-    merge_authors,
-    recompute,
-    split_authors,
-)
 
 authors_app = typer.Typer(help="Author identities and metrics: recompute, merge, split.")
 app.add_typer(authors_app, name="authors")
@@ -128,6 +120,8 @@ def author_command(
     as_json: bool = typer.Option(False, "--json", help="The whole profile as JSON"),
 ) -> None:
     """An author's profile: header as the listings show it, then the papers as cards."""
+    from paperscope.services.authors import AuthorNotFound, get_author_profile
+
     engine = store_or_exit(settings_or_exit())
     try:
         profile = get_author_profile(engine, name_or_id, sort=sort.value)
@@ -151,6 +145,8 @@ def recompute_command(
                                          help="Recompute every metric with the stored identities"),
 ) -> None:
     """Resolve identities and recompute every author's metrics (and similar authors)."""
+    from paperscope.services.authors import recompute
+
     engine = store_or_exit(settings_or_exit())
     with console.status("recomputing author profiles…"):
         summary = recompute(engine, incremental=incremental, resolve=not keep_identities, similar=similar,
@@ -167,6 +163,8 @@ def merge_command(
     note: str = typer.Option(None, help="Why (kept with the correction)"),
 ) -> None:
     """Record that A and B are one person (applied now and on every later recompute)."""
+    from paperscope.services.authors import merge_authors, recompute
+
     engine = store_or_exit(settings_or_exit())
     number = merge_authors(engine, a, b, note)
     recompute(engine, similar=False)
@@ -182,6 +180,8 @@ def split_command(
     note: str = typer.Option(None, help="Why (kept with the correction)"),
 ) -> None:
     """Keep A and B apart, or move A's authorships on --paper papers to a person of their own."""
+    from paperscope.services.authors import recompute, split_authors
+
     engine = store_or_exit(settings_or_exit())
     try:
         number = split_authors(engine, a, b, paper or None, note)
@@ -196,6 +196,8 @@ def split_command(
 @authors_app.command("corrections")
 def corrections_command() -> None:
     """The hand corrections, in the order they are applied."""
+    from paperscope.services.authors import list_corrections
+
     engine = store_or_exit(settings_or_exit())
     for c in list_corrections(engine):
         target = c["b"] or ", ".join(c["papers"])

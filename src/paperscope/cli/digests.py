@@ -7,13 +7,14 @@ import re
 import time
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 
 from paperscope.cli.app import app, console, fail, settings_or_exit, store_or_exit
-from paperscope.services import daily, digests
-from paperscope.services.mailer import InvalidAddress, MailError, MailSettings, SmtpTransport
-from paperscope.services.mailer import resolved_mail_settings as _resolved
+
+if TYPE_CHECKING:
+    from paperscope.services.mailer import MailSettings
 
 digest_app = typer.Typer(help="Email digests: build what is due into the outbox and send it.")
 app.add_typer(digest_app, name="digest")
@@ -22,6 +23,8 @@ app.add_typer(subs_app, name="subscriptions")
 
 
 def _mail() -> MailSettings:
+    from paperscope.services.mailer import resolved_mail_settings as _resolved
+
     try:
         return _resolved(settings_or_exit())
     except ValueError as exc:
@@ -46,6 +49,9 @@ def digest_send(
     day: str = typer.Option(None, "--day", help="The digest's day (YYYY-MM-DD); default today (UTC)."),
 ) -> None:
     """Build every due digest into the outbox, then send all pending messages over SMTP."""
+    from paperscope.services import digests
+    from paperscope.services.mailer import SmtpTransport
+
     settings = settings_or_exit()
     engine = store_or_exit(settings)
     mail = _mail()
@@ -74,6 +80,9 @@ def subscriptions_add(
                                    help="Active at once; without it a confirmation email is sent."),
 ) -> None:
     """Subscribe an address (double opt-in unless --confirmed)."""
+    from paperscope.services import digests
+    from paperscope.services.mailer import InvalidAddress, MailError, SmtpTransport
+
     settings = settings_or_exit()
     engine = store_or_exit(settings)
     try:
@@ -98,6 +107,8 @@ def subscriptions_add(
 @subs_app.command("list")
 def subscriptions_list(status: str = typer.Option(None, help="pending | active | unsubscribed")) -> None:
     """Every subscription with its topic, frequency and status."""
+    from paperscope.services import digests
+
     engine = store_or_exit(settings_or_exit())
     rows = digests.list_subscriptions(engine, status)
     console.print("id\temail\tstatus\tfrequency\tlast digest up to\ttopic", highlight=False, soft_wrap=True)
@@ -125,6 +136,9 @@ def run_command(
     day: str = typer.Option(None, "--day", help="The day to run for (YYYY-MM-DD); default today (UTC)."),
 ) -> None:
     """The daily pipeline: ingest -> score -> authors -> index -> digest; once (for cron), or --every interval."""
+    from paperscope.services import daily
+    from paperscope.services.mailer import SmtpTransport
+
     settings = settings_or_exit()
     engine = store_or_exit(settings)
     mail = _mail()

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 from datetime import date
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from paperscope.cli.app import app, console, fail, settings_or_exit, store_or_exit
-from paperscope.ingest.pipeline import run_ingest
-from paperscope.ingest.registry import IngestPlan, files_plan, live_plan
-from paperscope.sources.http import SourceError
+
+if TYPE_CHECKING:
+    from paperscope.ingest.registry import IngestPlan
 
 ingest_app = typer.Typer(help="Load papers from a source into the store (idempotent, resumable).")
 app.add_typer(ingest_app, name="ingest")
@@ -24,6 +25,9 @@ Refresh = typer.Option(True, "--refresh/--no-refresh",
 def execute(plan: IngestPlan, resume: bool = True, refresh: bool | None = True) -> None:
     """Ingest the plan, then bring the derived data up to date; `refresh=False` says instead what
     is left pending, `None` leaves both to the caller."""
+    from paperscope.ingest.pipeline import run_ingest
+    from paperscope.sources.http import SourceError
+
     settings = settings_or_exit()
     engine = store_or_exit(settings)
     with Progress(
@@ -92,7 +96,15 @@ def refresh_with_progress(engine, settings) -> None:  # type: ignore[no-untyped-
         console.print(f"[yellow]{stage} not computed:[/] {why}", highlight=False, soft_wrap=True)
 
 
+def files_plan(source: str, files: list[Path], **options: object) -> IngestPlan:
+    from paperscope.ingest.registry import files_plan as plan
+
+    return plan(source, files, **options)  # type: ignore[arg-type]
+
+
 def _files_or_live(source: str, files: list[Path] | None, **live: object) -> IngestPlan:
+    from paperscope.ingest.registry import live_plan
+
     if files:
         return files_plan(source, files)
     return live_plan(settings_or_exit(), source, **live)

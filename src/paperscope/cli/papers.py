@@ -5,14 +5,16 @@ from __future__ import annotations
 import sys
 from enum import StrEnum
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import orjson
 import typer
 from rich.table import Table
 
 from paperscope.cli.app import app, console, date_option, fail, settings_or_exit, store_or_exit
-from paperscope.services.papers import export_papers, list_papers
-from paperscope.store.queries import PaperFilter
+
+if TYPE_CHECKING:
+    from paperscope.store.queries import PaperFilter
 
 export_app = typer.Typer(help="Write the store out in another format.")
 app.add_typer(export_app, name="export")
@@ -32,6 +34,8 @@ class Format(StrEnum):
 
 
 def _filter(category, since, until, has_code, author, source) -> PaperFilter:  # type: ignore[no-untyped-def]
+    from paperscope.store.queries import PaperFilter
+
     return PaperFilter(
         category=category,
         since=date_option(since, "--since"),
@@ -56,6 +60,8 @@ def papers_command(
     as_json: bool = typer.Option(False, "--json", help="One JSON object per line"),
 ) -> None:
     """List papers, newest first, with filters."""
+    from paperscope.services.papers import list_papers
+
     engine = store_or_exit(settings_or_exit())
     rows, total = list_papers(
         engine,
@@ -99,6 +105,8 @@ def export_papers_command(
     source: str = typer.Option(None),
 ) -> None:
     """Every paper (or the filtered ones) as JSON lines, CSV or BibTeX, streamed."""
+    from paperscope.services.papers import export_papers
+
     engine = store_or_exit(settings_or_exit())
     f = _filter(category, since, until, has_code, author, source)
     if out is None:

@@ -10,9 +10,7 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from paperscope.analytics.embedders import EmbedderUnavailable
 from paperscope.cli.app import app, console, fail, settings_or_exit, store_or_exit
-from paperscope.services import scores
 
 model_app = typer.Typer(help="The models behind the scores.")
 app.add_typer(model_app, name="model")
@@ -30,6 +28,9 @@ def score_command(
     as_of_year: int = typer.Option(None, help="Year citation counts are taken as of (default: this year)"),
 ) -> None:
     """Compute every score: embeddings (only new or changed papers), Novelty, categories, AI Score."""
+    from paperscope.analytics.embedders import EmbedderUnavailable
+    from paperscope.services import scores
+
     engine = store_or_exit(settings_or_exit())
     with Progress(
         TextColumn("[bold]{task.description}"),
@@ -74,6 +75,8 @@ def explain_command(
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
     """Each score of one paper with its evidence."""
+    from paperscope.services import scores
+
     engine = store_or_exit(settings_or_exit())
     out = scores.explain_paper(engine, paper)
     if out is None:
@@ -128,6 +131,8 @@ def explain_command(
 @model_app.command("card")
 def model_card_command(as_json: bool = typer.Option(False, "--json")) -> None:
     """What each model was trained on, how it was evaluated, and where it does not apply."""
+    from paperscope.services import scores
+
     engine = store_or_exit(settings_or_exit())
     cards = scores.model_cards(engine)
     if as_json:

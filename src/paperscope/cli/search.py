@@ -12,10 +12,7 @@ import orjson
 import typer
 from rich.table import Table
 
-from paperscope.analytics.embedders import EmbedderUnavailable
 from paperscope.cli.app import app, console, date_option, fail, settings_or_exit, store_or_exit
-from paperscope.services import search as service
-from paperscope.services.search import SearchFilter, SearchUnavailable
 
 
 class Mode(StrEnum):
@@ -64,6 +61,10 @@ def search_command(
     as_json: bool = typer.Option(False, "--json", help="The results as one JSON object"),
 ) -> None:
     """Search the papers by words and by meaning; every result says why it matched."""
+    from paperscope.analytics.embedders import EmbedderUnavailable
+    from paperscope.services import search as service
+    from paperscope.services.search import SearchFilter, SearchUnavailable
+
     settings = settings_or_exit()
     engine = store_or_exit(settings)
     filters = SearchFilter(
@@ -107,6 +108,10 @@ def similar_command(
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
     """The papers nearest to one paper, with the similarity and the rarest terms they share."""
+    from paperscope.analytics.embedders import EmbedderUnavailable
+    from paperscope.services import search as service
+    from paperscope.services.search import SearchUnavailable
+
     settings = settings_or_exit()
     engine = store_or_exit(settings)
     try:
@@ -144,6 +149,8 @@ def feed_command(
 ) -> None:
     """The day's, week's or month's papers (by the day a daily list featured them, else published),
     or the trending ones."""
+    from paperscope.services import search as service
+
     if week and month:
         fail("choose one of --week and --month")
     if window is not None and not trending:
@@ -198,6 +205,9 @@ def index_command(
     no_embed: bool = typer.Option(False, "--no-embed", help="Index the stored embeddings as they are"),
 ) -> None:
     """Build or refresh the search indexes (only new or changed papers) under <data_dir>/index."""
+    from paperscope.analytics.embedders import EmbedderUnavailable
+    from paperscope.services import search as service
+
     settings = settings_or_exit()
     engine = store_or_exit(settings)
     try:
