@@ -11,7 +11,7 @@ import orjson
 import typer
 from rich.markup import escape
 
-from paperscope.cli.app import app, console, fail, settings_or_exit, store_or_exit
+from paperscope.cli.app import app, console, fail, runtime_or_exit
 
 authors_app = typer.Typer(help="Author identities and metrics: recompute, merge, split.")
 app.add_typer(authors_app, name="authors")
@@ -122,7 +122,7 @@ def author_command(
     """An author's profile: header as the listings show it, then the papers as cards."""
     from paperscope.services.authors import AuthorNotFound, get_author_profile
 
-    engine = store_or_exit(settings_or_exit())
+    engine = runtime_or_exit().engine
     try:
         profile = get_author_profile(engine, name_or_id, sort=sort.value)
     except AuthorNotFound as exc:
@@ -147,7 +147,7 @@ def recompute_command(
     """Resolve identities and recompute every author's metrics (and similar authors)."""
     from paperscope.services.authors import recompute
 
-    engine = store_or_exit(settings_or_exit())
+    engine = runtime_or_exit().engine
     with console.status("recomputing author profiles…"):
         summary = recompute(engine, incremental=incremental, resolve=not keep_identities, similar=similar,
                             progress=console.log)
@@ -165,7 +165,7 @@ def merge_command(
     """Record that A and B are one person (applied now and on every later recompute)."""
     from paperscope.services.authors import merge_authors, recompute
 
-    engine = store_or_exit(settings_or_exit())
+    engine = runtime_or_exit().engine
     number = merge_authors(engine, a, b, note)
     recompute(engine, similar=False)
     console.print(f"correction #{number}: {a} and {b} are one person")
@@ -182,7 +182,7 @@ def split_command(
     """Keep A and B apart, or move A's authorships on --paper papers to a person of their own."""
     from paperscope.services.authors import recompute, split_authors
 
-    engine = store_or_exit(settings_or_exit())
+    engine = runtime_or_exit().engine
     try:
         number = split_authors(engine, a, b, paper or None, note)
     except ValueError as exc:
@@ -198,7 +198,7 @@ def corrections_command() -> None:
     """The hand corrections, in the order they are applied."""
     from paperscope.services.authors import list_corrections
 
-    engine = store_or_exit(settings_or_exit())
+    engine = runtime_or_exit().engine
     for c in list_corrections(engine):
         target = c["b"] or ", ".join(c["papers"])
         console.print(f"#{c['id']} {c['kind']} {escape(c['a'])} {escape(target)} "

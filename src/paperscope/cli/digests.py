@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 import typer
 
-from paperscope.cli.app import app, console, fail, settings_or_exit, store_or_exit
+from paperscope.cli.app import app, console, fail, runtime_or_exit, settings_or_exit
 
 if TYPE_CHECKING:
     from paperscope.services.mailer import MailSettings
@@ -53,7 +53,7 @@ def digest_send(
     from paperscope.services.mailer import SmtpTransport
 
     settings = settings_or_exit()
-    engine = store_or_exit(settings)
+    engine = runtime_or_exit().engine
     mail = _mail()
     if dry_run:
         run = digests.dry_run(engine, mail, out, _day(day), data_dir=settings.data_dir)
@@ -83,8 +83,7 @@ def subscriptions_add(
     from paperscope.services import digests
     from paperscope.services.mailer import InvalidAddress, MailError, SmtpTransport
 
-    settings = settings_or_exit()
-    engine = store_or_exit(settings)
+    engine = runtime_or_exit().engine
     try:
         topic = digests.Topic.make(trending, query, category or (), author or ())
         result = digests.subscribe(engine, email, topic, "weekly" if weekly else "daily", confirmed=confirmed)
@@ -109,7 +108,7 @@ def subscriptions_list(status: str = typer.Option(None, help="pending | active |
     """Every subscription with its topic, frequency and status."""
     from paperscope.services import digests
 
-    engine = store_or_exit(settings_or_exit())
+    engine = runtime_or_exit().engine
     rows = digests.list_subscriptions(engine, status)
     console.print("id\temail\tstatus\tfrequency\tlast digest up to\ttopic", highlight=False, soft_wrap=True)
     for r in rows:
@@ -140,7 +139,7 @@ def run_command(
     from paperscope.services.mailer import SmtpTransport
 
     settings = settings_or_exit()
-    engine = store_or_exit(settings)
+    engine = runtime_or_exit().engine
     mail = _mail()
     unknown = [s for s in skip or () if s not in daily.STEPS]
     if unknown:
@@ -154,7 +153,7 @@ def run_command(
     while True:
         started = time.monotonic()
         the_day = _day(day)
-        plans = daily.daily_plans(settings, the_day, category or daily.daily_categories()) \
+        plans = daily.daily_plans(settings, the_day, category or list(settings.daily_categories)) \
             if "ingest" in steps else []
         result = daily.run_daily(engine, settings, mail, SmtpTransport(mail), the_day, plans, steps,
                                  say=lambda line: console.print(line, highlight=False))

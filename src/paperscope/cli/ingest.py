@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 import typer
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-from paperscope.cli.app import app, console, fail, settings_or_exit, store_or_exit
+from paperscope.cli.app import app, console, fail, runtime_or_exit, settings_or_exit
 
 if TYPE_CHECKING:
     from paperscope.ingest.registry import IngestPlan
@@ -28,8 +28,8 @@ def execute(plan: IngestPlan, resume: bool = True, refresh: bool | None = True) 
     from paperscope.ingest.pipeline import run_ingest
     from paperscope.sources.http import SourceError
 
-    settings = settings_or_exit()
-    engine = store_or_exit(settings)
+    runtime = runtime_or_exit()
+    settings, engine = runtime.settings, runtime.engine
     with Progress(
         TextColumn("[bold]{task.description}"),
         BarColumn(),
@@ -89,7 +89,7 @@ def refresh_with_progress(engine, settings) -> None:  # type: ignore[no-untyped-
                 tasks[stage] = progress.add_task(stage, total=total)
             progress.update(tasks[stage], completed=done, total=total)
 
-        summary = refresh_derived(engine, settings.data_dir, progress=report)
+        summary = refresh_derived(engine, settings.data_dir, settings.embedder, progress=report)
     console.print("[green]refreshed:[/] " + " · ".join(f"{k}: {v}" for k, v in summary.stages.items()),
                   highlight=False, soft_wrap=True)
     for stage, why in summary.skipped.items():
@@ -264,5 +264,5 @@ def ingest_listing(
 def refresh_command() -> None:
     """Bring the scores, author profiles and search indexes up to date with the store (only what
     changed since they were computed); `ingest` runs this after its last batch."""
-    settings = settings_or_exit()
-    refresh_with_progress(store_or_exit(settings), settings)
+    runtime = runtime_or_exit()
+    refresh_with_progress(runtime.engine, runtime.settings)

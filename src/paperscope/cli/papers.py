@@ -11,7 +11,7 @@ import orjson
 import typer
 from rich.table import Table
 
-from paperscope.cli.app import app, console, date_option, fail, settings_or_exit, store_or_exit
+from paperscope.cli.app import app, console, date_option, fail, runtime_or_exit
 
 if TYPE_CHECKING:
     from paperscope.store.queries import PaperFilter
@@ -62,7 +62,7 @@ def papers_command(
     """List papers, newest first, with filters."""
     from paperscope.services.papers import list_papers
 
-    engine = store_or_exit(settings_or_exit())
+    engine = runtime_or_exit().engine
     rows, total = list_papers(
         engine,
         _filter(category, since, until, has_code, author, source),
@@ -107,7 +107,7 @@ def export_papers_command(
     """Every paper (or the filtered ones) as JSON lines, CSV or BibTeX, streamed."""
     from paperscope.services.papers import export_papers
 
-    engine = store_or_exit(settings_or_exit())
+    engine = runtime_or_exit().engine
     f = _filter(category, since, until, has_code, author, source)
     if out is None:
         export_papers(engine, fmt.value, sys.stdout, f)
@@ -126,7 +126,7 @@ def paper_command(
     """One paper with everything the store knows about it."""
     from paperscope.services.papers import bibtex_entry, get_paper
 
-    engine = store_or_exit(settings_or_exit())
+    engine = runtime_or_exit().engine
     paper = get_paper(engine, ref)
     if paper is None:
         fail(f"no paper {ref!r} in the store (try `paperscope papers` to list ids)")
