@@ -166,9 +166,14 @@ def merge_command(
     from paperscope.services.authors import merge_authors, recompute
 
     engine = runtime_or_exit().engine
-    number = merge_authors(engine, a, b, note)
+    try:
+        number = merge_authors(engine, a, b, note)
+    except ValueError as exc:
+        fail(str(exc))
+        return
     recompute(engine, similar=False)
-    console.print(f"correction #{number}: {a} and {b} are one person")
+    console.print(f"correction #{number}: {a} and {b} are one person "
+                  f"(undo: paperscope authors corrections --remove {number})")
 
 
 @authors_app.command("split")
@@ -190,16 +195,30 @@ def split_command(
         return
     recompute(engine, similar=False)
     what = f"{a} and {b} are different people" if b else f"{a} on {len(paper)} paper(s) is someone else"
-    console.print(f"correction #{number}: {what}")
+    console.print(f"correction #{number}: {what} (undo: paperscope authors corrections --remove {number})")
 
 
 @authors_app.command("corrections")
-def corrections_command() -> None:
-    """The hand corrections, in the order they are applied."""
-    from paperscope.services.authors import list_corrections
+def corrections_command(
+    remove: int = typer.Option(None, "--remove", help="Undo correction #N and recompute the profiles"),
+) -> None:
+    """The hand corrections, in the order they are applied (or remove one)."""
+    from paperscope.services.authors import list_corrections, recompute, remove_correction
 
     engine = runtime_or_exit().engine
-    for c in list_corrections(engine):
+    if remove is not None:
+        try:
+            remove_correction(engine, remove)
+        except ValueError as exc:
+            fail(str(exc))
+            return
+        recompute(engine, similar=False)
+        console.print(f"correction #{remove} removed; profiles recomputed without it")
+        return
+    rows = list_corrections(engine)
+    if not rows:
+        console.print("no corrections")
+    for c in rows:
         target = c["b"] or ", ".join(c["papers"])
         console.print(f"#{c['id']} {c['kind']} {escape(c['a'])} {escape(target)} "
                       f"[dim]{escape(c['note'] or '')} {c['created_at']:%Y-%m-%d}[/]")

@@ -48,7 +48,7 @@ def _filter(category, since, until, has_code, author, source) -> PaperFilter:  #
 
 @app.command("papers")
 def papers_command(
-    category: str = typer.Option(None, help="Short tag, e.g. LG"),
+    category: str = typer.Option(None, help="Short tag (LG) or arXiv category (cs.LG)"),
     since: str = typer.Option(None, help="Published on or after (YYYY-MM-DD)"),
     until: str = typer.Option(None, help="Published on or before (YYYY-MM-DD)"),
     has_code: bool = typer.Option(None, "--has-code/--no-code", help="Only papers with (or without) code"),
@@ -63,13 +63,17 @@ def papers_command(
     from paperscope.services.papers import list_papers
 
     engine = runtime_or_exit().engine
-    rows, total = list_papers(
-        engine,
-        _filter(category, since, until, has_code, author, source),
-        limit=limit,
-        offset=offset,
-        order=order.value,
-    )
+    try:
+        rows, total = list_papers(
+            engine,
+            _filter(category, since, until, has_code, author, source),
+            limit=limit,
+            offset=offset,
+            order=order.value,
+        )
+    except ValueError as exc:
+        fail(str(exc))
+        return
     if as_json:
         for row in rows:
             sys.stdout.write(orjson.dumps(row).decode() + "\n")
@@ -105,10 +109,15 @@ def export_papers_command(
     source: str = typer.Option(None),
 ) -> None:
     """Every paper (or the filtered ones) as JSON lines, CSV or BibTeX, streamed."""
+    from paperscope.services.inputs import resolve_filter
     from paperscope.services.papers import export_papers
 
     engine = runtime_or_exit().engine
-    f = _filter(category, since, until, has_code, author, source)
+    try:
+        f = resolve_filter(engine, _filter(category, since, until, has_code, author, source))
+    except ValueError as exc:
+        fail(str(exc))
+        return
     if out is None:
         export_papers(engine, fmt.value, sys.stdout, f)
         return

@@ -215,7 +215,24 @@ def recompute(engine: Engine, incremental: bool = False, similar: bool = True, r
     return out
 
 
+def _check_refs(engine: Engine, refs: list[str], papers: list[str] | None = None) -> None:
+    from paperscope.services.inputs import InvalidInput, check_author_ref
+    from paperscope.store.queries import find_paper
+
+    for ref in refs:
+        check_author_ref(engine, ref)
+    with engine.connect() as connection:
+        missing = [p for p in papers or [] if find_paper(connection, p) is None]
+    if missing:
+        raise InvalidInput(f"no paper {', '.join(map(repr, missing))} in the store (`paperscope author "
+                           f"{refs[0]}` lists the author's paper ids)")
+
+
 def merge_authors(engine: Engine, a: str, b: str, note: str | None = None) -> int:
+    """Record that `a` and `b` are one person; both must be stored author or identity ids."""
+    if a == b:
+        raise ValueError(f"merge takes two different ids, got {a!r} twice")
+    _check_refs(engine, [a, b])
     with engine.begin() as connection:
         return store.add_correction(connection, "merge", a, b, note=note)
 
@@ -225,10 +242,19 @@ def split_authors(engine: Engine, a: str, b: str | None = None, papers: list[str
     """Keep `a` and `b` apart, or move `a`'s authorships on `papers` to an identity of their own."""
     if (b is None) == (not papers):
         raise ValueError("split takes either a second author or papers, not both nor neither")
+    _check_refs(engine, [a] + ([b] if b else []), papers)
     with engine.begin() as connection:
         if b is not None:
             return store.add_correction(connection, "split", a, b, note=note)
         return store.add_correction(connection, "split_papers", a, papers=papers or [], note=note)
+
+
+def remove_correction(engine: Engine, number: int) -> None:
+    """Undo a hand correction (the next recompute no longer applies it)."""
+    with engine.begin() as connection:
+        if not store.delete_correction(connection, number):
+            known = ", ".join(f"#{c['id']}" for c in store.list_corrections(connection)) or "none"
+            raise ValueError(f"no correction #{number} (corrections: {known})")
 
 
 def list_corrections(engine: Engine) -> list[dict[str, Any]]:

@@ -110,7 +110,7 @@ def refresh_derived(engine: Engine, data_dir: Path, embedder_name: str | None = 
         clock = now
 
     try:
-        s = scores.run_scores(engine, embedder_name,
+        s = scores.run_scores(engine, embedder_name, data_dir=data_dir,
                               progress=lambda st, d, t: progress(f"scores: {st}", d, t))
         summary.stages["scores"] = (f"{s.embedded:,} embedded, {s.novelty_raw:,} with Novelty, "
                                     f"AI Score {s.ai_status}")

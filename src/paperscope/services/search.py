@@ -24,6 +24,7 @@ from sqlalchemy import Engine
 from paperscope.analytics.embedders import TfidfSvdEmbedder, make_embedder, paper_text
 from paperscope.index.lexical import LexicalIndex, LexicalUpdate, analyse, update_lexical
 from paperscope.index.vectors import VectorIndex, VectorUpdate, update_vectors
+from paperscope.services import inputs
 from paperscope.services import scores as scores_service
 from paperscope.services.runners import Runner
 from paperscope.store import queries
@@ -41,6 +42,7 @@ EXACT_FALLBACK_MAX = 200_000  # restrictive filters: exact search over at most t
 HALF_LIFE_DAYS = 3.0
 TRENDING_LOOKBACK_DAYS = 30  # the trending feed ranks the papers observed in these last days
 CITATION_WEIGHT = 5.0
+MIN_SIMILARITY = 0.1  # cosine below this is no semantic match (negative: further apart than unrelated)
 
 Progress = Callable[[str, int, int | None], None]
 
@@ -363,7 +365,8 @@ class Searcher:
         if sort not in SORTS:
             raise ValueError(f"unknown sort {sort!r}: choose one of {', '.join(SORTS)}")
         started = time.perf_counter()
-        f = filters or SearchFilter()
+        inputs.query_text(query)
+        f = inputs.resolve_filter(self.engine, filters or SearchFilter())
         notes: list[str] = []
         need = offset + limit if sort == "relevance" else max(SORT_POOL, offset + limit)
         keyword: list[tuple[str, float]] = []
@@ -378,6 +381,11 @@ class Searcher:
                     notes.append("no word of the query is known to the embedder: no semantic matches")
                 else:
                     semantic = self.semantic(vector, f, pool)
+                    close = [(pid, s) for pid, s in semantic if s >= MIN_SIMILARITY]
+                    if len(close) < len(semantic):
+                        notes.append(f"{len(semantic) - len(close)} semantic neighbours below similarity "
+                                     f"{MIN_SIMILARITY:g} left out: not related enough to count as matches")
+                    semantic = close
             except SearchUnavailable as exc:
                 if mode == "semantic":
                     raise
@@ -644,7 +652,7 @@ def feed(
         raise ValueError(f"unknown feed {period!r}: choose one of {', '.join(PERIODS)}")
     if window not in WINDOWS:
         raise ValueError(f"unknown trending window {window!r}: choose one of {', '.join(WINDOWS)}")
-    f = SearchFilter(category=category)
+    f = SearchFilter(category=inputs.category_tag(engine, category) if category else None)
     notes: list[str] = []
     now = _as_datetime(as_of) if as_of else datetime.now(UTC)
     start = end = None
