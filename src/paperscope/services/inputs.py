@@ -18,7 +18,7 @@ from sqlalchemy import Engine
 from paperscope.core.categories import SHORT_TAGS, short_tag
 from paperscope.core.ids import normalise_person_name
 from paperscope.store import authors as author_store
-from paperscope.store import queries
+from paperscope.store import freshness, queries
 
 
 class InvalidInput(ValueError):
@@ -108,6 +108,10 @@ def resolve_filter(engine: Engine, f: F) -> F:
     if category:
         f = replace(f, category=category_tag(engine, category))  # type: ignore[type-var]
     if author:
+        with engine.connect() as connection:
+            profiled = freshness.profiles_computed_at(connection) is not None
+        if not profiled:  # no identities yet (profiles never computed): the name or id as written
+            return f
         papers = author_paper_ids(engine, author)
         field = "ids" if hasattr(f, "ids") else "paper_ids"
         f = replace(f, author=None, **{field: papers})  # type: ignore[type-var]
