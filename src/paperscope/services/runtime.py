@@ -51,8 +51,9 @@ class Runtime:
             if self._published is None:
                 with self._lock:
                     if self._published is None:
+                        # A background thread looks for newer snapshots: no request waits for one to open.
                         self._published = PublishedIndexes(self.engine, Path(self.settings.index_snapshots),
-                                                           self.settings.embedder)
+                                                           self.settings.embedder).watch()
             return self._published.current()
         if self._searcher is None:
             with self._lock:
