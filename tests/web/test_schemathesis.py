@@ -33,7 +33,7 @@ def operations(web_app: Any) -> dict[str, Any]:
     return found
 
 
-OPERATIONS = ["GET /api/v1/papers", "GET /api/v1/papers/{paper_id}", "GET /api/v1/authors",
+OPERATIONS = ["GET /api/v1/papers", "GET /api/v1/papers/{paper_id}", "GET /api/v1/authors", "GET /api/v1/ops",
               "GET /api/v1/authors/{author_id}", "GET /api/v1/search", "POST /api/v1/search"]
 
 
