@@ -32,6 +32,7 @@ from _common import CACHE, ROOT, write_result  # noqa: E402
 SHARED = ROOT.parent / "shared"
 ARXIV = 2_700_000  # papers in the arXiv metadata snapshot, roughly
 HERE = Path(__file__).resolve()
+IDLE_WINDOW = 30.0  # seconds the idle cluster is watched for its own CPU use
 
 
 def _int_env(name: str, default: int) -> int:
@@ -140,9 +141,14 @@ def run_inside() -> None:
         # The workers load the model on their first range (as in production); warm each one first so
         # that the timing holds the backfill, not the model load (reported apart below).
         warm0 = time.perf_counter()
-        runner.map_shared(_warm, url, list(range(workers)))
+        threads = runner.map_shared(_warm, url, list(range(workers)))
         warm = time.perf_counter() - warm0
-        results[f"ray-{workers}"] = {**measure(url, runner, range_size), "model_load_s": round(warm, 2)}
+        # What the cluster's own processes (GCS, raylets, agents, idle workers) burn doing nothing.
+        idle0, cpu0 = time.perf_counter(), _tree_cpu_seconds(os.getpid())
+        time.sleep(IDLE_WINDOW)
+        idle = (_tree_cpu_seconds(os.getpid()) - cpu0) / (time.perf_counter() - idle0)
+        results[f"ray-{workers}"] = {**measure(url, runner, range_size), "model_load_s": round(warm, 2),
+                                     "idle_cpu_per_s": round(idle, 3), "worker_torch_threads": threads}
         print(f"  ray {workers} worker(s)", results[f"ray-{workers}"], flush=True)
         ray.shutdown()
         cluster.shutdown()
@@ -168,6 +174,9 @@ def report(n: int, range_size: int, results: dict[str, dict]) -> None:
     wall_overhead = one["wall_s"] / local["wall_s"] - 1
     cpu_overhead = one["cpu_s"] / local["cpu_s"] - 1
     per_range_cpu_ms = (one["cpu_s"] - local["cpu_s"]) / one["ranges"] * 1000
+    net_overhead = None
+    if "idle_cpu_per_s" in one:
+        net_overhead = (one["cpu_s"] - one["idle_cpu_per_s"] * one["wall_s"]) / local["cpu_s"] - 1
     speedup = one["wall_s"] / two["wall_s"]
     efficiency = speedup / 2
     # The projection counts CPU, which a busy shared machine distorts far less than wall time.
@@ -194,6 +203,10 @@ def report(n: int, range_size: int, results: dict[str, dict]) -> None:
         f"{'met' if max(wall_overhead, cpu_overhead) < 0.05 else 'NOT met'}.",
         f"Model load per worker (first range of each, timed apart): {one.get('model_load_s')} s for 1, "
         f"{two.get('model_load_s')} s for 2 in parallel.",
+        *([f"An idle cluster's own processes used {one['idle_cpu_per_s']:.2f} CPU s per s with 1 worker node and "
+           f"{two['idle_cpu_per_s']:.2f} with 2 (measured over {IDLE_WINDOW:.0f} s before each run); net of that, "
+           f"the 1-worker run used {net_overhead:+.1%} CPU against the in-process run. Torch threads per "
+           f"worker: {one.get('worker_torch_threads')}."] if net_overhead is not None else []),
         f"Measured on {n:,} abstracts" + (
             "." if n >= 20_000 else
             ", fewer than the 20,000 asked for: on this shared 2-core machine MiniLM ran at a few abstracts/s "
