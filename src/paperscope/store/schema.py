@@ -168,6 +168,9 @@ observations = Table(
     Column("run_id", Integer),
     Column("cited_by_count", Integer),
     Column("upvotes", Integer),
+    # "source": observed_at is the day the source says the counts were true; None: the ingest time
+    # (a source that gives no date), which trending uses only as a baseline.
+    Column("dated_by", String(16)),
     Index(None, "paper_id", "observed_at"),
 )
 
