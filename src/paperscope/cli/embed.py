@@ -4,17 +4,20 @@
 from __future__ import annotations
 
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
 
-from paperscope.analytics.embedders import EMBEDDERS, EmbedderUnavailable
 from paperscope.cli.app import app, console, fail, runtime_or_exit
-from paperscope.services import backfill, embeddings, search
-from paperscope.services.runners import Runner, RunnerUnavailable, open_runner
+
+if TYPE_CHECKING:
+    from paperscope.services.runners import Runner
+
+# The models and the services load when a command runs, not when the CLI starts.
+EMBEDDER_NAMES = "minilm, model2vec, tfidf"
 
 embed_app = typer.Typer(help="Embedder generations: vectors per embedder and version, one active; backfill one "
                              "beside the active one (here or on a Ray cluster), then switch to it.")
@@ -26,6 +29,8 @@ ADDRESS_HELP = "HOST:PORT of the Ray cluster's head (with --engine ray)"
 
 def runner_or_exit(engine: str | None, address: str | None) -> Runner:
     """The runner `--engine` and `--address` name, or a clear error and exit."""
+    from paperscope.services.runners import RunnerUnavailable, open_runner
+
     try:
         return open_runner(engine, address)
     except RunnerUnavailable as exc:
@@ -36,6 +41,8 @@ def runner_or_exit(engine: str | None, address: str | None) -> Runner:
 @embed_app.command("status")
 def status_command(as_json: bool = typer.Option(False, "--json", help="Print JSON")) -> None:
     """Every generation: embedder, version, coverage of the store's papers, files, which is active."""
+    from paperscope.services import embeddings
+
     out = embeddings.status(runtime_or_exit().engine)
     if as_json:
         sys.stdout.write(orjson.dumps(out, option=orjson.OPT_INDENT_2).decode() + "\n")
@@ -59,15 +66,20 @@ def status_command(as_json: bool = typer.Option(False, "--json", help="Print JSO
 
 @embed_app.command("backfill")
 def backfill_command(
-    embedder: str = typer.Argument(None, help=f"{', '.join(EMBEDDERS)} (default: PAPERSCOPE_EMBEDDER)"),
+    embedder: str = typer.Option(None, help=f"{EMBEDDER_NAMES} (default: PAPERSCOPE_EMBEDDER)"),
     refit: bool = typer.Option(False, "--refit", help="tfidf: fit anew on the store (a new generation)"),
     activate: bool = typer.Option(False, "--activate", help="Activate the generation when it covers the papers"),
     engine: str = typer.Option("local", "--engine", help=ENGINE_HELP),
     address: str = typer.Option(None, "--address", help=ADDRESS_HELP),
-    range_size: int = typer.Option(backfill.RANGE_SIZE, min=1, help="Papers per range (one task, one file)"),
+    range_size: int = typer.Option(None, min=1, help="Papers per range (one task, one file; "
+                                   "default: services.backfill.RANGE_SIZE)"),
 ) -> None:
     """Embed every paper the embedder's generation lacks or whose text changed, beside the active
     generation (which stays active), resuming an interrupted backfill."""
+    from paperscope.analytics.embedders import EmbedderUnavailable
+    from paperscope.services import backfill, embeddings
+
+    range_size = range_size or backfill.RANGE_SIZE
     runner = runner_or_exit(engine, address)
     runtime = runtime_or_exit()
     settings, store = runtime.settings, runtime.engine
@@ -112,6 +124,8 @@ def activate_command(
 
 
 def _activate(settings: Any, engine: Any, generation_id: int, force: bool) -> None:
+    from paperscope.services import embeddings, search
+
     try:
         active = embeddings.activate(engine, generation_id, force=force)
     except ValueError as exc:

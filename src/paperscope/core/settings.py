@@ -84,6 +84,9 @@ class Settings:
     embedder: str = setting("minilm", "Embedder of a store's first generation and of `paperscope embed backfill` "
                             "without a name (the active generation feeds Novelty, similar papers and search).",
                             choices=("minilm", "model2vec", "tfidf"))
+    bulk_embedder: str = setting("model2vec", "Embedder of a new store's full build (`paperscope build`): the static "
+                                 "model2vec embeds thousands of abstracts a second; MiniLM is backfilled after.",
+                                 choices=("minilm", "model2vec", "tfidf"))
     daily_categories: tuple[str, ...] = setting(
         ("cs.LG", "cs.CV", "cs.CL", "cs.AI", "stat.ML"),
         "arXiv categories `paperscope run` fetches each day (comma-separated).")
