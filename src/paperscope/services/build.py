@@ -38,7 +38,6 @@ from paperscope.store import generations
 from paperscope.store import scores as scores_store
 from paperscope.store.generations import Generation
 
-
 # (stage, done, total): total None when unknown; `note` says what the stage is doing.
 Progress = Callable[[str, int, int | None], None]
 
