@@ -71,7 +71,7 @@ class BackfillSummary:
     resumed_ranges: int = 0
     papers: int = 0  # papers the ranges run now held
     embedded: int = 0  # embedded now
-    unchanged: int = 0  # already current when this call came to them
+    unchanged: int = 0  # already current when this call came to them (resumed ranges included)
     covered: int = 0  # papers with a vector of their current text when the plan finished
     stopped: bool = False  # stopped before every range was done (stop_after)
     seconds: float = 0.0
@@ -258,6 +258,7 @@ def backfill_embeddings(
             counts = json.loads(marker.read_text())
             summary.resumed_ranges += 1
             summary.covered += counts["papers"]
+            summary.unchanged += counts["papers"]  # embedded by the run that stopped: current now
             seen += counts["papers"]
         else:
             todo.append(id_range)
