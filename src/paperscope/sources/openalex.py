@@ -19,6 +19,7 @@ import orjson
 from paperscope.core.ids import InvalidId, normalise_doi, parse_arxiv_id
 from paperscope.core.records import AuthorProfileRecord, AuthorRecord, Batch, Malformed, PaperRecord, Record
 from paperscope.sources.http import PoliteClient, SourceError
+from paperscope.sources.recovery import Damaged, EncodingProblem, as_utf8, salvage_json_array
 
 SOURCE = "openalex"
 BASE_URL = "https://api.openalex.org"
@@ -313,18 +314,34 @@ def parse_entity(obj: object, position: str, kind: str | None = None) -> Record 
         return Malformed(SOURCE, position, f"unexpected shape: {exc!r}", _raw(obj))
 
 
+def _load_or_salvage(data: bytes | str, label: str) -> Any:
+    """The decoded response; a damaged list page keeps every entry that parses on its own."""
+    raw = data.encode("utf-8", "surrogatepass") if isinstance(data, str) else data
+    try:
+        raw = as_utf8(raw, label)
+    except EncodingProblem as exc:
+        raise BadRecord(str(exc)) from exc
+    try:
+        return orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
+        entries = salvage_json_array(raw, "results")
+        if not entries:
+            raise BadRecord(f"invalid JSON: {exc}") from exc
+        return {"results": entries}
+
+
 def parse_response(data: bytes | str | dict[str, Any], label: str, kind: str | None = None) -> list[Record]:
     """A list page ({meta, results}) or a single entity. Raises BadRecord if it is neither."""
     if isinstance(data, bytes | str):
-        try:
-            data = orjson.loads(data)
-        except orjson.JSONDecodeError as exc:
-            raise BadRecord(f"invalid JSON: {exc}") from exc
+        data = _load_or_salvage(data, label)
     if not isinstance(data, dict):
         raise BadRecord(f"expected a JSON object, got {type(data).__name__}")
     if "results" in data:
         records = []
         for i, item in enumerate(data["results"] or ()):
+            if isinstance(item, Damaged):
+                records.append(Malformed(SOURCE, item.where(label, "results"), item.reason, item.raw))
+                continue
             record = parse_entity(item, f"{label}:results[{i}]", kind)
             if record is not None:
                 records.append(record)
