@@ -12,6 +12,7 @@ from paperscope.cli.app import app, console, fail, settings_or_exit, store_or_ex
 from paperscope.ingest.pipeline import run_ingest
 from paperscope.ingest.registry import IngestPlan, files_plan, live_plan
 from paperscope.sources.http import SourceError
+from paperscope.store.locks import IngestBusy
 
 ingest_app = typer.Typer(help="Load papers from a source into the store (idempotent, resumable).")
 app.add_typer(ingest_app, name="ingest")
@@ -40,6 +41,8 @@ def execute(plan: IngestPlan, resume: bool = True) -> None:
             summary = run_ingest(
                 engine, plan.source, plan.target, plan.batches, resume=resume, on_batch=on_batch
             )
+        except IngestBusy as exc:
+            fail(str(exc))
         except SourceError as exc:
             fail(f"{plan.source}: {exc} — run the same command again to resume")
         except (OSError, ValueError) as exc:
@@ -58,7 +61,7 @@ def execute(plan: IngestPlan, resume: bool = True) -> None:
 
 def _files_or_live(source: str, files: list[Path] | None, **live: object) -> IngestPlan:
     if files:
-        return files_plan(source, files)
+        return files_plan(source, files, max_line_bytes=settings_or_exit().max_line_bytes)
     return live_plan(settings_or_exit(), source, **live)
 
 
@@ -130,7 +133,9 @@ def ingest_snapshot(
     if not files:
         fail("give the snapshot file(s), e.g. paperscope ingest snapshot arxiv-metadata-oai-snapshot.json")
     settings = settings_or_exit()
-    execute(_plan_or_fail(lambda: files_plan("snapshot", files, batch_size=settings.batch_size)))
+    execute(_plan_or_fail(lambda: files_plan(
+        "snapshot", files, batch_size=settings.batch_size, max_line_bytes=settings.max_line_bytes
+    )))
 
 
 @ingest_app.command("openalex")

@@ -67,6 +67,16 @@ SETTINGS: tuple[SettingSpec, ...] = (
     SettingSpec("secret_key", "",
                 "Signs email links and session cookies; empty: one kept in <data_dir>/secret_key."),
     SettingSpec("digest_size", "10", "Papers in one digest at most."),
+    SettingSpec("max_line_bytes", str(16 * 1024 * 1024),
+                "Longest line of a JSON-lines input (snapshot, OpenAlex part) in bytes; a longer one is "
+                "quarantined without being read whole."),
+    SettingSpec("max_request_bytes", str(1024 * 1024),
+                "Largest request body the web app reads, in bytes; a larger one is answered 413 unread."),
+    SettingSpec("login_free_failures", "5",
+                "Wrong passwords for one account before each further attempt must wait (doubling)."),
+    SettingSpec("login_address_free_failures", "20",
+                "Wrong passwords from one client address, any account, before it must wait (doubling)."),
+    SettingSpec("login_max_wait", "900", "Longest wait in seconds that failed logins impose."),
 )
 # Read and checked by the feature that uses them (services/mailer.py, services/scores.py,
 # services/daily.py); kept here as text so that every setting is listed in one place.
@@ -102,6 +112,11 @@ class Settings:
     base_url: str
     secret_key: str
     digest_size: str
+    max_line_bytes: int
+    max_request_bytes: int
+    login_free_failures: int
+    login_address_free_failures: int
+    login_max_wait: int
 
     def min_interval(self, source: str) -> float:
         return {
@@ -146,8 +161,9 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
             values[f.name] = float(text) if f.type == "float" else int(text)
         except ValueError:
             raise SettingsError(f"{PREFIX}{f.name.upper()}={text!r} is not a valid {f.type}") from None
-    for name in ("batch_size", "http_retries"):
-        minimum = 1 if name == "batch_size" else 0
+    for name in ("batch_size", "http_retries", "max_line_bytes", "max_request_bytes", "login_free_failures",
+                 "login_address_free_failures", "login_max_wait"):
+        minimum = 0 if name == "http_retries" else 1
         if values[name] < minimum:  # type: ignore[operator]
             raise SettingsError(f"{PREFIX}{name.upper()}={values[name]!r} must be at least {minimum}")
     for name in ("http_timeout", "arxiv_min_interval", "openalex_min_interval", "s2_min_interval",

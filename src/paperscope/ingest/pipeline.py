@@ -18,6 +18,7 @@ from sqlalchemy.exc import DataError, IntegrityError
 from paperscope.core.records import Batch, Malformed, PaperRecord, Record
 from paperscope.ingest.batch import write_batch
 from paperscope.store import runs, writes
+from paperscope.store.locks import hold_ingest_lock
 
 BatchSource = Callable[[str | None], Iterator[Batch]]  # resume cursor -> batches
 # What the database may refuse one record for (a value it cannot store, a constraint): the record
@@ -46,7 +47,23 @@ def run_ingest(
     resume: bool = True,
     on_batch: Callable[[Batch, Counter[str]], None] | None = None,
 ) -> RunSummary:
-    """Ingest every batch `batches(cursor)` yields; record the run, its counts and its cursor."""
+    """Ingest every batch `batches(cursor)` yields; record the run, its counts and its cursor.
+
+    Runs of one source are serialised: raises IngestBusy (naming the running one's pid) at once
+    when another run of `source` holds the store's ingest lock.
+    """
+    with hold_ingest_lock(engine, source):
+        return _run_locked(engine, source, target, batches, resume, on_batch)
+
+
+def _run_locked(
+    engine: Engine,
+    source: str,
+    target: str,
+    batches: BatchSource,
+    resume: bool,
+    on_batch: Callable[[Batch, Counter[str]], None] | None,
+) -> RunSummary:
     with engine.begin() as connection:
         unfinished = runs.find_unfinished_run(connection, source, target) if resume else None
         cursor = unfinished["cursor"] if unfinished else None

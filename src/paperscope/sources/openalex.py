@@ -19,7 +19,15 @@ import orjson
 from paperscope.core.ids import InvalidId, normalise_doi, parse_arxiv_id
 from paperscope.core.records import AuthorProfileRecord, AuthorRecord, Batch, Malformed, PaperRecord, Record
 from paperscope.sources.http import PoliteClient, SourceError
-from paperscope.sources.recovery import Damaged, EncodingProblem, as_utf8, salvage_json_array
+from paperscope.sources.recovery import (
+    DEFAULT_MAX_LINE_BYTES,
+    Damaged,
+    EncodingProblem,
+    OversizedLine,
+    as_utf8,
+    bounded_lines,
+    salvage_json_array,
+)
 
 SOURCE = "openalex"
 BASE_URL = "https://api.openalex.org"
@@ -369,16 +377,19 @@ def _is_ours(path: Path) -> bool:
     return path.name.endswith((".json", ".jsonl", ".jsonl.gz", ".json.gz", ".gz"))
 
 
-def _read_lines(path: Path) -> Iterator[Batch]:
+def _read_lines(path: Path, max_line_bytes: int) -> Iterator[Batch]:
     """An OpenAlex snapshot part: one entity per line; the cursor is the next line number."""
     opener = gzip.open if path.suffix == ".gz" else open
     records: list[Record] = []
     line_no = 0
     with opener(path, "rb") as handle:
-        for line_no, line in enumerate(handle, start=1):
+        for line_no, line in enumerate(bounded_lines(handle, max_line_bytes), start=1):
+            position = f"{path.name}:{line_no}"
+            if isinstance(line, OversizedLine):
+                records.append(Malformed(SOURCE, position, line.reason(max_line_bytes)))
+                continue
             if not line.strip():
                 continue
-            position = f"{path.name}:{line_no}"
             try:
                 obj = orjson.loads(line)
             except orjson.JSONDecodeError as exc:
@@ -397,7 +408,7 @@ def _read_lines(path: Path) -> Iterator[Batch]:
     yield Batch(records, cursor=None, label=f"{path.name} to line {line_no}")
 
 
-def read_files(paths: Iterable[str | Path]) -> Iterator[Batch]:
+def read_files(paths: Iterable[str | Path], max_line_bytes: int = DEFAULT_MAX_LINE_BYTES) -> Iterator[Batch]:
     """Saved OpenAlex responses: single works/authors, list pages, or JSON-lines snapshot parts.
 
     Directories are walked. Other entity kinds (institutions, concepts, ...) yield nothing; a file
@@ -407,7 +418,7 @@ def read_files(paths: Iterable[str | Path]) -> Iterator[Batch]:
         if path.name.endswith((".jsonl", ".jsonl.gz")) or (
             path.suffix == ".gz" and not path.name.endswith(".json.gz")
         ):
-            yield from _read_lines(path)
+            yield from _read_lines(path, max_line_bytes)
             continue
         try:
             raw = gzip.decompress(path.read_bytes()) if path.suffix == ".gz" else path.read_bytes()

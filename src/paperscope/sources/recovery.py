@@ -16,9 +16,11 @@ parses on its own is kept, the others are quarantined with their byte offset and
 from __future__ import annotations
 
 import codecs
+import io
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import IO, Any
 
 import orjson
 
@@ -227,3 +229,53 @@ class XmlPiece:
     element: Any
     error: str | None
     raw: str
+
+
+# --------------------------------------------------------------------------- bounded line reading
+
+DEFAULT_MAX_LINE_BYTES = 16 * 1024 * 1024  # settings: max_line_bytes
+
+
+@dataclass(frozen=True, slots=True)
+class OversizedLine:
+    """A line longer than the limit: skipped without being held in memory; `size` is its length."""
+
+    size: int
+
+    def reason(self, limit: int) -> str:
+        return f"line of {self.size:,} bytes is longer than the limit of {limit:,} bytes (max_line_bytes)"
+
+
+def bounded_lines(handle: IO[bytes], limit: int = DEFAULT_MAX_LINE_BYTES) -> Iterator[bytes | OversizedLine]:
+    """The lines of a binary file, as UTF-8, never holding more than `limit` bytes of one line.
+
+    The whole file's encoding is told once from its first bytes: a UTF-8 BOM is dropped, UTF-16 and
+    UTF-32 are decoded. A longer line is read past in chunks and comes out as an OversizedLine.
+    """
+    peek = getattr(handle, "peek", None)
+    head = peek(4)[:4] if peek else b""
+    encoding, bom = detect_encoding(head)
+    if bom:
+        handle.read(bom)
+    if encoding == "utf-8":
+        readline = handle.readline
+    else:
+        text = io.TextIOWrapper(handle, encoding=encoding, errors="replace", newline="")
+
+        def readline(size: int = -1) -> bytes:
+            return text.readline(size).encode("utf-8", "surrogatepass")
+
+    while True:
+        line = readline(limit + 1)
+        if not line:
+            return
+        if len(line) <= limit or line.endswith(b"\n"):
+            yield line
+            continue
+        size = len(line)
+        while True:
+            more = readline(1 << 20)
+            size += len(more)
+            if not more or more.endswith(b"\n"):
+                break
+        yield OversizedLine(size)
