@@ -18,6 +18,7 @@ from paperscope.core.settings import Settings
 from paperscope.services.store import open_store
 from paperscope.web import routes_accounts, routes_api, routes_digests, routes_pages
 from paperscope.web.errors import install_error_handlers
+from paperscope.web.limits import BodyLimit, HeadAndOptions
 from paperscope.web.security import Csrf, SecurityHeaders
 from paperscope.web.templating import HERE, make_templates
 
@@ -57,7 +58,9 @@ def create_app(settings: Settings, engine: Engine | None = None, secret_key: str
     app.state.templates = make_templates()
     app.state.csrf = Csrf(secret_key or secrets.token_urlsafe(32))
     install_error_handlers(app)
+    app.add_middleware(HeadAndOptions)
     app.add_middleware(SecurityHeaders)
+    app.add_middleware(BodyLimit, max_bytes=settings.max_request_bytes)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     for router in ROUTERS:
         app.include_router(router)
