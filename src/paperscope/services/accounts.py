@@ -71,10 +71,11 @@ class LoginLimits:
         return cls(settings.login_free_failures, settings.login_address_free_failures, settings.login_max_wait)
 
     def wait(self, failures: int, free: int) -> int:
-        """Seconds the next attempt must wait after `failures` wrong passwords: 0, then 1, 2, 4, ..."""
-        if failures <= free:
+        """Seconds the next attempt must wait after `failures` wrong passwords: 0 while fewer than
+        `free`, then 1, 2, 4, ... up to max_wait."""
+        if failures < free:
             return 0
-        return min(self.max_wait, 2 ** min(failures - free - 1, 30))
+        return min(self.max_wait, 2 ** min(failures - free, 30))
 
 
 def _now() -> datetime:
