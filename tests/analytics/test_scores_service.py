@@ -153,9 +153,46 @@ def test_scores_on_a_small_store(engine: Engine) -> None:
     assert cards["coverage"]["ai_score"] == 0 and cards["coverage"]["novelty_raw"] == summary.novelty_raw
 
 
-def test_the_chosen_embedder_comes_from_the_environment() -> None:
-    assert scores.embedder_setting({}) == "tfidf"
-    assert scores.embedder_setting({"PAPERSCOPE_EMBEDDER": " MiniLM "}) == "minilm"
+@BACKENDS
+def test_a_large_store_keeps_its_novelty_graph_for_the_daily_run(engine: Engine, tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from paperscope.analytics import novelty
+    from paperscope.analytics.earlier_graph import AnnParams, EarlierGraph
+
+    # This store stands for a large one: the approximate search from the first earlier paper on.
+    monkeypatch.setattr(novelty, "EXACT_UP_TO", 0)
+    monkeypatch.setattr(novelty, "DEFAULT_ANN", AnnParams(exact_prefix=1))
+    papers = corpus()
+    copy = record(50, 2016, papers[7].abstract, title="Study of machine translation again")  # type: ignore[arg-type]
+    load(engine, [*papers, copy])
+    summary = scores.run_scores(engine, "tfidf", k=1, data_dir=tmp_path)
+    assert summary.novelty_search == "approximate, new graph" and summary.novelty_searched == 21
+    folder = scores.novelty_graph_folder(tmp_path, "tfidf-svd")
+    assert len(EarlierGraph.load(folder)) == 21
+    view = scores.explain_paper(engine, f"arXiv:{copy.arxiv_id}")
+    assert view is not None and view["novelty"]["neighbours"][0]["id"] == f"arXiv:{papers[7].arxiv_id}"
+
+    newest = record(60, 2017, "a survey of music generation with transformers and chord progressions")
+    load(engine, [newest], target="newest")
+    again = scores.run_scores(engine, "tfidf", k=1, data_dir=tmp_path)
+    assert again.novelty_search == "approximate, kept graph" and again.novelty_searched == 1
+    view = scores.explain_paper(engine, f"arXiv:{newest.arxiv_id}")
+    assert view is not None and view["novelty"]["neighbours"][0]["id"] == f"arXiv:{papers[19].arxiv_id}"
+    assert len(EarlierGraph.load(folder)) == 22
+
+    # Back to the exact search (a small store): the graph would go stale, so it is removed.
+    monkeypatch.setattr(novelty, "EXACT_UP_TO", 50_000)
+    load(engine, [record(61, 2017, "robot grasping in clutter with tactile sensing")], target="more")
+    third = scores.run_scores(engine, "tfidf", k=1, data_dir=tmp_path)
+    assert third.novelty_search == "exact" and not folder.exists()
+
+
+def test_the_chosen_embedder_comes_from_the_settings() -> None:
+    from paperscope.core.settings import SettingsError, load_settings
+
+    assert load_settings({}).embedder == scores.DEFAULT_EMBEDDER == "tfidf"
+    assert load_settings({"PAPERSCOPE_EMBEDDER": " MiniLM "}).embedder == "minilm"
+    with pytest.raises(SettingsError, match="PAPERSCOPE_EMBEDDER='bert'"):
+        load_settings({"PAPERSCOPE_EMBEDDER": "bert"})
     with pytest.raises(ValueError, match="unknown embedder 'bert'"):
         from paperscope.analytics.embedders import make_embedder
 

@@ -9,20 +9,37 @@ k earlier papers, or fewer than `min_peers` scored papers in its (category, year
 None: the store holds too little to say. The k neighbours, with their similarities, are the evidence.
 
 Sorted by (year, date, undated last), the papers earlier than any paper form a *prefix* of the
-order, so the search runs in blocks of queries against growing prefixes with matrix products.
+order. Two searches use that:
+
+- exact (`nearest_earlier`): blocks of queries against growing prefixes with matrix products;
+  quadratic in the number of papers, the reference and the choice for small stores.
+- approximate (`nearest_earlier_ann`): one HNSW graph (hnswlib) grown in time order; the papers of
+  each prefix length are queried just before the graph grows past it, so every answer comes from
+  earlier papers only. One build of the graph, n log n; its agreement with the exact search is
+  measured in bench/novelty.py (overlap of the neighbours, rank correlation of the percentiles).
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date
 
 import numpy as np
 
+from paperscope.analytics.earlier_graph import AnnParams, EarlierGraph, time_keys
+
 DEFAULT_K = 10
 MIN_PEERS = 5
+SEARCH_BLOCK = 1024  # query rows per matrix product in nearest_earlier
+EXACT_UP_TO = 50_000  # stores up to this many papers are searched exactly (seconds, and no error)
+DEFAULT_ANN = AnnParams()
+KEPT_GRAPH_SHARE = 0.2  # an incremental run redoing more of the papers than this grows a new graph
+
+
+# (time-ordered vectors, prefix, k, rows to search or None) -> (indices, similarities): nearest_earlier
+NeighbourSearch = Callable[[np.ndarray, np.ndarray, int, "np.ndarray | None"], tuple[np.ndarray, np.ndarray]]
 
 
 @dataclass
@@ -34,6 +51,7 @@ class Novelty:
     peers: np.ndarray  # (n,) size of the (category, year) group the percentile is taken in
     earlier: np.ndarray  # (n,) number of earlier papers each paper was compared with
     searched: int = 0  # papers whose neighbours were searched this time (the others were reused)
+    graph: EarlierGraph | None = None  # the approximate search's graph, to keep for the next run
 
 
 def earlier_prefix(years: Sequence[int | None], dates: Sequence[date | None]) -> tuple[np.ndarray, np.ndarray]:
@@ -58,7 +76,7 @@ def nearest_earlier(
     vectors: np.ndarray,
     prefix: np.ndarray,
     k: int,
-    block: int = 1024,
+    block: int = SEARCH_BLOCK,
     chunk: int = 16_384,
     rows: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -101,6 +119,94 @@ def nearest_earlier(
         best_idx[members] = np.take_along_axis(top_idx, ranked, axis=1)
     best_idx[~np.isfinite(best_sim)] = -1
     return best_idx, np.where(np.isfinite(best_sim), best_sim, np.nan).astype(np.float32)
+
+
+def nearest_earlier_ann(
+    vectors: np.ndarray,
+    prefix: np.ndarray,
+    k: int,
+    rows: np.ndarray | None = None,
+    params: AnnParams | None = None,
+    graph: EarlierGraph | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """`nearest_earlier` answered from an HNSW graph grown in time order (same arguments and
+    result). The rows are taken by their prefix length, ascending: before the queries of prefix p
+    the graph receives rows up to p and nothing later, so a query only ever meets earlier papers.
+    Prefixes shorter than `exact_prefix` are searched exactly (a small graph buys nothing).
+    `graph`, when given, must be empty; it is grown with every row (labels = row numbers) and can
+    be kept for the next, incremental run."""
+    params = params or (graph.params if graph is not None else DEFAULT_ANN)
+    keep = graph is not None
+    n, dim = vectors.shape
+    rows = np.arange(n) if rows is None else np.asarray(rows, dtype=np.int64)
+    best_idx = np.full((n, k), -1, dtype=np.int64)
+    best_sim = np.full((n, k), np.nan, dtype=np.float32)
+    rows = rows[prefix[rows] > 0]
+    cut = max(params.exact_prefix, k)
+    small = rows[prefix[rows] < cut]
+    if small.size:
+        idx, sim = nearest_earlier(vectors, prefix, k, rows=small)
+        best_idx[small], best_sim[small] = idx[small], sim[small]
+    rows = rows[prefix[rows] >= cut]
+    rows = rows[np.argsort(prefix[rows], kind="stable")]
+    limits = prefix[rows]
+    if graph is None:
+        if rows.size == 0:
+            return best_idx, best_sim
+        graph = EarlierGraph(dim, params, capacity=int(limits[-1]))
+    if len(graph.ids):
+        raise ValueError("nearest_earlier_ann grows an empty graph: this one holds papers already")
+    no_ids = [""] * n
+    bounds = np.flatnonzero(np.diff(limits)) + 1
+    starts = np.concatenate(([0], bounds)).astype(np.int64)
+    stops = np.concatenate((bounds, [rows.size])).astype(np.int64)
+    grown = 0
+    for a, b in zip(starts.tolist(), stops.tolist(), strict=True):
+        if a >= b:
+            continue
+        reach = int(limits[a])
+        if reach > grown:
+            graph.add(vectors[grown:reach], no_ids[grown:reach], np.zeros(reach - grown, dtype=np.int64))
+            grown = reach
+        members = rows[a:b]
+        best_idx[members], best_sim[members] = graph.query(vectors[members], k)
+    if keep and grown < n:  # the rest, so that the kept graph holds every paper
+        graph.add(vectors[grown:], no_ids[grown:], np.zeros(n - grown, dtype=np.int64))
+    return best_idx, best_sim
+
+
+def _search_kept_graph(
+    graph: EarlierGraph,
+    vectors: np.ndarray,
+    ids: list[str],
+    keys: np.ndarray,
+    thresholds: np.ndarray,
+    changed: np.ndarray,
+    rows: np.ndarray,
+    k: int,
+) -> tuple[np.ndarray, np.ndarray]:
+    """The incremental search on a graph kept from an earlier run (rows in time order, as in
+    nearest_earlier): the graph is first brought up to date (new papers added, changed vectors and
+    dates replaced, papers gone removed), then each of `rows` asks for its nearest earlier labels."""
+    n = len(ids)
+    label_of = {pid: label for label, pid in enumerate(graph.ids) if graph.live[label]}
+    label = np.array([label_of.get(pid, -1) for pid in ids], dtype=np.int64)
+    present = label >= 0
+    gone = np.ones(len(graph.ids), dtype=bool)
+    gone[label[present]] = False
+    graph.remove(np.flatnonzero(gone & graph.live))
+    redo = np.flatnonzero(present & (changed | (graph.keys[np.maximum(label, 0)] != keys)))
+    graph.replace(label[redo], vectors[redo], keys[redo])
+    new = np.flatnonzero(~present)
+    label[new] = graph.add(vectors[new], [ids[i] for i in new.tolist()], keys[new])
+    position = np.full(len(graph.ids), -1, dtype=np.int64)
+    position[label] = np.arange(n)
+    found, sims = graph.query_earlier(vectors[rows], thresholds[rows], k)
+    best_idx = np.full((n, k), -1, dtype=np.int64)
+    best_sim = np.full((n, k), np.nan, dtype=np.float32)
+    best_idx[rows] = np.where(found >= 0, position[np.maximum(found, 0)], -1)
+    best_sim[rows] = sims
+    return best_idx, best_sim
 
 
 def percentile_within(
@@ -147,13 +253,28 @@ def compute_novelty(
     min_peers: int = MIN_PEERS,
     changed: np.ndarray | None = None,
     previous: Previous | None = None,
+    method: str = "auto",
+    ann: AnnParams | None = None,
+    ids: Sequence[str] | None = None,
+    graph: EarlierGraph | None = None,
+    search: NeighbourSearch | None = None,
 ) -> Novelty:
     """Novelty of every paper (rows of unit-length `vectors`) against the earlier ones among them.
 
     Incremental when `previous` is given: a paper's neighbours are searched again only if it is in
     `changed` (bool per paper: new or re-embedded), has no valid previous result, was compared with
     a different number of earlier papers, or some changed paper is among its earlier ones. Papers
-    older than every change keep their neighbours; percentiles are always recomputed."""
+    older than every change keep their neighbours; percentiles are always recomputed.
+
+    `method`: "exact", "ann" (nearest_earlier_ann) or "auto": exact up to EXACT_UP_TO papers.
+    With `ids` (one per paper) the approximate search returns its graph in `Novelty.graph`, to be
+    kept; a `graph` kept from an earlier run (with `previous`) answers the papers to redo when they
+    are few (KEPT_GRAPH_SHARE), instead of a new graph being grown.
+
+    `search` replaces the exact `nearest_earlier` (same arguments and answer), e.g. to spread its
+    queries over a cluster; by default the exact search runs here."""
+    if method not in ("auto", "exact", "ann"):
+        raise ValueError(f"novelty search method {method!r}: expected 'auto', 'exact' or 'ann'")
     n = len(vectors)
     order, prefix = earlier_prefix(years, dates)
     sorted_vectors = np.ascontiguousarray(vectors[order], dtype=np.float32)
@@ -165,17 +286,39 @@ def compute_novelty(
             changed_sorted = changed[order]
             dirty |= changed_sorted | (prefix > int(np.flatnonzero(changed_sorted).min()))
         rows = np.flatnonzero(dirty)
-    idx_sorted, sims_sorted = nearest_earlier(sorted_vectors, prefix, k, rows=rows)
+    kept: EarlierGraph | None = None
+    if method == "ann" or (method == "auto" and n > EXACT_UP_TO):
+        ids_sorted = None if ids is None else [ids[i] for i in order.tolist()]
+        keys, thresholds = time_keys([years[i] for i in order.tolist()], [dates[i] for i in order.tolist()])
+        if (graph is not None and ids_sorted is not None and rows is not None
+                and len(rows) <= KEPT_GRAPH_SHARE * n):
+            changed_sorted = np.zeros(n, dtype=bool) if changed is None else changed[order]
+            idx_sorted, sims_sorted = _search_kept_graph(
+                graph, sorted_vectors, ids_sorted, keys, thresholds, changed_sorted, rows, k
+            )
+            kept = graph
+        else:
+            params = ann or (graph.params if graph is not None else DEFAULT_ANN)
+            fresh = EarlierGraph(sorted_vectors.shape[1], params, capacity=n) if ids_sorted is not None else None
+            idx_sorted, sims_sorted = nearest_earlier_ann(sorted_vectors, prefix, k, rows=rows, params=params,
+                                                          graph=fresh)
+            if fresh is not None and ids_sorted is not None:
+                fresh.ids, fresh.keys = ids_sorted, keys
+                kept = fresh
+    elif search is not None:
+        idx_sorted, sims_sorted = search(sorted_vectors, prefix, k, rows)
+    else:
+        idx_sorted, sims_sorted = nearest_earlier(sorted_vectors, prefix, k, rows=rows)
     neighbours = np.full((n, k), -1, dtype=np.int64)
     similarities = np.full((n, k), np.nan, dtype=np.float32)
     has = idx_sorted >= 0
     neighbours[order] = np.where(has, order[np.maximum(idx_sorted, 0)], -1)
     similarities[order] = sims_sorted
     if previous is not None and rows is not None:
-        kept = np.ones(n, dtype=bool)
-        kept[order[rows]] = False
-        neighbours[kept] = previous.neighbours[kept]
-        similarities[kept] = previous.similarities[kept]
+        reused = np.ones(n, dtype=bool)
+        reused[order[rows]] = False
+        neighbours[reused] = previous.neighbours[reused]
+        similarities[reused] = previous.similarities[reused]
     earlier = np.zeros(n, dtype=np.int64)
     earlier[order] = prefix
     raw = np.full(n, np.nan)
@@ -184,7 +327,7 @@ def compute_novelty(
     groups = [(categories[i], years[i]) for i in range(n)]
     percentile, peers = percentile_within(raw, groups, min_peers)
     searched = n if rows is None else len(rows)
-    return Novelty(raw, percentile, neighbours, similarities, peers, earlier, searched)
+    return Novelty(raw, percentile, neighbours, similarities, peers, earlier, searched, kept)
 
 
 def compute_author_novelty(paper_percentiles: dict[str, Sequence[float | None]]) -> dict[str, float | None]:

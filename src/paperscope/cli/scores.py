@@ -11,7 +11,8 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from paperscope.analytics.embedders import EmbedderUnavailable
-from paperscope.cli.app import app, console, fail, settings_or_exit, store_or_exit
+from paperscope.cli.app import app, console, fail, runtime_or_exit
+from paperscope.cli.embed import ADDRESS_HELP, ENGINE_HELP, runner_or_exit
 from paperscope.services import scores
 
 model_app = typer.Typer(help="The models behind the scores.")
@@ -28,9 +29,13 @@ def score_command(
     refit: bool = typer.Option(False, "--refit", help="Refit the TF-IDF embedder now (re-embeds every paper)"),
     k: int = typer.Option(10, min=1, max=100, help="Earlier neighbours behind each Novelty"),
     as_of_year: int = typer.Option(None, help="Year citation counts are taken as of (default: this year)"),
+    engine_name: str = typer.Option("local", "--engine", help=ENGINE_HELP),
+    address: str = typer.Option(None, "--address", help=ADDRESS_HELP),
 ) -> None:
     """Compute every score: embeddings (only new or changed papers), Novelty, categories, AI Score."""
-    engine = store_or_exit(settings_or_exit())
+    runner = runner_or_exit(engine_name, address)
+    runtime = runtime_or_exit()
+    settings, engine = runtime.settings, runtime.engine
     with Progress(
         TextColumn("[bold]{task.description}"),
         BarColumn(),
@@ -50,7 +55,9 @@ def score_command(
             progress.update(tasks[stage], completed=done, total=total)
 
         try:
-            summary = scores.run_scores(engine, embedder, refit=refit, k=k, as_of_year=as_of_year, progress=report)
+            summary = scores.run_scores(engine, embedder or settings.embedder, refit=refit, k=k,
+                                        as_of_year=as_of_year, progress=report, data_dir=settings.data_dir,
+                                        runner=runner)
         except (EmbedderUnavailable, ValueError) as exc:
             fail(str(exc))
             raise
@@ -59,7 +66,8 @@ def score_command(
     console.print(
         f"[green]scored {summary.papers:,} papers[/] with {summary.embedder}@{summary.version}: "
         f"{summary.embedded:,} embedded, {summary.unchanged:,} unchanged · novelty {summary.novelty_raw:,} "
-        f"({summary.novelty_pct:,} with a percentile, {summary.novelty_searched:,} searched) · "
+        f"({summary.novelty_pct:,} with a percentile, {summary.novelty_searched:,} searched, "
+        f"{summary.novelty_search}) · "
         f"{summary.categories_predicted:,} categories predicted · "
         f"AI Score {summary.ai_scored:,}"
     )
@@ -74,7 +82,7 @@ def explain_command(
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
     """Each score of one paper with its evidence."""
-    engine = store_or_exit(settings_or_exit())
+    engine = runtime_or_exit().engine
     out = scores.explain_paper(engine, paper)
     if out is None:
         fail(f"no paper {paper!r} in the store")
@@ -128,7 +136,7 @@ def explain_command(
 @model_app.command("card")
 def model_card_command(as_json: bool = typer.Option(False, "--json")) -> None:
     """What each model was trained on, how it was evaluated, and where it does not apply."""
-    engine = store_or_exit(settings_or_exit())
+    engine = runtime_or_exit().engine
     cards = scores.model_cards(engine)
     if as_json:
         sys.stdout.write(orjson.dumps(cards, option=orjson.OPT_INDENT_2).decode() + "\n")

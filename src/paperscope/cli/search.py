@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 from datetime import datetime
 from enum import StrEnum
+from pathlib import Path
 from typing import Any
 
 import orjson
@@ -12,7 +13,9 @@ import typer
 from rich.table import Table
 
 from paperscope.analytics.embedders import EmbedderUnavailable
-from paperscope.cli.app import app, console, date_option, fail, settings_or_exit, store_or_exit
+from paperscope.cli.app import app, console, date_option, fail, runtime_or_exit, settings_or_exit
+from paperscope.cli.embed import ADDRESS_HELP, ENGINE_HELP, runner_or_exit
+from paperscope.services import replica
 from paperscope.services import search as service
 from paperscope.services.search import SearchFilter, SearchUnavailable
 
@@ -63,16 +66,13 @@ def search_command(
     as_json: bool = typer.Option(False, "--json", help="The results as one JSON object"),
 ) -> None:
     """Search the papers by words and by meaning; every result says why it matched."""
-    settings = settings_or_exit()
-    engine = store_or_exit(settings)
+    runtime = runtime_or_exit()
     filters = SearchFilter(
         category=category, since=date_option(since, "--since"), until=date_option(until, "--until"),
         has_code=has_code, author=author, min_score=min_score,
     )
     try:
-        result = service.search(
-            engine, settings.data_dir, query, mode.value, filters, sort.value, limit, offset
-        )
+        result = runtime.searcher.search(query, mode.value, filters, sort.value, limit, offset)
     except (SearchUnavailable, EmbedderUnavailable, ValueError) as exc:
         fail(str(exc))
         raise
@@ -106,10 +106,9 @@ def similar_command(
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
     """The papers nearest to one paper, with the similarity and the rarest terms they share."""
-    settings = settings_or_exit()
-    engine = store_or_exit(settings)
+    runtime = runtime_or_exit()
     try:
-        paper_info, hits = service.similar(engine, settings.data_dir, paper, limit)
+        paper_info, hits = runtime.searcher.similar(paper, limit)
     except LookupError as exc:
         fail(str(exc.args[0]))
         raise
@@ -150,7 +149,7 @@ def feed_command(
             moment = datetime.fromisoformat(as_of)
         except ValueError:
             fail(f"--as-of {as_of!r} is not a date or time")
-    engine = store_or_exit(settings_or_exit())
+    engine = runtime_or_exit().engine
     try:
         result = service.feed(engine, period, date_option(day, "--day"), category,
                               sort.value if sort else None, limit, moment)
@@ -182,13 +181,22 @@ def index_command(
     rebuild: bool = typer.Option(False, "--rebuild", help="Rebuild the indexes from scratch"),
     embedder: str = typer.Option(None, help="tfidf or minilm (default: PAPERSCOPE_EMBEDDER, else tfidf)"),
     no_embed: bool = typer.Option(False, "--no-embed", help="Index the stored embeddings as they are"),
+    publish: bool = typer.Option(False, "--publish", help="Then publish the indexes as a new snapshot "
+                                 "in PAPERSCOPE_INDEX_SNAPSHOTS (or --publish-to) for the web replicas"),
+    publish_to: Path = typer.Option(None, "--publish-to", help="Snapshot folder (default: PAPERSCOPE_INDEX_SNAPSHOTS)"),
+    engine_name: str = typer.Option("local", "--engine", help=ENGINE_HELP),
+    address: str = typer.Option(None, "--address", help=ADDRESS_HELP),
 ) -> None:
     """Build or refresh the search indexes (only new or changed papers) under <data_dir>/index."""
     settings = settings_or_exit()
-    engine = store_or_exit(settings)
+    snapshots = publish_to or (Path(settings.index_snapshots) if settings.index_snapshots else None)
+    if publish and snapshots is None:
+        fail("--publish needs a snapshot folder: set PAPERSCOPE_INDEX_SNAPSHOTS or give --publish-to")
+    runner = runner_or_exit(engine_name, address)
+    engine = runtime_or_exit().engine
     try:
         summary = service.build_indexes(
-            engine, settings.data_dir, embedder, rebuild=rebuild, embed=not no_embed
+            engine, settings.data_dir, embedder or settings.embedder, rebuild=rebuild, embed=not no_embed, runner=runner
         )
     except EmbedderUnavailable as exc:
         fail(str(exc))
@@ -209,3 +217,6 @@ def index_command(
         if summary.embedded:
             console.print(f"  {summary.embedded:,} papers embedded first", highlight=False)
     console.print(f"  files: {summary.folder}", highlight=False)
+    if publish and snapshots is not None:
+        snapshot = replica.publish_indexes(summary, snapshots)
+        console.print(f"[green]published[/] {snapshot.version} at {snapshot.path}", highlight=False)

@@ -7,12 +7,13 @@ change the neighbours and percentiles of others); only the embeddings are increm
 
 from __future__ import annotations
 
-import os
+import shutil
 import time
 from collections import Counter
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -21,18 +22,20 @@ from sqlalchemy import Engine
 from paperscope.analytics import categories as category_model
 from paperscope.analytics import impact, novelty
 from paperscope.analytics.codecheck import compute_code_detection
+from paperscope.analytics.earlier_graph import EarlierGraph
 from paperscope.analytics.embedders import (
     MiniLMEmbedder,
     TfidfSvdEmbedder,
     make_embedder,
     paper_text,
-    text_hash,
 )
+from paperscope.core.settings import declared_default
+from paperscope.services.backfill import backfill_embeddings
+from paperscope.services.runners import Runner
 from paperscope.store import queries
 from paperscope.store import scores as store
 
-EMBEDDER_ENV = "PAPERSCOPE_EMBEDDER"
-DEFAULT_EMBEDDER = "tfidf"
+DEFAULT_EMBEDDER: str = declared_default("embedder")  # callers pass settings.embedder
 REFIT_GROWTH = 0.25  # refit the TF-IDF embedder once the store has grown by a quarter since its fit
 FIT_SAMPLE = 200_000  # papers the TF-IDF embedder is fitted on at most (an even sample by id)
 MIN_FIT_ABSTRACTS = 500  # fit on abstracts alone once there are this many
@@ -41,12 +44,6 @@ GRAPH_SOURCES = ("aan",)  # sources whose citation edges are complete within the
 
 Progress = Callable[[str, int, int | None], None]
 Embedder = TfidfSvdEmbedder | MiniLMEmbedder
-
-
-def embedder_setting(environ: Mapping[str, str] | None = None) -> str:
-    """The embedder that feeds Novelty, similar papers and semantic search (PAPERSCOPE_EMBEDDER)."""
-    env = os.environ if environ is None else environ
-    return (env.get(EMBEDDER_ENV) or DEFAULT_EMBEDDER).strip().lower()
 
 
 def _quiet(stage: str, done: int, total: int | None) -> None:
@@ -64,6 +61,7 @@ class ScoreSummary:
     novelty_raw: int = 0
     novelty_pct: int = 0
     novelty_searched: int = 0  # papers whose nearest earlier papers were searched (others reused)
+    novelty_search: str = ""  # exact, approximate on a new graph, or approximate on the kept graph
     categories_predicted: int = 0
     category_status: str = ""
     ai_scored: int = 0
@@ -131,51 +129,14 @@ def update_embeddings(
     progress: Progress = _quiet,
     batch: int = EMBED_BATCH,
     changed: set[str] | None = None,
+    runner: Runner | None = None,
 ) -> tuple[int, int]:
-    """Embed the papers whose text changed or whose embedding is of another model version.
-    Returns (embedded, unchanged)."""
-    with engine.connect() as connection:
-        total = store.count_papers(connection)
-    embedded = unchanged = done = 0
-    after: str | None = None
-    progress("embed", 0, total)
-    while True:
-        with engine.connect() as connection:
-            rows = store.list_embedding_inputs(connection, embedder.name, after, batch)
-        if not rows:
-            break
-        after = rows[-1]["id"]
-        pending = []
-        for row in rows:
-            text = paper_text(row["title"], row["abstract"])
-            digest = text_hash(text)
-            if row["text_hash"] == digest and row["model_version"] == embedder.version:
-                unchanged += 1
-            else:
-                pending.append((row["id"], text, digest))
-        if pending:
-            vectors = embedder.embed([text for _, text, _ in pending])
-            stamp = store.now()
-            out = [
-                {
-                    "paper_id": pid,
-                    "model": embedder.name,
-                    "model_version": embedder.version,
-                    "dim": embedder.dim,
-                    "vector": vectors[j].astype("<f4").tobytes(),
-                    "text_hash": digest,
-                    "computed_at": stamp,
-                }
-                for j, (pid, _, digest) in enumerate(pending)
-            ]
-            with engine.begin() as connection:
-                store.upsert_embeddings(connection, out)
-            embedded += len(pending)
-            if changed is not None:
-                changed.update(pid for pid, _, _ in pending)
-        done += len(rows)
-        progress("embed", done, total)
-    return embedded, unchanged
+    """Embed the papers whose text changed or whose embedding is of another model version, range by
+    range on `runner` (this process by default; services/backfill.py). Returns (embedded, unchanged)."""
+    summary = backfill_embeddings(engine, embedder, runner, range_size=batch, progress=progress)
+    if changed is not None:
+        changed.update(summary.changed)
+    return summary.embedded, summary.unchanged
 
 
 def _aligned_vectors(engine: Engine, embedder: Embedder, ids: list[str]) -> np.ndarray:
@@ -194,6 +155,11 @@ def _aligned_vectors(engine: Engine, embedder: Embedder, ids: list[str]) -> np.n
 # --- stages -------------------------------------------------------------------------------------
 
 
+def novelty_graph_folder(data_dir: Path, embedder_name: str) -> Path:
+    """Where the approximate Novelty search keeps its graph between runs (a derived folder)."""
+    return Path(data_dir) / "derived" / f"novelty-{embedder_name}"
+
+
 def score_novelty(
     engine: Engine,
     embedder: Embedder,
@@ -201,9 +167,14 @@ def score_novelty(
     vectors: np.ndarray,
     k: int = novelty.DEFAULT_K,
     changed: set[str] | None = None,
+    graph_folder: Path | None = None,
+    summary: ScoreSummary | None = None,
+    runner: Runner | None = None,
 ) -> tuple[int, int, int]:
     """Novelty of every paper with an abstract, against the earlier papers with one. With `changed`
     (the ids embedded this run), stored neighbours of papers older than every change are reused.
+    Above novelty.EXACT_UP_TO papers the search is approximate; with `graph_folder` its graph is
+    kept there, so that the next incremental run queries it instead of growing a new one.
     Returns (papers with a raw Novelty, with a percentile, papers whose neighbours were searched)."""
     # A zero vector (no word the embedder knows) says nothing about where the paper lies.
     known = np.abs(vectors).sum(axis=1) > 0
@@ -218,6 +189,11 @@ def score_novelty(
         # embedded it: its text hash differs from the one the evidence names).
         previous, stale = _previous_novelty(engine, [facts[i]["id"] for i in subset], model, k, hashes)
         changed_mask = np.array([facts[i]["id"] in changed or facts[i]["id"] in stale for i in subset])
+    kept = None
+    if graph_folder is not None and previous is not None:
+        state = EarlierGraph.state(graph_folder)
+        if state is not None and state.get("model") == model and state.get("dim") == vectors.shape[1]:
+            kept = EarlierGraph.load(graph_folder)
     result = novelty.compute_novelty(
         vectors[subset],
         [facts[i]["year"] for i in subset],
@@ -226,7 +202,23 @@ def score_novelty(
         k=k,
         changed=changed_mask,
         previous=previous,
+        ids=[facts[i]["id"] for i in subset] if graph_folder is not None else None,
+        graph=kept,
+        search=neighbour_search(runner),
     )
+    if summary is not None:
+        summary.novelty_search = (
+            "exact" if result.graph is None and len(subset) <= novelty.EXACT_UP_TO
+            else "approximate, kept graph" if kept is not None and result.graph is kept
+            else "approximate, new graph"
+        )
+    if graph_folder is not None:
+        # Kept before the scores are written: a run stopped in between redoes those papers on a
+        # graph that already holds them, never on one that lacks them.
+        if result.graph is not None:
+            result.graph.save(graph_folder, {"model": model})
+        else:
+            shutil.rmtree(graph_folder, ignore_errors=True)
     rows: list[dict[str, Any]] = [
         {
             "paper_id": f["id"],
@@ -272,6 +264,40 @@ def score_novelty(
         int((~np.isnan(result.percentile)).sum()),
         result.searched,
     )
+
+
+NOVELTY_PIECE_ROWS = 8 * novelty.SEARCH_BLOCK  # whole blocks per piece: each block computed as in one process
+
+
+def _search_piece(shared: tuple[np.ndarray, np.ndarray, int], rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    vectors, prefix, k = shared
+    indices, similarities = novelty.nearest_earlier(vectors, prefix, k, rows=rows)
+    return indices[rows], similarities[rows]
+
+
+def neighbour_search(runner: Runner | None, piece_rows: int = NOVELTY_PIECE_ROWS) -> novelty.NeighbourSearch | None:
+    """Novelty's nearest-earlier search spread over `runner` in pieces of whole query blocks (None:
+    in this process). Each block is the same matrix product as in one process: equal answers.
+    `piece_rows` must be a multiple of novelty.SEARCH_BLOCK for that."""
+    if piece_rows % novelty.SEARCH_BLOCK:
+        raise ValueError(f"piece_rows={piece_rows} is not a multiple of {novelty.SEARCH_BLOCK}")
+    if runner is None or runner.name == "local":
+        return None
+
+    def search(
+        vectors: np.ndarray, prefix: np.ndarray, k: int, rows: np.ndarray | None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        n = len(vectors)
+        rows = np.arange(n, dtype=np.int64) if rows is None else np.asarray(rows, dtype=np.int64)
+        pieces = [rows[i : i + piece_rows] for i in range(0, len(rows), piece_rows)]
+        indices = np.full((n, k), -1, dtype=np.int64)
+        similarities = np.full((n, k), np.nan, dtype=np.float32)
+        for piece, (found, sims) in zip(pieces, runner.map_shared(_search_piece, (vectors, prefix, k), pieces),
+                                        strict=True):
+            indices[piece], similarities[piece] = found, sims
+        return indices, similarities
+
+    return search
 
 
 def _previous_novelty(
@@ -435,8 +461,13 @@ def run_scores(
     as_of_year: int | None = None,
     min_labelled: int = impact.MIN_LABELLED,
     progress: Progress = _quiet,
+    data_dir: Path | None = None,
+    runner: Runner | None = None,
 ) -> ScoreSummary:
-    """Every score for every paper: embeddings (incremental), Novelty, categories, AI Score."""
+    """Every score for every paper: embeddings (incremental), Novelty, categories, AI Score.
+    With `data_dir`, the approximate Novelty search keeps its graph under it (novelty_graph_folder)
+    and daily runs query that graph; without, a large store grows a new graph each run. With a Ray
+    `runner`, the embeddings and Novelty's exact neighbour search run on its cluster (same results)."""
     summary = ScoreSummary()
     clock = time.perf_counter()
 
@@ -446,21 +477,24 @@ def run_scores(
         summary.seconds[stage] = round(now - clock, 3)
         clock = now
 
-    name = embedder_name or embedder_setting()
+    name = embedder_name or DEFAULT_EMBEDDER
     progress("fit", 0, None)
     embedder, summary.refit_reason = prepare_embedder(engine, name, refit)
     summary.embedder, summary.version = embedder.name, embedder.version
     lap("fit")
     changed: set[str] = set()
-    summary.embedded, summary.unchanged = update_embeddings(engine, embedder, progress, changed=changed)
+    summary.embedded, summary.unchanged = update_embeddings(
+        engine, embedder, progress, changed=changed, runner=runner
+    )
     lap("embed")
     with engine.connect() as connection:
         facts = store.list_paper_facts(connection)
     summary.papers = len(facts)
     vectors = _aligned_vectors(engine, embedder, [f["id"] for f in facts])
     progress("novelty", 0, None)
+    graph_folder = novelty_graph_folder(data_dir, embedder.name) if data_dir is not None else None
     summary.novelty_raw, summary.novelty_pct, summary.novelty_searched = score_novelty(
-        engine, embedder, facts, vectors, k, changed
+        engine, embedder, facts, vectors, k, changed, graph_folder, summary, runner
     )
     lap("novelty")
     progress("categories", 0, None)

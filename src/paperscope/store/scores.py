@@ -14,6 +14,7 @@ import numpy as np
 from sqlalchemy import Connection, and_, func, select, update
 
 from paperscope.store import schema
+from paperscope.store.ranges import in_range
 from paperscope.store.scores_schema import model_runs, paper_embeddings, paper_scores
 from paperscope.store.writes import upsert
 
@@ -49,6 +50,20 @@ def list_embedding_inputs(connection: Connection, model: str, after: str | None,
     )
     if after is not None:
         query = query.where(p.c.id > after)
+    return [dict(r) for r in connection.execute(query).mappings()]
+
+
+def list_embedding_inputs_between(
+    connection: Connection, model: str, first: str | None, before: str | None
+) -> list[Row]:
+    """As `list_embedding_inputs`, for the papers of the id range `[first, before)` (store/ranges.py)."""
+    p, e = schema.papers, paper_embeddings
+    query = (
+        select(p.c.id, p.c.title, p.c.abstract, e.c.text_hash, e.c.model_version)
+        .select_from(p.outerjoin(e, and_(e.c.paper_id == p.c.id, e.c.model == model)))
+        .where(*in_range(p.c.id, first, before))
+        .order_by(p.c.id)
+    )
     return [dict(r) for r in connection.execute(query).mappings()]
 
 

@@ -15,8 +15,9 @@ from starlette.concurrency import run_in_threadpool
 from paperscope.services import accounts, recommend
 from paperscope.services.mailer import MailError, SmtpTransport
 from paperscope.services.tokens import MAX_AGE, TokenError
+from paperscope.web.deps import engine_of, mail_of, runtime_of
 from paperscope.web.errors import WebError
-from paperscope.web.routes_digests import _check_csrf, _field, mail_of
+from paperscope.web.routes_digests import _check_csrf, _field
 from paperscope.web.templating import render
 
 router = APIRouter(include_in_schema=False)
@@ -25,7 +26,7 @@ SESSION_COOKIE = "paperscope_session"
 
 def current_user(request: Request) -> dict[str, Any] | None:
     """The logged-in user: the session cookie must name a session the store still holds."""
-    return accounts.user_for_session(request.app.state.engine, request.cookies.get(SESSION_COOKIE))
+    return accounts.user_for_session(engine_of(request), request.cookies.get(SESSION_COOKIE))
 
 
 def _next(value: Any) -> str:
@@ -44,7 +45,7 @@ def _client(request: Request) -> str:
 
 def _with_session(request: Request, user: dict[str, Any], target: str) -> Response:
     response = RedirectResponse(target, status_code=303)
-    response.set_cookie(SESSION_COOKIE, accounts.start_session(request.app.state.engine, user),
+    response.set_cookie(SESSION_COOKIE, accounts.start_session(engine_of(request), user),
                         max_age=MAX_AGE["session"], httponly=True, samesite="lax", path="/",
                         secure=request.url.scheme == "https")
     return response
@@ -75,7 +76,7 @@ async def signup(request: Request) -> Response:
     form = await request.form()
     _check_csrf(request, form)
     email, password, target = _field(form, "email"), form.get("password") or "", _next(form.get("next"))
-    engine = request.app.state.engine
+    engine = engine_of(request)
     try:
         result = await run_in_threadpool(accounts.sign_up, engine, email, str(password))
     except accounts.AccountError as exc:
@@ -98,7 +99,7 @@ async def signup(request: Request) -> Response:
 @router.get("/signup/confirm")
 def signup_confirm(request: Request, token: str = "") -> Response:
     try:
-        user = accounts.confirm_sign_up(request.app.state.engine, mail_of(request).secret_key, token)
+        user = accounts.confirm_sign_up(engine_of(request), mail_of(request).secret_key, token)
     except TokenError as exc:
         raise WebError(400, f"{exc}: sign up again to get a new link", "invalid_token") from None
     return _with_session(request, user, "/library")
@@ -109,9 +110,9 @@ async def login(request: Request) -> Response:
     form = await request.form()
     _check_csrf(request, form)
     email, password, target = _field(form, "email"), form.get("password") or "", _next(form.get("next"))
-    limits = accounts.LoginLimits.from_settings(request.app.state.settings)
+    limits = accounts.LoginLimits.from_settings(runtime_of(request).settings)
     try:
-        user = await run_in_threadpool(accounts.log_in, request.app.state.engine, email, str(password),
+        user = await run_in_threadpool(accounts.log_in, engine_of(request), email, str(password),
                                        _client(request), limits)
     except accounts.LoginThrottled as exc:
         response = _form_page(request, "/login", str(exc), email, target, 429, "too_many_attempts")
@@ -126,7 +127,7 @@ async def login(request: Request) -> Response:
 async def logout(request: Request) -> Response:
     form = await request.form()
     _check_csrf(request, form)
-    await run_in_threadpool(accounts.end_session, request.app.state.engine, request.cookies.get(SESSION_COOKIE))
+    await run_in_threadpool(accounts.end_session, engine_of(request), request.cookies.get(SESSION_COOKIE))
     response = RedirectResponse("/", status_code=303)
     response.delete_cookie(SESSION_COOKIE, path="/")
     return response
@@ -154,7 +155,7 @@ async def change_password(request: Request) -> Response:
     if user is None:
         return _login_redirect("/account/password")
     try:
-        await run_in_threadpool(accounts.change_password, request.app.state.engine, user["id"],
+        await run_in_threadpool(accounts.change_password, engine_of(request), user["id"],
                                 str(form.get("current_password") or ""), str(form.get("new_password") or ""))
     except accounts.AccountError as exc:
         return _password_page(request, str(exc), 422)
@@ -169,7 +170,7 @@ async def _library_action(request: Request, action: str) -> Response:
     if user is None:
         return _login_redirect(target)
     paper_id = _field(form, "paper_id")
-    engine = request.app.state.engine
+    engine = engine_of(request)
     try:
         if action == "save":
             await run_in_threadpool(accounts.save, engine, user["id"], paper_id, form.get("saved") != "false")
@@ -195,7 +196,7 @@ def library(request: Request) -> Response:
     user = current_user(request)
     if user is None:
         return _login_redirect("/library")
-    papers = accounts.library(request.app.state.engine, user["id"])
+    papers = accounts.library(engine_of(request), user["id"])
     return render(request, "library.html", {
         "title": "Saved papers", "page": "library", "user": user, "papers": papers, "notes": [],
         "model": None, "empty": "Nothing saved yet: save papers from their cards to build your library."})
@@ -206,7 +207,7 @@ def recommended(request: Request) -> Response:
     user = current_user(request)
     if user is None:
         return _login_redirect("/recommended")
-    result = recommend.recommend(request.app.state.engine, user["id"])
+    result = recommend.recommend(engine_of(request), user["id"])
     return render(request, "library.html", {
         "title": "Recommended for you", "page": "recommended", "user": user, "papers": result["papers"],
         "notes": result["notes"], "model": result["model"], "empty": "No recommendations yet."})
@@ -219,4 +220,4 @@ def recommended_json(request: Request, limit: int = 20) -> Response:
         raise WebError(401, "log in to get recommendations", "login_required")
     if not 1 <= limit <= 100:
         raise WebError(422, "invalid parameter: limit must be between 1 and 100", "invalid_parameter")
-    return JSONResponse(recommend.recommend(request.app.state.engine, user["id"], limit))
+    return JSONResponse(recommend.recommend(engine_of(request), user["id"], limit))
