@@ -205,6 +205,7 @@ def log_in(engine: Engine, email: str, password: str, client: str | None = None,
     Raises LoginThrottled, without checking the password, while either must wait.
     """
     limits = limits or LoginLimits()
+    answered = (lambda: now) if now is not None else _now  # when a wrong password is answered
     now = now or _now()
     check_throttle(engine, email, client, now)
     keys = _throttle_keys(email, client)
@@ -220,10 +221,12 @@ def log_in(engine: Engine, email: str, password: str, client: str | None = None,
             _hasher.verify(_DUMMY, password or "")  # the same work as a real check: no timing tell
         except VerificationError:
             pass
+        _restart_waits(engine, keys, limits, answered())
         raise wrong
     try:
         _hasher.verify(user["password_hash"], password or "")
     except (VerificationError, InvalidHashError):
+        _restart_waits(engine, keys, limits, answered())
         raise wrong from None
     with engine.begin() as connection:
         sessions_store.clear_throttle(connection, *keys[0])
@@ -234,6 +237,18 @@ def log_in(engine: Engine, email: str, password: str, client: str | None = None,
         raise AccountError("this account is not confirmed yet: follow the link in the email we sent "
                            "(sign up again to get a new one)")
     return user
+
+
+def _restart_waits(engine: Engine, keys: list[tuple[str, str]], limits: LoginLimits, now: datetime) -> None:
+    """A wrong password's wait runs from its answer, not from when the attempt was counted (the
+    password check itself takes a good part of a second)."""
+    with engine.begin() as connection:
+        for (scope, key), free in zip(keys, (limits.free_failures, limits.address_free_failures), strict=True):
+            row = sessions_store.get_throttle(connection, scope, key)
+            wait = limits.wait(row["failures"], free) if row else 0
+            until = _aware(row["blocked_until"]) if row else None
+            if wait and until is not None and until < now + timedelta(seconds=wait):
+                sessions_store.block_until(connection, scope, key, now + timedelta(seconds=wait))
 
 
 # --- sessions: a random secret in the cookie, its hash in the store -------------------------------
