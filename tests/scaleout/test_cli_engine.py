@@ -31,7 +31,9 @@ def run(tmp_path: Path):  # type: ignore[no-untyped-def]
 
 def test_backfill_status_and_publish_from_the_command_line(run, listings_dir: Path, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     for name in ("author-bo-han.txt", "hf-papers-search.txt"):
-        assert run("ingest", "listing", str(listings_dir / name), "--as-of", "2026-11-30").exit_code == 0
+        # --no-refresh: the embeddings are left to the backfill under test
+        assert run("ingest", "listing", str(listings_dir / name), "--as-of", "2026-11-30",
+                   "--no-refresh").exit_code == 0
     before = orjson.loads(run("embed", "status", "--json").stdout)
     papers = before["papers"]
     assert papers == 124
