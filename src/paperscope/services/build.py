@@ -32,6 +32,7 @@ from paperscope.services import authors as authors_service
 from paperscope.services import embeddings
 from paperscope.services import scores as scores_service
 from paperscope.services import search as search_service
+from paperscope.services.runners import Runner
 from paperscope.store import builds as store
 from paperscope.store import bulk as store_bulk
 from paperscope.store import generations
@@ -64,6 +65,7 @@ class BuildContext:
     facts: list[dict[str, Any]] | None = None
     vectors: np.ndarray | None = None
     hashes: dict[str, str] = field(default_factory=dict)
+    runner: Runner | None = None  # where the embed and Novelty stages run (None: this process)
 
     def prepared_embedder(self) -> Any:
         if self.embedder is None:
@@ -120,7 +122,7 @@ def stage_embed(ctx: BuildContext) -> Outcome:
     ctx.prepared_embedder()
     ctx.changed = set()
     generation, summary, _ = embeddings.update(
-        ctx.engine, ctx.embedder.name, ctx.data_dir, progress=ctx.progress, changed=ctx.changed)
+        ctx.engine, ctx.embedder.name, ctx.data_dir, progress=ctx.progress, changed=ctx.changed, runner=ctx.runner)
     return Outcome(summary.embedded, "papers", {"embedder": generation.label, "generation": generation.id,
                                                 "active": generation.active, "unchanged": summary.unchanged})
 
@@ -139,6 +141,7 @@ def stage_novelty(ctx: BuildContext) -> Outcome:
     raw, pct, searched = scores_service.score_novelty(
         ctx.engine, generation, facts, vectors, ctx.hashes, changed=changed,
         graph_folder=scores_service.novelty_graph_folder(ctx.data_dir, generation), summary=summary,
+        runner=ctx.runner,
     )  # fmt: skip
     ctx.progress("novelty", len(facts), len(facts))
     return Outcome(len(facts), "papers", {
@@ -275,6 +278,7 @@ def run_build(
     batch_size: int = bulk.BULK_BATCH,
     progress: Progress = _quiet,
     on_stage: Callable[[Stage, str], None] | None = None,
+    runner: Runner | None = None,
 ) -> BuildReport:
     """Run every stage in order (or the named `stages`), resuming this target's unfinished build.
 
@@ -300,7 +304,7 @@ def run_build(
             build_id, finished = store.start_build(connection, target, mode), {}
     ctx = BuildContext(
         engine, Path(data_dir), files, embedder_name,
-        incremental=mode == "incremental", batch_size=batch_size, bulk_embedder=bulk_embedder,
+        incremental=mode == "incremental", batch_size=batch_size, bulk_embedder=bulk_embedder, runner=runner,
     )
     report = BuildReport(build_id, mode, resumed=unfinished is not None, stages=[])
     for stage in STAGES:
