@@ -8,7 +8,8 @@ lone UTF-16 surrogates (valid in JSON escapes, invalid in UTF-8) become U+FFFD.
 Links from sources are kept only when they are http(s): a `javascript:` or `data:` URL would be
 exported as it came even though the pages neutralise it.
 
-The snapshot fast path and the record path both call these functions, so they store the same values.
+The record path calls these functions; the snapshot bulk load (ingest/bulk.py) hands every line they
+would change to the record path, so both store the same values.
 """
 
 from __future__ import annotations
