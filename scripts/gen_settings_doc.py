@@ -1,4 +1,4 @@
-"""Write docs/settings.md from `paperscope.core.settings.SETTINGS`, the one place settings are declared.
+"""Write docs/settings.md from `paperscope.core.settings.SETTINGS`, the one table of settings.
 
     python scripts/gen_settings_doc.py          # rewrite docs/settings.md
     python scripts/gen_settings_doc.py --check  # exit 1 when docs/settings.md is out of date
@@ -21,8 +21,9 @@ command starts (`load_settings()`), never when a module is imported, so a wrong 
 the command that needs it, naming the variable. An unset or empty variable takes the default.
 `paperscope settings` shows the value each one has now.
 
-This page is generated from `SETTINGS` in `src/paperscope/core/settings.py` by
-`python scripts/gen_settings_doc.py`; a test fails when the two disagree.
+Each setting is declared once, as a typed field of `Settings` in `src/paperscope/core/settings.py`
+(type, default, check, meaning); this page is generated from it by `python scripts/gen_settings_doc.py`,
+and a test fails when the two disagree. No other module reads the environment.
 
 """
 
@@ -32,11 +33,11 @@ def _cell(text: str) -> str:
 
 
 def render() -> str:
-    lines = ["| variable | default | meaning |", "| --- | --- | --- |"]
+    lines = ["| variable | default | meaning | type | check |", "| --- | --- | --- | --- | --- |"]
     for spec in SETTINGS:
         variable = f"`{PREFIX}{spec.name.upper()}`"
         default = f"`{spec.default}`" if spec.default else "(empty)"
-        lines.append(f"| {variable} | {default} | {_cell(spec.meaning)} |")
+        lines.append(f"| {variable} | {default} | {_cell(spec.meaning)} | {spec.type_name} | {spec.rule or '—'} |")
     return HEADER + "\n".join(lines) + "\n"
 
 

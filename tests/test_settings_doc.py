@@ -32,7 +32,10 @@ def test_settings_doc_lists_every_setting_with_its_default() -> None:
     text = _generator().render()
     rows = [line for line in text.splitlines() if line.startswith(f"| `{PREFIX}")]
     assert len(rows) == len(SETTINGS)
-    assert "| `PAPERSCOPE_BATCH_SIZE` | `5000` | Records written to the store in one transaction. |" in rows
+    assert ("| `PAPERSCOPE_BATCH_SIZE` | `5000` | Records written to the store in one transaction. | int "
+            "| at least 1 |") in rows
+    tls = "| `PAPERSCOPE_SMTP_TLS` | `starttls` | starttls \\| ssl \\| none. | str | one of starttls, ssl, none |"
+    assert tls in rows
     assert "| `PAPERSCOPE_S2_API_KEY` | (empty) |" in text
 
 

@@ -186,9 +186,13 @@ def test_a_large_store_keeps_its_novelty_graph_for_the_daily_run(engine: Engine,
     assert third.novelty_search == "exact" and not folder.exists()
 
 
-def test_the_chosen_embedder_comes_from_the_environment() -> None:
-    assert scores.embedder_setting({}) == "tfidf"
-    assert scores.embedder_setting({"PAPERSCOPE_EMBEDDER": " MiniLM "}) == "minilm"
+def test_the_chosen_embedder_comes_from_the_settings() -> None:
+    from paperscope.core.settings import SettingsError, load_settings
+
+    assert load_settings({}).embedder == scores.DEFAULT_EMBEDDER == "tfidf"
+    assert load_settings({"PAPERSCOPE_EMBEDDER": " MiniLM "}).embedder == "minilm"
+    with pytest.raises(SettingsError, match="PAPERSCOPE_EMBEDDER='bert'"):
+        load_settings({"PAPERSCOPE_EMBEDDER": "bert"})
     with pytest.raises(ValueError, match="unknown embedder 'bert'"):
         from paperscope.analytics.embedders import make_embedder
 

@@ -130,12 +130,11 @@ def mail(smtp: Recorder) -> MailSettings:
 
 @pytest.fixture
 def app(engine: Engine, mail: MailSettings, tmp_path: Path) -> Any:
+    from paperscope.services.runtime import Runtime
     from paperscope.web.app import create_app
 
     settings = load_settings({"PAPERSCOPE_DATA_DIR": str(tmp_path / "data")})
-    application = create_app(settings, engine=engine, secret_key="csrf-secret")
-    application.state.mail = mail
-    return application
+    return create_app(Runtime(settings, engine, mail=mail), secret_key="csrf-secret")
 
 
 @pytest.fixture

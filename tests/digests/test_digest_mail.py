@@ -331,7 +331,10 @@ def test_subscribing_twice_keeps_one_subscription_and_one_confirmation_per_ten_m
 def test_confirmation_not_sent_is_said_plainly(client: Any, app: Any, mail: MailSettings) -> None:
     from dataclasses import replace
 
-    app.state.mail = replace(mail, smtp_port=1)
+    from paperscope.services.runtime import Runtime
+
+    runtime = app.state.runtime
+    app.state.runtime = Runtime(runtime.settings, runtime.engine, mail=replace(mail, smtp_port=1))
     r = client.post("/subscribe", data={"email": "later@example.org", "csrf_token": csrf(client)})
     assert r.status_code == 503 and "could not be sent" in r.text
 

@@ -78,7 +78,7 @@ def test_only_complete_snapshots_are_seen_and_old_ones_are_pruned(engine: Engine
     assert latest_snapshot(snapshots) is None
     replica = PublishedIndexes(engine, snapshots, "tfidf")
     with pytest.raises(SearchUnavailable, match="no published index snapshot"):
-        replica.current()
+        replica.current().search("graph", "keyword")
     numbers = [_publish(engine, tmp_path / "builder", snapshots).number for _ in range(5)]
     assert numbers == [10, 11, 12, 13, 14]  # never reuses a number it finds taken
     assert [s.number for s in list_snapshots(snapshots)] == [12, 13, 14]

@@ -21,6 +21,7 @@ from paperscope.ingest.pipeline import run_ingest
 from paperscope.ingest.registry import files_plan
 from paperscope.services.authors import recompute
 from paperscope.services.demo import fixture_plans, listing_plans
+from paperscope.services.runtime import Runtime
 from paperscope.store.engine import open_engine
 from paperscope.store.migrate import upgrade
 from paperscope.web.app import create_app
@@ -90,7 +91,7 @@ def web_engine(shared_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> It
 @pytest.fixture(scope="session")
 def web_app(web_engine: Engine, tmp_path_factory: pytest.TempPathFactory) -> Any:
     settings = load_settings({"PAPERSCOPE_DATA_DIR": str(tmp_path_factory.mktemp("data"))})
-    return create_app(settings, engine=web_engine, secret_key="test-secret")
+    return create_app(Runtime(settings, web_engine), secret_key="test-secret")
 
 
 @pytest.fixture(scope="session")

@@ -15,6 +15,7 @@ from paperscope.core.settings import load_settings
 from paperscope.ingest.pipeline import run_ingest
 from paperscope.services.authors import recompute
 from paperscope.services.demo import fixture_plans, listing_plans
+from paperscope.services.runtime import Runtime
 from paperscope.services.scores import explain_paper, run_scores
 from paperscope.store.engine import open_engine
 from paperscope.store.migrate import upgrade
@@ -34,7 +35,7 @@ def scored(shared_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterat
     summary = run_scores(engine, min_labelled=20)
     assert summary.ai_status == "trained" and summary.novelty_pct > 0
     recompute(engine, similar=False)
-    app = create_app(load_settings({"PAPERSCOPE_DATA_DIR": str(folder)}), engine=engine, secret_key="k")
+    app = create_app(Runtime(load_settings({"PAPERSCOPE_DATA_DIR": str(folder)}), engine), secret_key="k")
     with TestClient(app) as client:
         yield engine, client
     engine.dispose()

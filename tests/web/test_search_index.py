@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy import Engine
 
 from paperscope.core.settings import load_settings
+from paperscope.services.runtime import Runtime
 from paperscope.web.app import create_app
 
 search_service = pytest.importorskip("paperscope.services.search")
@@ -21,13 +22,13 @@ def indexed(web_engine: Engine, tmp_path_factory: pytest.TempPathFactory) -> tup
 
     data_dir = tmp_path_factory.mktemp("indexed")
     search_service.build_indexes(web_engine, data_dir, embed=False)
-    app = create_app(load_settings({"PAPERSCOPE_DATA_DIR": str(data_dir)}), engine=web_engine, secret_key="k")
-    return TestClient(app), data_dir
+    runtime = Runtime(load_settings({"PAPERSCOPE_DATA_DIR": str(data_dir)}), web_engine)
+    return TestClient(create_app(runtime, secret_key="k")), runtime
 
 
-def test_keyword_search_uses_the_index(indexed: tuple[Any, Path], web_engine: Engine) -> None:
-    client, data_dir = indexed
-    expected = search_service.search(web_engine, data_dir, "graph neural", "keyword", limit=10)
+def test_keyword_search_uses_the_index(indexed: tuple[Any, Any], web_engine: Engine) -> None:
+    client, runtime = indexed
+    expected = runtime.searcher.search("graph neural", "keyword", limit=10)
     got = client.get("/api/v1/search?q=graph neural&per_page=10").json()
     assert got["mode_used"] == "keyword"
     assert [p["id"] for p in got["papers"]] == [h.paper_id for h in expected.hits]

@@ -7,9 +7,9 @@ from pathlib import Path
 import typer
 from rich.table import Table
 
-from paperscope.cli.app import app, console, settings_or_exit, store_or_exit
+from paperscope.cli.app import app, console, runtime_or_exit, settings_or_exit
 from paperscope.cli.papers import Order, papers_command
-from paperscope.core.settings import PREFIX, SETTINGS
+from paperscope.core.settings import SETTINGS
 from paperscope.services.stats import store_stats
 from paperscope.store.engine import open_engine
 from paperscope.store.migrate import current_revision, upgrade
@@ -33,19 +33,19 @@ def db_upgrade() -> None:
 @app.command("settings")
 def settings_command() -> None:
     """Every setting: its environment variable, current value, default and meaning."""
-    current = settings_or_exit()
+    shown = settings_or_exit().variables
     for spec in SETTINGS:
-        value = getattr(current, spec.name)
-        shown = "***" if ("key" in spec.name or "password" in spec.name) and value else str(value)
-        console.print(f"[bold]{PREFIX}{spec.name.upper()}[/] = {shown}", highlight=False, soft_wrap=True)
-        console.print(f"    default: {spec.default}", highlight=False, soft_wrap=True)
+        console.print(f"[bold]{spec.variable}[/] = {shown[spec.variable]}", highlight=False, soft_wrap=True)
+        rule = f"; {spec.rule}" if spec.rule else ""
+        console.print(f"    default: {spec.default or '(empty)'} ({spec.type_name}{rule})", highlight=False,
+                      soft_wrap=True)
         console.print(f"    {spec.meaning}", highlight=False, soft_wrap=True)
 
 
 @app.command("stats")
 def stats_command() -> None:
     """What the store holds: papers, authors, edges, per source and per category."""
-    engine = store_or_exit(settings_or_exit())
+    engine = runtime_or_exit().engine
     stats = store_stats(engine)
     table = Table(title="store")
     table.add_column("what")
@@ -70,7 +70,7 @@ def quarantine_command(
     """Records that could not be ingested: source, where, and why."""
     from paperscope.services.stats import quarantined
 
-    engine = store_or_exit(settings_or_exit())
+    engine = runtime_or_exit().engine
     rows = quarantined(engine, source, limit)
     if not rows:
         console.print("quarantine is empty")
@@ -87,7 +87,7 @@ def runs_command(limit: int = typer.Option(20, min=1)) -> None:
     """Recent ingest runs with their status, counts and resume cursor."""
     from paperscope.services.stats import recent_runs
 
-    engine = store_or_exit(settings_or_exit())
+    engine = runtime_or_exit().engine
     table = Table(title="ingest runs")
     for column in ("id", "source", "status", "records", "new", "quarantined", "cursor", "target"):
         table.add_column(column, overflow="fold")
@@ -120,12 +120,12 @@ def demo_command(
     for plan in demo_plans(shared, settings):
         console.rule(f"[bold]{plan.source}[/] {plan.target[:100]}")
         execute(plan)
-    engine = store_or_exit(settings)
+    engine = runtime_or_exit().engine
     console.rule("[bold]scores, author profiles, search indexes")
-    summary = scores.run_scores(engine, None, data_dir=settings.data_dir)
+    summary = scores.run_scores(engine, settings.embedder, data_dir=settings.data_dir)
     console.print(f"scored {summary.papers:,} papers ({summary.embedder}); AI Score: {summary.ai_status}")
     authors.recompute(engine, data_dir=settings.data_dir)
-    built = search.build_indexes(engine, settings.data_dir, None)
+    built = search.build_indexes(engine, settings.data_dir, settings.embedder)
     console.print(f"search indexes in {built.folder}")
     stats_command()
     console.rule("[bold]Newest papers")

@@ -1,4 +1,9 @@
-"""The Typer application and the helpers every command shares (settings, store, console)."""
+"""The Typer application and the helpers every command shares (the runtime, console, options).
+
+The callback opens one `Runtime` per command (services/runtime.py) lazily: `runtime_or_exit()`
+builds it on first use from the settings (a bad setting is reported by name, no traceback) and every
+later call returns the same runtime; `settings_or_exit()` reads the settings alone (no store).
+"""
 
 from __future__ import annotations
 
@@ -6,10 +11,9 @@ from datetime import date
 
 import typer
 from rich.console import Console
-from sqlalchemy import Engine
 
 from paperscope.core.settings import Settings, SettingsError, load_settings
-from paperscope.services.store import open_store
+from paperscope.services.runtime import Runtime, open_runtime
 
 app = typer.Typer(
     name="paperscope",
@@ -21,20 +25,42 @@ console = Console()
 err_console = Console(stderr=True)
 
 
+class _Process:
+    """The command's settings and runtime, each built once (the callback resets them per command)."""
+
+    settings: Settings | None = None
+    runtime: Runtime | None = None
+
+
+@app.callback()
+def _callback() -> None:
+    """A self-hosted research radar for machine-learning papers."""
+    if _Process.runtime is not None:  # one process may run several commands (tests, the demo)
+        _Process.runtime.close()
+    _Process.settings, _Process.runtime = None, None
+
+
 def settings_or_exit() -> Settings:
-    try:
-        return load_settings()
-    except SettingsError as exc:
-        fail(str(exc))
-        raise  # unreachable; keeps type checkers content
+    """The command's settings (read once), or a clear error naming the bad variable."""
+    if _Process.settings is None:
+        try:
+            _Process.settings = load_settings()
+        except SettingsError as exc:
+            fail(str(exc))
+            raise  # unreachable; keeps type checkers content
+    return _Process.settings
 
 
-def store_or_exit(settings: Settings) -> Engine:
-    try:
-        return open_store(settings)
-    except Exception as exc:  # a bad URL or an unreachable server: say which
-        fail(f"cannot open the store at {settings.database_url}: {exc}")
-        raise
+def runtime_or_exit() -> Runtime:
+    """The command's runtime: settings, the migrated store's engine, search indexes, mail."""
+    if _Process.runtime is None:
+        settings = settings_or_exit()
+        try:
+            _Process.runtime = open_runtime(settings)
+        except Exception as exc:  # a bad URL or an unreachable server: say which
+            fail(f"cannot open the store at {settings.database_url}: {exc}")
+            raise
+    return _Process.runtime
 
 
 def date_option(value: str | None, option: str) -> date | None:

@@ -11,7 +11,7 @@ import orjson
 import typer
 from rich.markup import escape
 
-from paperscope.cli.app import app, console, fail, settings_or_exit, store_or_exit
+from paperscope.cli.app import app, console, fail, runtime_or_exit
 from paperscope.services.authors import (
     AuthorNotFound,
     get_author_profile,
@@ -126,7 +126,7 @@ def author_command(
     as_json: bool = typer.Option(False, "--json", help="The whole profile as JSON"),
 ) -> None:
     """An author's profile: header as the listings show it, then the papers as cards."""
-    engine = store_or_exit(settings_or_exit())
+    engine = runtime_or_exit().engine
     try:
         profile = get_author_profile(engine, name_or_id, sort=sort.value)
     except AuthorNotFound as exc:
@@ -149,8 +149,8 @@ def recompute_command(
                                          help="Recompute every metric with the stored identities"),
 ) -> None:
     """Resolve identities and recompute every author's metrics (and similar authors)."""
-    settings = settings_or_exit()
-    engine = store_or_exit(settings)
+    runtime = runtime_or_exit()
+    engine, settings = runtime.engine, runtime.settings
     with console.status("recomputing author profiles…"):
         summary = recompute(engine, incremental=incremental, resolve=not keep_identities, similar=similar,
                             progress=console.log, data_dir=settings.data_dir)
@@ -166,7 +166,7 @@ def merge_command(
     note: str = typer.Option(None, help="Why (kept with the correction)"),
 ) -> None:
     """Record that A and B are one person (applied now and on every later recompute)."""
-    engine = store_or_exit(settings_or_exit())
+    engine = runtime_or_exit().engine
     number = merge_authors(engine, a, b, note)
     recompute(engine, similar=False)
     console.print(f"correction #{number}: {a} and {b} are one person")
@@ -181,7 +181,7 @@ def split_command(
     note: str = typer.Option(None, help="Why (kept with the correction)"),
 ) -> None:
     """Keep A and B apart, or move A's authorships on --paper papers to a person of their own."""
-    engine = store_or_exit(settings_or_exit())
+    engine = runtime_or_exit().engine
     try:
         number = split_authors(engine, a, b, paper or None, note)
     except ValueError as exc:
@@ -195,7 +195,7 @@ def split_command(
 @authors_app.command("corrections")
 def corrections_command() -> None:
     """The hand corrections, in the order they are applied."""
-    engine = store_or_exit(settings_or_exit())
+    engine = runtime_or_exit().engine
     for c in list_corrections(engine):
         target = c["b"] or ", ".join(c["papers"])
         console.print(f"#{c['id']} {c['kind']} {escape(c['a'])} {escape(target)} "

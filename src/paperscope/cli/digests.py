@@ -10,7 +10,7 @@ from pathlib import Path
 
 import typer
 
-from paperscope.cli.app import app, console, fail, settings_or_exit, store_or_exit
+from paperscope.cli.app import app, console, fail, runtime_or_exit, settings_or_exit
 from paperscope.services import daily, digests
 from paperscope.services.mailer import InvalidAddress, MailError, MailSettings, SmtpTransport
 from paperscope.services.mailer import resolved_mail_settings as _resolved
@@ -47,7 +47,7 @@ def digest_send(
 ) -> None:
     """Build every due digest into the outbox, then send all pending messages over SMTP."""
     settings = settings_or_exit()
-    engine = store_or_exit(settings)
+    engine = runtime_or_exit().engine
     mail = _mail()
     if dry_run:
         run = digests.dry_run(engine, mail, out, _day(day), data_dir=settings.data_dir)
@@ -74,8 +74,7 @@ def subscriptions_add(
                                    help="Active at once; without it a confirmation email is sent."),
 ) -> None:
     """Subscribe an address (double opt-in unless --confirmed)."""
-    settings = settings_or_exit()
-    engine = store_or_exit(settings)
+    engine = runtime_or_exit().engine
     try:
         topic = digests.Topic.make(trending, query, category or (), author or ())
         result = digests.subscribe(engine, email, topic, "weekly" if weekly else "daily", confirmed=confirmed)
@@ -98,7 +97,7 @@ def subscriptions_add(
 @subs_app.command("list")
 def subscriptions_list(status: str = typer.Option(None, help="pending | active | unsubscribed")) -> None:
     """Every subscription with its topic, frequency and status."""
-    engine = store_or_exit(settings_or_exit())
+    engine = runtime_or_exit().engine
     rows = digests.list_subscriptions(engine, status)
     console.print("id\temail\tstatus\tfrequency\tlast digest up to\ttopic", highlight=False, soft_wrap=True)
     for r in rows:
@@ -126,7 +125,7 @@ def run_command(
 ) -> None:
     """The daily pipeline: ingest -> score -> index -> digest; once (for cron), or --every interval."""
     settings = settings_or_exit()
-    engine = store_or_exit(settings)
+    engine = runtime_or_exit().engine
     mail = _mail()
     unknown = [s for s in skip or () if s not in daily.STEPS]
     if unknown:
@@ -140,7 +139,7 @@ def run_command(
     while True:
         started = time.monotonic()
         the_day = _day(day)
-        plans = daily.daily_plans(settings, the_day, category or daily.daily_categories()) \
+        plans = daily.daily_plans(settings, the_day, category or list(settings.daily_categories)) \
             if "ingest" in steps else []
         result = daily.run_daily(engine, settings, mail, SmtpTransport(mail), the_day, plans, steps,
                                  say=lambda line: console.print(line, highlight=False))

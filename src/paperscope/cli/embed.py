@@ -11,7 +11,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from paperscope.analytics.embedders import EmbedderUnavailable
-from paperscope.cli.app import app, console, fail, settings_or_exit, store_or_exit
+from paperscope.cli.app import app, console, fail, runtime_or_exit
 from paperscope.services import backfill, scores
 from paperscope.services.runners import Runner, RunnerUnavailable, open_runner
 
@@ -40,9 +40,10 @@ def backfill_command(
 ) -> None:
     """Embed every paper without a current vector of the embedder; resumes where a stopped one ended."""
     runner = runner_or_exit(engine, address)
-    store = store_or_exit(settings_or_exit())
+    runtime = runtime_or_exit()
+    store = runtime.engine
     try:
-        prepared, reason = scores.prepare_embedder(store, embedder or scores.embedder_setting())
+        prepared, reason = scores.prepare_embedder(store, embedder or runtime.settings.embedder)
     except (EmbedderUnavailable, ValueError) as exc:
         fail(str(exc))
         raise
@@ -64,7 +65,7 @@ def backfill_command(
 @embed_app.command("status")
 def status_command(as_json: bool = typer.Option(False, "--json")) -> None:
     """How many papers have a current vector of each embedder, and which model versions are stored."""
-    status = backfill.backfill_status(store_or_exit(settings_or_exit()))
+    status = backfill.backfill_status(runtime_or_exit().engine)
     if as_json:
         sys.stdout.write(orjson.dumps(status, option=orjson.OPT_INDENT_2).decode() + "\n")
         return

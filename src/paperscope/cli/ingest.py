@@ -8,7 +8,7 @@ from pathlib import Path
 import typer
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-from paperscope.cli.app import app, console, fail, settings_or_exit, store_or_exit
+from paperscope.cli.app import app, console, fail, runtime_or_exit, settings_or_exit
 from paperscope.ingest.pipeline import run_ingest
 from paperscope.ingest.registry import IngestPlan, files_plan, live_plan
 from paperscope.sources.http import SourceError
@@ -20,8 +20,7 @@ FromFile = typer.Option(None, "--from-file", help="Saved responses or dumps to r
 
 
 def execute(plan: IngestPlan, resume: bool = True) -> None:
-    settings = settings_or_exit()
-    engine = store_or_exit(settings)
+    engine = runtime_or_exit().engine
     with Progress(
         TextColumn("[bold]{task.description}"),
         BarColumn(),

@@ -10,7 +10,7 @@ import orjson
 import typer
 from rich.table import Table
 
-from paperscope.cli.app import app, console, date_option, fail, settings_or_exit, store_or_exit
+from paperscope.cli.app import app, console, date_option, fail, runtime_or_exit
 from paperscope.services.papers import export_papers, list_papers
 from paperscope.store.queries import PaperFilter
 
@@ -56,7 +56,7 @@ def papers_command(
     as_json: bool = typer.Option(False, "--json", help="One JSON object per line"),
 ) -> None:
     """List papers, newest first, with filters."""
-    engine = store_or_exit(settings_or_exit())
+    engine = runtime_or_exit().engine
     rows, total = list_papers(
         engine,
         _filter(category, since, until, has_code, author, source),
@@ -99,7 +99,7 @@ def export_papers_command(
     source: str = typer.Option(None),
 ) -> None:
     """Every paper (or the filtered ones) as JSON lines, CSV or BibTeX, streamed."""
-    engine = store_or_exit(settings_or_exit())
+    engine = runtime_or_exit().engine
     f = _filter(category, since, until, has_code, author, source)
     if out is None:
         export_papers(engine, fmt.value, sys.stdout, f)
@@ -118,7 +118,7 @@ def paper_command(
     """One paper with everything the store knows about it."""
     from paperscope.services.papers import bibtex_entry, get_paper
 
-    engine = store_or_exit(settings_or_exit())
+    engine = runtime_or_exit().engine
     paper = get_paper(engine, ref)
     if paper is None:
         fail(f"no paper {ref!r} in the store (try `paperscope papers` to list ids)")

@@ -11,7 +11,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from paperscope.analytics.embedders import EmbedderUnavailable
-from paperscope.cli.app import app, console, fail, settings_or_exit, store_or_exit
+from paperscope.cli.app import app, console, fail, runtime_or_exit
 from paperscope.cli.embed import ADDRESS_HELP, ENGINE_HELP, runner_or_exit
 from paperscope.services import scores
 
@@ -34,8 +34,8 @@ def score_command(
 ) -> None:
     """Compute every score: embeddings (only new or changed papers), Novelty, categories, AI Score."""
     runner = runner_or_exit(engine_name, address)
-    settings = settings_or_exit()
-    engine = store_or_exit(settings)
+    runtime = runtime_or_exit()
+    settings, engine = runtime.settings, runtime.engine
     with Progress(
         TextColumn("[bold]{task.description}"),
         BarColumn(),
@@ -55,8 +55,9 @@ def score_command(
             progress.update(tasks[stage], completed=done, total=total)
 
         try:
-            summary = scores.run_scores(engine, embedder, refit=refit, k=k, as_of_year=as_of_year, progress=report,
-                                       data_dir=settings.data_dir, runner=runner)
+            summary = scores.run_scores(engine, embedder or settings.embedder, refit=refit, k=k,
+                                        as_of_year=as_of_year, progress=report, data_dir=settings.data_dir,
+                                        runner=runner)
         except (EmbedderUnavailable, ValueError) as exc:
             fail(str(exc))
             raise
@@ -81,7 +82,7 @@ def explain_command(
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
     """Each score of one paper with its evidence."""
-    engine = store_or_exit(settings_or_exit())
+    engine = runtime_or_exit().engine
     out = scores.explain_paper(engine, paper)
     if out is None:
         fail(f"no paper {paper!r} in the store")
@@ -135,7 +136,7 @@ def explain_command(
 @model_app.command("card")
 def model_card_command(as_json: bool = typer.Option(False, "--json")) -> None:
     """What each model was trained on, how it was evaluated, and where it does not apply."""
-    engine = store_or_exit(settings_or_exit())
+    engine = runtime_or_exit().engine
     cards = scores.model_cards(engine)
     if as_json:
         sys.stdout.write(orjson.dumps(cards, option=orjson.OPT_INDENT_2).decode() + "\n")

@@ -13,7 +13,7 @@ import typer
 from rich.table import Table
 
 from paperscope.analytics.embedders import EmbedderUnavailable
-from paperscope.cli.app import app, console, date_option, fail, settings_or_exit, store_or_exit
+from paperscope.cli.app import app, console, date_option, fail, runtime_or_exit, settings_or_exit
 from paperscope.cli.embed import ADDRESS_HELP, ENGINE_HELP, runner_or_exit
 from paperscope.services import replica
 from paperscope.services import search as service
@@ -66,16 +66,13 @@ def search_command(
     as_json: bool = typer.Option(False, "--json", help="The results as one JSON object"),
 ) -> None:
     """Search the papers by words and by meaning; every result says why it matched."""
-    settings = settings_or_exit()
-    engine = store_or_exit(settings)
+    runtime = runtime_or_exit()
     filters = SearchFilter(
         category=category, since=date_option(since, "--since"), until=date_option(until, "--until"),
         has_code=has_code, author=author, min_score=min_score,
     )
     try:
-        result = service.search(
-            engine, settings.data_dir, query, mode.value, filters, sort.value, limit, offset
-        )
+        result = runtime.searcher.search(query, mode.value, filters, sort.value, limit, offset)
     except (SearchUnavailable, EmbedderUnavailable, ValueError) as exc:
         fail(str(exc))
         raise
@@ -109,10 +106,9 @@ def similar_command(
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
     """The papers nearest to one paper, with the similarity and the rarest terms they share."""
-    settings = settings_or_exit()
-    engine = store_or_exit(settings)
+    runtime = runtime_or_exit()
     try:
-        paper_info, hits = service.similar(engine, settings.data_dir, paper, limit)
+        paper_info, hits = runtime.searcher.similar(paper, limit)
     except LookupError as exc:
         fail(str(exc.args[0]))
         raise
@@ -153,7 +149,7 @@ def feed_command(
             moment = datetime.fromisoformat(as_of)
         except ValueError:
             fail(f"--as-of {as_of!r} is not a date or time")
-    engine = store_or_exit(settings_or_exit())
+    engine = runtime_or_exit().engine
     try:
         result = service.feed(engine, period, date_option(day, "--day"), category,
                               sort.value if sort else None, limit, moment)
@@ -197,10 +193,10 @@ def index_command(
     if publish and snapshots is None:
         fail("--publish needs a snapshot folder: set PAPERSCOPE_INDEX_SNAPSHOTS or give --publish-to")
     runner = runner_or_exit(engine_name, address)
-    engine = store_or_exit(settings)
+    engine = runtime_or_exit().engine
     try:
         summary = service.build_indexes(
-            engine, settings.data_dir, embedder, rebuild=rebuild, embed=not no_embed, runner=runner
+            engine, settings.data_dir, embedder or settings.embedder, rebuild=rebuild, embed=not no_embed, runner=runner
         )
     except EmbedderUnavailable as exc:
         fail(str(exc))

@@ -1,18 +1,35 @@
-"""Settings from `PAPERSCOPE_*` environment variables, read by `load_settings()`, never at import.
+"""Settings: one typed table, the only reader of the `PAPERSCOPE_*` environment variables.
 
-Every setting is declared once in `SETTINGS` with its default and meaning; `paperscope settings`
-and docs/settings.md list them from here.
+Every setting is one field of `Settings`, declared once with `setting(default, doc, ...)`: its name
+(the field), its type (the annotation), its default, its validation (a minimum, a list of choices or a
+check function) and its meaning. `load_settings()` reads the environment (or a given mapping) when a
+command or the web app starts, never at import; `SETTINGS` lists the declarations in order, and
+`paperscope settings` and docs/settings.md (scripts/gen_settings_doc.py) are generated from it.
+
+A feature that needs a new setting adds one field here, then regenerates docs/settings.md. No other
+module reads `os.environ`: the runtime (services/runtime.py) hands the `Settings` object down.
+
+    settings = load_settings()                      # the process environment
+    settings = load_settings({"PAPERSCOPE_DATA_DIR": "/tmp/x"})   # a mapping (tests)
 """
 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, fields
+from collections.abc import Callable, Mapping
+from dataclasses import MISSING, dataclass, field, fields
+from email.utils import parseaddr
 from pathlib import Path
+from typing import Any, get_type_hints
+from urllib.parse import urlsplit
 
 from platformdirs import user_data_dir
 
 PREFIX = "PAPERSCOPE_"
+
+
+class SettingsError(ValueError):
+    """A PAPERSCOPE_* variable that cannot be read as its setting's type or fails its check."""
 
 
 def default_data_dir() -> Path:
@@ -20,92 +37,70 @@ def default_data_dir() -> Path:
     return Path(user_data_dir("paperscope", appauthor=False))
 
 
-@dataclass(frozen=True, slots=True)
-class SettingSpec:
-    name: str
-    default: str
-    meaning: str
+def setting(default: Any, doc: str, *, shown: str | None = None, minimum: float | None = None,
+            choices: tuple[str, ...] = (), check: Callable[[Any], str | None] | None = None,
+            secret: bool = False) -> Any:
+    """Declare one setting (a dataclass field of `Settings`).
+
+    `default` is the value when the variable is unset or empty (None: derived, see `_derived`);
+    `shown` is how the default is written in the docs when it is not the value itself; `minimum`,
+    `choices` and `check` (a function returning an error text or None) validate the value;
+    `secret` hides the value in `paperscope settings`."""
+    meta = {"doc": doc, "shown": shown, "minimum": minimum, "choices": choices, "check": check,
+            "secret": secret}
+    return field(default=default, metadata=meta)
 
 
-SETTINGS: tuple[SettingSpec, ...] = (
-    SettingSpec(
-        "data_dir",
-        "<user data dir>/paperscope",
-        "Folder for the SQLite store, indexes and other derived files.",
-    ),
-    SettingSpec(
-        "database_url",
-        "sqlite:///<data_dir>/paperscope.db",
-        "SQLAlchemy URL of the store: sqlite:///PATH (default) or postgresql+psycopg://...",
-    ),
-    SettingSpec(
-        "user_agent", "paperscope/0.1 (+mailto:PAPERSCOPE_CONTACT_EMAIL)", "User-Agent sent to every source."
-    ),
-    SettingSpec(
-        "contact_email", "", "Contact address sent to sources that ask for one (OpenAlex polite pool)."
-    ),
-    SettingSpec("http_timeout", "30", "Seconds to wait for one HTTP response."),
-    SettingSpec("http_retries", "5", "Retries of a request that got 429, 5xx or a network error."),
-    SettingSpec("arxiv_min_interval", "3.0", "Seconds between requests to the arXiv API and OAI-PMH."),
-    SettingSpec("openalex_min_interval", "0.1", "Seconds between requests to OpenAlex."),
-    SettingSpec("s2_min_interval", "1.0", "Seconds between requests to Semantic Scholar."),
-    SettingSpec("s2_api_key", "", "Semantic Scholar API key (x-api-key header), optional."),
-    SettingSpec("hf_min_interval", "0.5", "Seconds between requests to Hugging Face."),
-    SettingSpec("batch_size", "5000", "Records written to the store in one transaction."),
-    SettingSpec("embedder", "tfidf",
-                "Embedder feeding Novelty, similar papers and semantic search: tfidf or minilm."),
-    SettingSpec("daily_categories", "cs.LG,cs.CV,cs.CL,cs.AI,stat.ML",
-                "arXiv categories `paperscope run` fetches each day."),
-    SettingSpec("smtp_host", "localhost", "SMTP server that sends the emails."),
-    SettingSpec("smtp_port", "587", "SMTP port (587 STARTTLS, 465 implicit TLS, 25 plain)."),
-    SettingSpec("smtp_tls", "starttls", "starttls | ssl | none."),
-    SettingSpec("smtp_user", "", "SMTP login name; empty: no login."),
-    SettingSpec("smtp_password", "", "SMTP password."),
-    SettingSpec("smtp_timeout", "30", "Seconds to wait for the SMTP server."),
-    SettingSpec("mail_from", "paperscope <paperscope@localhost>", "From: of every email."),
-    SettingSpec("base_url", "http://127.0.0.1:8000", "Public URL of the web app: the links in emails start with it."),
-    SettingSpec("secret_key", "",
-                "Signs email links and session cookies; empty: one kept in <data_dir>/secret_key."),
-    SettingSpec("digest_size", "10", "Papers in one digest at most."),
-    SettingSpec("index_snapshots", "",
-                "Folder of published index snapshots: `paperscope index --publish` adds one; `paperscope serve` "
-                "reads the newest (swapping when a newer appears) instead of <data_dir>/index. Empty: not used."),
-)
-# Read and checked by the feature that uses them (services/mailer.py, services/scores.py,
-# services/daily.py); kept here as text so that every setting is listed in one place.
-TEXT_SETTINGS = frozenset({
-    "embedder", "daily_categories", "smtp_host", "smtp_port", "smtp_tls", "smtp_user", "smtp_password",
-    "smtp_timeout", "mail_from", "base_url", "secret_key", "digest_size", "index_snapshots",
-})
+def _http_url(value: str) -> str | None:
+    """an http:// or https:// URL"""
+    return None if urlsplit(value).scheme in ("http", "https") else "must start with http:// or https://"
+
+
+def _has_address(value: str) -> str | None:
+    """holds an email address"""
+    return None if parseaddr(value)[1] else "has no email address"
 
 
 @dataclass(frozen=True, slots=True)
 class Settings:
-    data_dir: Path
-    database_url: str
-    user_agent: str
-    contact_email: str
-    http_timeout: float
-    http_retries: int
-    arxiv_min_interval: float
-    openalex_min_interval: float
-    s2_min_interval: float
-    s2_api_key: str
-    hf_min_interval: float
-    batch_size: int
-    embedder: str
-    daily_categories: str
-    smtp_host: str
-    smtp_port: str
-    smtp_tls: str
-    smtp_user: str
-    smtp_password: str
-    smtp_timeout: str
-    mail_from: str
-    base_url: str
-    secret_key: str
-    digest_size: str
-    index_snapshots: str
+    """Every setting of paperscope, typed. Build with `load_settings()`; never at import."""
+
+    data_dir: Path = setting(None, "Folder for the SQLite store, indexes and other derived files.",
+                             shown="<user data dir>/paperscope")
+    database_url: str = setting(
+        None, "SQLAlchemy URL of the store: sqlite:///PATH (default) or postgresql+psycopg://...",
+        shown="sqlite:///<data_dir>/paperscope.db")
+    user_agent: str = setting(None, "User-Agent sent to every source.",
+                              shown="paperscope/0.1 (+mailto:PAPERSCOPE_CONTACT_EMAIL)")
+    contact_email: str = setting("", "Contact address sent to sources that ask for one (OpenAlex polite pool).")
+    http_timeout: float = setting(30.0, "Seconds to wait for one HTTP response.", minimum=0)
+    http_retries: int = setting(5, "Retries of a request that got 429, 5xx or a network error.", minimum=0)
+    arxiv_min_interval: float = setting(3.0, "Seconds between requests to the arXiv API and OAI-PMH.", minimum=0)
+    openalex_min_interval: float = setting(0.1, "Seconds between requests to OpenAlex.", minimum=0)
+    s2_min_interval: float = setting(1.0, "Seconds between requests to Semantic Scholar.", minimum=0)
+    s2_api_key: str = setting("", "Semantic Scholar API key (x-api-key header), optional.", secret=True)
+    hf_min_interval: float = setting(0.5, "Seconds between requests to Hugging Face.", minimum=0)
+    batch_size: int = setting(5000, "Records written to the store in one transaction.", minimum=1)
+    embedder: str = setting("tfidf", "Embedder feeding Novelty, similar papers and semantic search: tfidf or minilm.",
+                            choices=("tfidf", "minilm"))
+    daily_categories: tuple[str, ...] = setting(
+        ("cs.LG", "cs.CV", "cs.CL", "cs.AI", "stat.ML"),
+        "arXiv categories `paperscope run` fetches each day (comma-separated).")
+    smtp_host: str = setting("localhost", "SMTP server that sends the emails.")
+    smtp_port: int = setting(587, "SMTP port (587 STARTTLS, 465 implicit TLS, 25 plain).", minimum=1)
+    smtp_tls: str = setting("starttls", "starttls | ssl | none.", choices=("starttls", "ssl", "none"))
+    smtp_user: str = setting("", "SMTP login name; empty: no login.")
+    smtp_password: str = setting("", "SMTP password.", secret=True)
+    smtp_timeout: float = setting(30.0, "Seconds to wait for the SMTP server.", minimum=0)
+    mail_from: str = setting("paperscope <paperscope@localhost>", "From: of every email.", check=_has_address)
+    base_url: str = setting("http://127.0.0.1:8000", "Public URL of the web app: the links in emails start with it.",
+                            check=_http_url)
+    secret_key: str = setting("", "Signs email links and session cookies; empty: one kept in <data_dir>/secret_key.",
+                              secret=True)
+    digest_size: int = setting(10, "Papers in one digest at most.", minimum=1)
+    index_snapshots: str = setting(
+        "", "Folder of published index snapshots: `paperscope index --publish` adds one; `paperscope serve` "
+        "reads the newest (swapping when a newer appears) instead of <data_dir>/index. Empty: not used.")
 
     def min_interval(self, source: str) -> float:
         return {
@@ -115,47 +110,129 @@ class Settings:
             "hf": self.hf_min_interval,
         }.get(source, 1.0)
 
+    @property
+    def variables(self) -> dict[str, str]:
+        """Each setting's environment variable and value as text (secrets masked): for display."""
+        out = {}
+        for spec in SETTINGS:
+            value = getattr(self, spec.name)
+            text = ",".join(value) if isinstance(value, tuple) else str(value)
+            out[spec.variable] = "***" if spec.secret and text else text
+        return out
 
-class SettingsError(ValueError):
-    """A PAPERSCOPE_* variable that cannot be read as its setting's type."""
+
+@dataclass(frozen=True, slots=True)
+class SettingSpec:
+    """One declared setting, as the docs and `paperscope settings` show it."""
+
+    name: str
+    type: type
+    default: str  # as text, the way the docs show it
+    meaning: str
+    minimum: float | None
+    choices: tuple[str, ...]
+    check: Callable[[Any], str | None] | None
+    secret: bool
+
+    @property
+    def variable(self) -> str:
+        return PREFIX + self.name.upper()
+
+    @property
+    def type_name(self) -> str:
+        return "list (comma-separated)" if self.type == tuple[str, ...] else self.type.__name__
+
+    @property
+    def rule(self) -> str:
+        """The check in words (docs and `paperscope settings`)."""
+        parts = []
+        if self.choices:
+            parts.append("one of " + ", ".join(self.choices))
+        if self.minimum is not None:
+            parts.append(f"at least {self.minimum:g}")
+        if self.check is not None and self.check.__doc__:
+            parts.append(self.check.__doc__.strip())
+        return "; ".join(parts)
 
 
-def load_settings(environ: dict[str, str] | None = None) -> Settings:
-    """Build Settings from the environment (or a given mapping)."""
-    env = os.environ if environ is None else environ
+def _default_text(value: Any) -> str:
+    if isinstance(value, tuple):
+        return ",".join(value)
+    return "" if value is None else str(value)
 
-    def raw(name: str) -> str | None:
-        value = env.get(PREFIX + name.upper())
-        return value if value not in (None, "") else None
 
-    data_dir = Path(raw("data_dir") or default_data_dir()).expanduser()
-    contact = raw("contact_email") or ""
-    values: dict[str, object] = {
-        "data_dir": data_dir,
-        "database_url": raw("database_url") or f"sqlite:///{data_dir / 'paperscope.db'}",
-        "user_agent": raw("user_agent")
-        or (f"paperscope/0.1 (mailto:{contact})" if contact else "paperscope/0.1"),
-        "contact_email": contact,
-        "s2_api_key": raw("s2_api_key") or "",
-    }
-    defaults = {spec.name: spec.default for spec in SETTINGS}
+def _specs() -> tuple[SettingSpec, ...]:
+    hints = get_type_hints(Settings)
+    specs = []
     for f in fields(Settings):
-        if f.name in values:
+        meta = f.metadata
+        default = None if f.default is MISSING else f.default
+        specs.append(SettingSpec(
+            name=f.name, type=hints[f.name], default=meta["shown"] or _default_text(default),
+            meaning=meta["doc"], minimum=meta["minimum"], choices=meta["choices"], check=meta["check"],
+            secret=meta["secret"],
+        ))
+    return tuple(specs)
+
+
+SETTINGS: tuple[SettingSpec, ...] = _specs()
+
+
+def declared_default(name: str) -> Any:
+    """A setting's declared default (for library calls made without settings, e.g. in tests)."""
+    return Settings.__dataclass_fields__[name].default
+
+
+def _parse(spec: SettingSpec, text: str) -> Any:
+    kind = spec.type
+    try:
+        if kind is int:
+            return int(text)
+        if kind is float:
+            return float(text)
+    except ValueError:
+        raise SettingsError(f"{spec.variable}={text!r} is not a valid {kind.__name__}") from None
+    if kind is Path:
+        return Path(text).expanduser()
+    if kind == tuple[str, ...]:
+        return tuple(part.strip() for part in text.split(",") if part.strip())
+    return text.strip() if spec.choices else text
+
+
+def _validate(spec: SettingSpec, value: Any) -> Any:
+    if spec.choices:
+        value = str(value).lower()
+        if value not in spec.choices:
+            raise SettingsError(f"{spec.variable}={value!r}: choose one of {', '.join(spec.choices)}")
+    if spec.minimum is not None and value < spec.minimum:
+        word = "must not be negative" if spec.minimum == 0 else f"must be at least {spec.minimum:g}"
+        raise SettingsError(f"{spec.variable}={value!r} {word}")
+    if spec.check is not None and (problem := spec.check(value)):
+        raise SettingsError(f"{spec.variable}={value!r} {problem}")
+    return value
+
+
+def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
+    """Settings from the environment (or the given mapping); a bad value raises SettingsError naming
+    the variable. An unset or empty variable takes the declared default."""
+    env = os.environ if environ is None else environ
+    values: dict[str, Any] = {}
+    for spec in SETTINGS:
+        text = env.get(spec.variable)
+        if text in (None, ""):
+            values[spec.name] = declared_default(spec.name)
             continue
-        text = raw(f.name) or defaults[f.name]
-        if f.name in TEXT_SETTINGS:
-            values[f.name] = text
-            continue
-        try:
-            values[f.name] = float(text) if f.type == "float" else int(text)
-        except ValueError:
-            raise SettingsError(f"{PREFIX}{f.name.upper()}={text!r} is not a valid {f.type}") from None
-    for name in ("batch_size", "http_retries"):
-        minimum = 1 if name == "batch_size" else 0
-        if values[name] < minimum:  # type: ignore[operator]
-            raise SettingsError(f"{PREFIX}{name.upper()}={values[name]!r} must be at least {minimum}")
-    for name in ("http_timeout", "arxiv_min_interval", "openalex_min_interval", "s2_min_interval",
-                 "hf_min_interval"):
-        if values[name] < 0:  # type: ignore[operator]
-            raise SettingsError(f"{PREFIX}{name.upper()}={values[name]!r} must not be negative")
-    return Settings(**values)  # type: ignore[arg-type]
+        values[spec.name] = _validate(spec, _parse(spec, text))
+    _derived(values)
+    return Settings(**values)
+
+
+def _derived(values: dict[str, Any]) -> None:
+    """Defaults that follow from other settings."""
+    if values["data_dir"] is None:
+        values["data_dir"] = default_data_dir()
+    if values["database_url"] is None:
+        values["database_url"] = f"sqlite:///{values['data_dir'] / 'paperscope.db'}"
+    if values["user_agent"] is None:
+        contact = values["contact_email"]
+        values["user_agent"] = f"paperscope/0.1 (mailto:{contact})" if contact else "paperscope/0.1"

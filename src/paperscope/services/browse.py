@@ -11,7 +11,6 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine
@@ -146,7 +145,7 @@ def _links(view: dict[str, Any]) -> list[dict[str, str]]:
 
 
 def paper_page(engine: Engine, ref: str, today: date | None = None, similar_limit: int = 8,
-               data_dir: Path | None = None) -> dict[str, Any] | None:
+               searcher: search_service.Searcher | None = None) -> dict[str, Any] | None:
     """Everything on a paper's page: authors with affiliations and profiles, links, citations per
     year (as each source reported them, and counted from citing papers in the store), the scores
     with their evidence, similar papers and BibTeX. None when no paper answers to `ref`."""
@@ -179,7 +178,7 @@ def paper_page(engine: Engine, ref: str, today: date | None = None, similar_limi
             "in_store": sum(in_store.values()),
         },
         "scores": scores,
-        "similar": similar_papers(engine, row["id"], similar_limit, today, explained=scores, data_dir=data_dir),
+        "similar": similar_papers(engine, row["id"], similar_limit, today, explained=scores, searcher=searcher),
         "bibtex": bibtex_entry(view),
     }
 
@@ -241,15 +240,15 @@ def _terms(text: str, limit: int = 12) -> list[str]:
 
 
 def search_papers(engine: Engine, query: SearchQuery, today: date | None = None,
-                  data_dir: Path | None = None) -> dict[str, Any]:
+                  searcher: search_service.Searcher | None = None) -> dict[str, Any]:
     """Search results as a paper list. The one place that chooses the search backend: the search
-    indexes (services.search, under `data_dir`) when they are built, else a keyword match in the store."""
+    indexes (the runtime's `searcher`) when they are built, else a keyword match in the store."""
     if query.mode not in SEARCH_MODES:
         raise ValueError(f"unknown search mode {query.mode!r}: choose one of {', '.join(SEARCH_MODES)}")
     today = _today(today)
     notes: list[str] = []
     offset = (query.page - 1) * query.per_page
-    indexed = _indexed_search(engine, query, data_dir, offset, notes)
+    indexed = _indexed_search(query, searcher, offset, notes)
     filters = {"category": query.category, "since": _iso(query.since), "until": _iso(query.until),
                "has_code": query.has_code, "author": query.author, "min_score": query.min_score}
     if indexed is not None:
@@ -276,18 +275,17 @@ def search_papers(engine: Engine, query: SearchQuery, today: date | None = None,
     }
 
 
-def _indexed_search(engine: Engine, query: SearchQuery, data_dir: Path | None, offset: int,
+def _indexed_search(query: SearchQuery, searcher: search_service.Searcher | None, offset: int,
                     notes: list[str]) -> tuple[list[str], dict[str, list[str]], bool] | None:
     """(ids of the page, why each matched, whether more follow) from the search indexes, or None
     when there is no index to ask (the reason goes to `notes`)."""
     text = query.abstract or query.q
-    if data_dir is None or not text.strip():
+    if searcher is None or not text.strip():
         return None
     filters = SearchFilter(category=query.category, since=query.since, until=query.until,
                            has_code=query.has_code, author=query.author, min_score=query.min_score)
     try:
-        result = search_service.search(engine, data_dir, text, query.mode, filters=filters,
-                                       limit=query.per_page + 1, offset=offset)
+        result = searcher.search(text, query.mode, filters=filters, limit=query.per_page + 1, offset=offset)
     except search_service.SearchUnavailable as exc:
         notes.append(str(exc))
         return None
@@ -307,10 +305,11 @@ def _iso(value: date | None) -> str | None:
 
 
 def similar_papers(engine: Engine, paper_id: str, limit: int, today: date,
-                   explained: dict[str, Any] | None = None, data_dir: Path | None = None) -> list[dict[str, Any]]:
+                   explained: dict[str, Any] | None = None,
+                   searcher: search_service.Searcher | None = None) -> list[dict[str, Any]]:
     """Papers like this one: the semantic index's nearest papers when it is built, else the nearest
     earlier papers of its Novelty evidence."""
-    ids = _indexed_similar(engine, paper_id, limit, data_dir)
+    ids = _indexed_similar(paper_id, limit, searcher)
     if ids is None:
         scores = explained if explained is not None else (explain_paper(engine, paper_id) or {})
         ids = [n["id"] for n in (scores.get("novelty") or {}).get("neighbours", [])][:limit]
@@ -319,11 +318,11 @@ def similar_papers(engine: Engine, paper_id: str, limit: int, today: date,
     return _cards(engine, rows, today)
 
 
-def _indexed_similar(engine: Engine, paper_id: str, limit: int, data_dir: Path | None) -> list[str] | None:
-    if data_dir is None:
+def _indexed_similar(paper_id: str, limit: int, searcher: search_service.Searcher | None) -> list[str] | None:
+    if searcher is None:
         return None
     try:
-        _, hits = search_service.similar(engine, data_dir, paper_id, limit)
+        _, hits = searcher.similar(paper_id, limit)
     except (search_service.SearchUnavailable, LookupError):
         return None
     return [h.paper_id for h in hits]

@@ -4,10 +4,9 @@ still makes a digest), and the run says which steps failed and why."""
 
 from __future__ import annotations
 
-import os
 import time
 import traceback
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
@@ -21,14 +20,7 @@ from paperscope.services import digests, scores
 from paperscope.services.mailer import MailSettings, Transport
 
 STEPS = ("ingest", "score", "index", "digest")
-CATEGORIES_ENV = "PAPERSCOPE_DAILY_CATEGORIES"
-DEFAULT_CATEGORIES = "cs.LG,cs.CV,cs.CL,cs.AI,stat.ML"
 LOOKBACK_DAYS = 2  # the arXiv API is asked for papers submitted in the last days: listings lag
-
-
-def daily_categories(environ: Mapping[str, str] | None = None) -> list[str]:
-    env = os.environ if environ is None else environ
-    return [c.strip() for c in (env.get(CATEGORIES_ENV) or DEFAULT_CATEGORIES).split(",") if c.strip()]
 
 
 def daily_plans(settings: Settings, day: date, categories: Sequence[str]) -> list[IngestPlan]:
@@ -75,13 +67,13 @@ def run_daily(engine: Engine, settings: Settings, mail: MailSettings, transport:
         return "; ".join(done) or "nothing to ingest"
 
     def score() -> str:
-        s = scores.run_scores(engine, data_dir=settings.data_dir)
+        s = scores.run_scores(engine, settings.embedder, data_dir=settings.data_dir)
         return f"{s.papers:,} papers, {s.embedded:,} embedded, AI Score {s.ai_status}"
 
     def index() -> str:
         from paperscope.services import search
 
-        s = search.build_indexes(engine, settings.data_dir, embed=False)
+        s = search.build_indexes(engine, settings.data_dir, settings.embedder, embed=False)
         return f"indexes refreshed in {s.folder}" + (f"; semantic skipped: {s.semantic_skipped}"
                                                      if s.semantic_skipped else "")
 

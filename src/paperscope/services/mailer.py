@@ -11,17 +11,15 @@ from __future__ import annotations
 
 import binascii
 import hashlib
-import os
 import re
 import smtplib
 import ssl
-from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from email.header import Header
 from email.utils import formataddr, formatdate, parseaddr
 from pathlib import Path
 from typing import Any, Protocol
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote
 
 from email_validator import EmailNotValidError, validate_email
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
@@ -34,23 +32,6 @@ from paperscope.services.tokens import resolve_secret
 
 TEMPLATES = Path(paperscope.__file__).resolve().parent / "web" / "templates"
 TLS_MODES = ("starttls", "ssl", "none")
-
-# name -> (environment variable, default, meaning). To be declared in core.settings.SETTINGS.
-MAIL_SETTINGS: dict[str, tuple[str, str, str]] = {
-    "smtp_host": ("PAPERSCOPE_SMTP_HOST", "localhost", "SMTP server that sends the emails."),
-    "smtp_port": ("PAPERSCOPE_SMTP_PORT", "587", "SMTP port (587 STARTTLS, 465 implicit TLS, 25 plain)."),
-    "smtp_tls": ("PAPERSCOPE_SMTP_TLS", "starttls", "starttls | ssl | none."),
-    "smtp_user": ("PAPERSCOPE_SMTP_USER", "", "SMTP login name; empty: no login."),
-    "smtp_password": ("PAPERSCOPE_SMTP_PASSWORD", "", "SMTP password."),
-    "smtp_timeout": ("PAPERSCOPE_SMTP_TIMEOUT", "30", "Seconds to wait for the SMTP server."),
-    "mail_from": ("PAPERSCOPE_MAIL_FROM", "paperscope <paperscope@localhost>", "From: of every email."),
-    "base_url": ("PAPERSCOPE_BASE_URL", "http://127.0.0.1:8000",
-                 "Public URL of the web app: the links in emails start with it."),
-    "secret_key": ("PAPERSCOPE_SECRET_KEY", "",
-                   "Signs email links and session cookies; empty: one kept in <data_dir>/secret_key."),
-    "digest_size": ("PAPERSCOPE_DIGEST_SIZE", "10", "Papers in one digest at most."),
-}
-
 
 class MailError(RuntimeError):
     """The SMTP server could not be reached or refused the message."""
@@ -86,35 +67,20 @@ class MailSettings:
         return f"{self.base_url.rstrip('/')}{path}" + (f"?{query}" if query else "")
 
 
-def resolved_mail_settings(settings: Settings, environ: Mapping[str, str] | None = None) -> MailSettings:
+def resolved_mail_settings(settings: Settings) -> MailSettings:
     """mail_settings with the secret resolved (the configured one, else the one kept in data_dir)."""
-    mail = mail_settings(settings, environ)
+    mail = mail_settings(settings)
     return replace(mail, secret_key=resolve_secret(mail.secret_key or None, settings.data_dir))
 
 
-def mail_settings(settings: Settings | None = None, environ: Mapping[str, str] | None = None) -> MailSettings:
-    """Mail settings from `settings` where it declares them, else from the environment."""
-    env = os.environ if environ is None else environ
-    values: dict[str, Any] = {}
-    for name, (variable, default, _meaning) in MAIL_SETTINGS.items():
-        text = getattr(settings, name, None) if settings is not None else None
-        if text is None:
-            text = env.get(variable) or default
-        values[name] = text
-    try:
-        values["smtp_port"] = int(values["smtp_port"])
-        values["smtp_timeout"] = float(values["smtp_timeout"])
-        values["digest_size"] = int(values["digest_size"])
-    except ValueError as exc:
-        raise ValueError(f"a PAPERSCOPE_SMTP_*/DIGEST_SIZE setting is not a number: {exc}") from None
-    values["smtp_tls"] = str(values["smtp_tls"]).lower()
-    if values["smtp_tls"] not in TLS_MODES:
-        raise ValueError(f"PAPERSCOPE_SMTP_TLS={values['smtp_tls']!r}: choose one of {', '.join(TLS_MODES)}")
-    if urlsplit(str(values["base_url"])).scheme not in ("http", "https"):
-        raise ValueError(f"PAPERSCOPE_BASE_URL={values['base_url']!r} must start with http:// or https://")
-    if not parseaddr(str(values["mail_from"]))[1]:
-        raise ValueError(f"PAPERSCOPE_MAIL_FROM={values['mail_from']!r} has no address")
-    return MailSettings(**values)
+def mail_settings(settings: Settings) -> MailSettings:
+    """The mail part of the settings (declared, typed and checked in core/settings.py)."""
+    return MailSettings(
+        smtp_host=settings.smtp_host, smtp_port=settings.smtp_port, smtp_tls=settings.smtp_tls,
+        smtp_user=settings.smtp_user, smtp_password=settings.smtp_password,
+        smtp_timeout=settings.smtp_timeout, mail_from=settings.mail_from, base_url=settings.base_url,
+        secret_key=settings.secret_key, digest_size=settings.digest_size,
+    )
 
 
 # --- addresses and header values ------------------------------------------------------------------

@@ -23,6 +23,21 @@ from paperscope.services.search import IndexSummary, Searcher, SearchUnavailable
 CHECK_EVERY = 2.0  # seconds between looks for a newer snapshot
 
 
+class _Unpublished(Searcher):
+    """A searcher with no index yet: every search says which command publishes one."""
+
+    def _missing(self) -> SearchUnavailable:
+        return SearchUnavailable(f"no published index snapshot under {self.root}: run paperscope index --publish")
+
+    @property
+    def lexical(self):  # type: ignore[no-untyped-def, override]
+        raise self._missing()
+
+    @property
+    def vectors(self):  # type: ignore[no-untyped-def, override]
+        raise self._missing()
+
+
 def publish_indexes(summary: IndexSummary, folder: Path) -> Snapshot:
     """Publish the indexes `build_indexes` just brought up to date as the newest snapshot in `folder`."""
     about: dict[str, Any] = {"keyword_docs": summary.lexical.docs}
@@ -96,16 +111,12 @@ class PublishedIndexes:
         self._stop.set()
 
     def current(self) -> Searcher:
-        """The searcher to answer this request with."""
+        """The searcher to answer this request with (before any snapshot is published, one whose
+        searches raise SearchUnavailable, which pages turn into their store-only fallback)."""
         if (self._watcher is None and time.monotonic() - self._checked >= self.check_every
                 and not self._swap_lock.locked()):
             self.refresh()
-        searcher = self._searcher
-        if searcher is None:
-            raise SearchUnavailable(
-                f"no published index snapshot under {self.folder}: run paperscope index --publish"
-            )
-        return searcher
+        return self._searcher or _Unpublished(self.engine, self.folder, self.embedder_name, root=self.folder)
 
     def describe(self) -> dict[str, Any]:
         """What the operators' page shows: the snapshot served, since when, and any failed swap."""

@@ -7,11 +7,10 @@ change the neighbours and percentiles of others); only the embeddings are increm
 
 from __future__ import annotations
 
-import os
 import shutil
 import time
 from collections import Counter
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -30,13 +29,13 @@ from paperscope.analytics.embedders import (
     make_embedder,
     paper_text,
 )
+from paperscope.core.settings import declared_default
 from paperscope.services.backfill import backfill_embeddings
 from paperscope.services.runners import Runner
 from paperscope.store import queries
 from paperscope.store import scores as store
 
-EMBEDDER_ENV = "PAPERSCOPE_EMBEDDER"
-DEFAULT_EMBEDDER = "tfidf"
+DEFAULT_EMBEDDER: str = declared_default("embedder")  # callers pass settings.embedder
 REFIT_GROWTH = 0.25  # refit the TF-IDF embedder once the store has grown by a quarter since its fit
 FIT_SAMPLE = 200_000  # papers the TF-IDF embedder is fitted on at most (an even sample by id)
 MIN_FIT_ABSTRACTS = 500  # fit on abstracts alone once there are this many
@@ -45,12 +44,6 @@ GRAPH_SOURCES = ("aan",)  # sources whose citation edges are complete within the
 
 Progress = Callable[[str, int, int | None], None]
 Embedder = TfidfSvdEmbedder | MiniLMEmbedder
-
-
-def embedder_setting(environ: Mapping[str, str] | None = None) -> str:
-    """The embedder that feeds Novelty, similar papers and semantic search (PAPERSCOPE_EMBEDDER)."""
-    env = os.environ if environ is None else environ
-    return (env.get(EMBEDDER_ENV) or DEFAULT_EMBEDDER).strip().lower()
 
 
 def _quiet(stage: str, done: int, total: int | None) -> None:
@@ -484,7 +477,7 @@ def run_scores(
         summary.seconds[stage] = round(now - clock, 3)
         clock = now
 
-    name = embedder_name or embedder_setting()
+    name = embedder_name or DEFAULT_EMBEDDER
     progress("fit", 0, None)
     embedder, summary.refit_reason = prepare_embedder(engine, name, refit)
     summary.embedder, summary.version = embedder.name, embedder.version

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import re
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -57,7 +58,7 @@ def index_root(data_dir: Path) -> Path:
 
 
 def _model_name(embedder_name: str | None) -> str:
-    return make_embedder(embedder_name or scores_service.embedder_setting()).name
+    return make_embedder(embedder_name or scores_service.DEFAULT_EMBEDDER).name
 
 
 # --- building ------------------------------------------------------------------------------------
@@ -88,7 +89,7 @@ def build_indexes(
     root = index_root(data_dir)
     lexical = update_lexical(engine, root / "lexical", rebuild=rebuild, progress=progress)
     summary = IndexSummary(lexical=lexical, vectors=None, folder=str(root))
-    name = embedder_name or scores_service.embedder_setting()
+    name = embedder_name or scores_service.DEFAULT_EMBEDDER
     model = _model_name(name)
     if embed:
         try:
@@ -224,8 +225,22 @@ def query_encoder(embedder: Any) -> Callable[[str], np.ndarray]:
 # --- the searcher --------------------------------------------------------------------------------
 
 
+def index_stamp(folder: Path) -> tuple[int, int, int] | None:
+    """The version stamp of an index folder: its state.json (written last, by an atomic rename, when
+    the index is built, updated or a snapshot is swapped in); None when there is no index."""
+    try:
+        st = (Path(folder) / "state.json").stat()
+    except FileNotFoundError:
+        return None
+    return st.st_ino, st.st_mtime_ns, st.st_size
+
+
 class Searcher:
-    """Opened indexes and the query embedder, reused across queries."""
+    """Opened indexes and the query embedder, reused across queries and threads.
+
+    Each index is opened on first use and reopened when its folder's version stamp (`index_stamp`)
+    changes, so a long-lived searcher (one per process, held by the runtime) follows
+    `paperscope index` without a restart and never opens anything per request."""
 
     def __init__(
         self, engine: Engine, data_dir: Path, embedder_name: str | None = None, root: Path | None = None
@@ -234,26 +249,38 @@ class Searcher:
         self.root = Path(root) if root is not None else index_root(data_dir)  # a published snapshot
         self.model = _model_name(embedder_name)
         self._lexical: LexicalIndex | None = None
+        self._lexical_stamp: tuple[int, int, int] | None = None
         self._vectors: VectorIndex | None = None
+        self._vectors_stamp: tuple[int, int, int] | None = None
         self._embedder: Any = None
         self._encode: Callable[[str], np.ndarray] | None = None
+        self._lock = threading.Lock()
 
     @property
     def lexical(self) -> LexicalIndex:
-        if self._lexical is None:
-            folder = self.root / "lexical"
-            if not LexicalIndex.exists(folder):
-                raise SearchUnavailable(f"no keyword index at {folder}: run paperscope index")
-            self._lexical = LexicalIndex(folder)
+        folder = self.root / "lexical"
+        stamp = index_stamp(folder)
+        if self._lexical is None or stamp != self._lexical_stamp:
+            with self._lock:
+                if self._lexical is None or stamp != self._lexical_stamp:
+                    if stamp is None or not LexicalIndex.exists(folder):
+                        raise SearchUnavailable(f"no keyword index at {folder}: run paperscope index")
+                    self._lexical, self._lexical_stamp = LexicalIndex(folder), stamp
         return self._lexical
 
     @property
     def vectors(self) -> VectorIndex:
-        if self._vectors is None:
-            folder = self.root / f"vectors-{self.model}"
-            if not VectorIndex.exists(folder):
-                raise SearchUnavailable(f"no semantic index at {folder}: run paperscope index")
-            self._vectors = VectorIndex(folder)
+        folder = self.root / f"vectors-{self.model}"
+        stamp = index_stamp(folder)
+        if self._vectors is None or stamp != self._vectors_stamp:
+            with self._lock:
+                if self._vectors is None or stamp != self._vectors_stamp:
+                    if stamp is None or not VectorIndex.exists(folder):
+                        raise SearchUnavailable(f"no semantic index at {folder}: run paperscope index")
+                    opened = VectorIndex(folder)
+                    if self._vectors is None or opened.version != self._vectors.version:
+                        self._embedder, self._encode = None, None  # a refit: the query encoder follows
+                    self._vectors, self._vectors_stamp = opened, stamp
         return self._vectors
 
     def embedder(self) -> Any:
@@ -452,29 +479,6 @@ def _why(query: str, mode: str, hit: Hit, card: dict[str, Any]) -> list[str]:
     if mode == "hybrid":
         why.append(f"fused rank {hit.rank} (reciprocal rank fusion, k={RRF_K})")
     return why
-
-
-# --- library calls -------------------------------------------------------------------------------
-
-
-def search(
-    engine: Engine,
-    data_dir: Path,
-    query: str,
-    mode: str = "hybrid",
-    filters: SearchFilter | None = None,
-    sort: str = "relevance",
-    limit: int = 10,
-    offset: int = 0,
-    embedder_name: str | None = None,
-) -> SearchResult:
-    return Searcher(engine, data_dir, embedder_name).search(query, mode, filters, sort, limit, offset)
-
-
-def similar(
-    engine: Engine, data_dir: Path, ref: str, limit: int = 10, embedder_name: str | None = None
-) -> tuple[dict[str, Any], list[Hit]]:
-    return Searcher(engine, data_dir, embedder_name).similar(ref, limit)
 
 
 # --- feeds and trending --------------------------------------------------------------------------

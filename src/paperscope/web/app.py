@@ -1,21 +1,25 @@
 """The web app: server-rendered pages and their JSON twins under /api/v1, one FastAPI app.
 
-`create_app(settings)` builds it; nothing opens a store or reads settings at import. Each area's
-routes live in a router module listed in ROUTERS: a feature adds its router with one line there.
+`create_app(runtime)` builds it over one `Runtime` (services/runtime.py: settings, engine, search
+indexes, mail), which routes reach through the typed dependencies of web/deps.py; nothing opens a
+store or reads settings at import. `app_for_settings(settings)` is the factory that `paperscope serve`
+hands uvicorn: each worker process builds its own runtime from the settings the command read.
+Each area's routes live in a router module listed in ROUTERS: a feature adds its router with one
+line there.
 """
 
 from __future__ import annotations
 
-import secrets
+import hashlib
+import hmac
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import APIRouter, FastAPI
 from fastapi.staticfiles import StaticFiles
-from sqlalchemy import Engine
 
 from paperscope.core.settings import Settings
-from paperscope.services.store import open_store
+from paperscope.services.runtime import Runtime, open_runtime
 from paperscope.web import routes_accounts, routes_api, routes_digests, routes_pages
 from paperscope.web.errors import install_error_handlers
 from paperscope.web.security import Csrf, SecurityHeaders
@@ -32,16 +36,15 @@ ROUTERS: list[APIRouter] = [
 ]
 
 
-def create_app(settings: Settings, engine: Engine | None = None, secret_key: str | None = None) -> FastAPI:
-    """The app over the store the settings name (or `engine`, which the caller keeps owning).
-    `secret_key` signs the CSRF tokens; a random one per process when not given."""
-    own_engine = engine is None
+def create_app(runtime: Runtime, secret_key: str | None = None) -> FastAPI:
+    """The app over the runtime (the caller keeps owning it unless `app_for_settings` made it).
+    `secret_key` signs the CSRF tokens; by default a key derived from the runtime's signing secret,
+    so that every worker of one server accepts the others' forms."""
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         yield
-        if own_engine:
-            app.state.engine.dispose()
+        runtime.close()
 
     app = FastAPI(
         title="paperscope",
@@ -52,13 +55,21 @@ def create_app(settings: Settings, engine: Engine | None = None, secret_key: str
         redoc_url=None,
         lifespan=lifespan,
     )
-    app.state.settings = settings
-    app.state.engine = engine if engine is not None else open_store(settings)
+    app.state.runtime = runtime
     app.state.templates = make_templates()
-    app.state.csrf = Csrf(secret_key or secrets.token_urlsafe(32))
+    app.state.csrf = Csrf(secret_key or _csrf_key(runtime.mail.secret_key))
     install_error_handlers(app)
     app.add_middleware(SecurityHeaders)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     for router in ROUTERS:
         app.include_router(router)
     return app
+
+
+def _csrf_key(secret: str) -> str:
+    return hmac.new(secret.encode(), b"paperscope-csrf", hashlib.sha256).hexdigest()
+
+
+def app_for_settings(settings: Settings) -> FastAPI:
+    """A worker's app: its own runtime (engine, indexes) over the settings `paperscope serve` read."""
+    return create_app(open_runtime(settings, migrate=False))

@@ -13,8 +13,9 @@ from starlette.concurrency import run_in_threadpool
 
 from paperscope.services import accounts, recommend
 from paperscope.services.tokens import MAX_AGE
+from paperscope.web.deps import engine_of, mail_of
 from paperscope.web.errors import WebError
-from paperscope.web.routes_digests import _check_csrf, _field, mail_of
+from paperscope.web.routes_digests import _check_csrf, _field
 from paperscope.web.templating import render
 
 router = APIRouter(include_in_schema=False)
@@ -23,7 +24,7 @@ SESSION_COOKIE = "paperscope_session"
 
 def current_user(request: Request) -> dict[str, Any] | None:
     token = request.cookies.get(SESSION_COOKIE)
-    return accounts.user_for_session(request.app.state.engine, mail_of(request).secret_key, token)
+    return accounts.user_for_session(engine_of(request), mail_of(request).secret_key, token)
 
 
 def _next(value: Any) -> str:
@@ -69,7 +70,7 @@ async def signup(request: Request) -> Response:
     _check_csrf(request, form)
     email, password, target = _field(form, "email"), form.get("password") or "", _next(form.get("next"))
     try:
-        user = await run_in_threadpool(accounts.sign_up, request.app.state.engine, email, str(password))
+        user = await run_in_threadpool(accounts.sign_up, engine_of(request), email, str(password))
     except accounts.AccountError as exc:
         return _form_page(request, "/signup", str(exc), email, target, 422)
     return _with_session(request, user, target)
@@ -81,7 +82,7 @@ async def login(request: Request) -> Response:
     _check_csrf(request, form)
     email, password, target = _field(form, "email"), form.get("password") or "", _next(form.get("next"))
     try:
-        user = await run_in_threadpool(accounts.log_in, request.app.state.engine, email, str(password))
+        user = await run_in_threadpool(accounts.log_in, engine_of(request), email, str(password))
     except accounts.AccountError as exc:
         return _form_page(request, "/login", str(exc), email, target, 401)
     return _with_session(request, user, target)
@@ -104,7 +105,7 @@ async def _library_action(request: Request, action: str) -> Response:
     if user is None:
         return _login_redirect(target)
     paper_id = _field(form, "paper_id")
-    engine = request.app.state.engine
+    engine = engine_of(request)
     try:
         if action == "save":
             await run_in_threadpool(accounts.save, engine, user["id"], paper_id, form.get("saved") != "false")
@@ -130,7 +131,7 @@ def library(request: Request) -> Response:
     user = current_user(request)
     if user is None:
         return _login_redirect("/library")
-    papers = accounts.library(request.app.state.engine, user["id"])
+    papers = accounts.library(engine_of(request), user["id"])
     return render(request, "library.html", {
         "title": "Saved papers", "page": "library", "user": user, "papers": papers, "notes": [],
         "model": None, "empty": "Nothing saved yet: save papers from their cards to build your library."})
@@ -141,7 +142,7 @@ def recommended(request: Request) -> Response:
     user = current_user(request)
     if user is None:
         return _login_redirect("/recommended")
-    result = recommend.recommend(request.app.state.engine, user["id"])
+    result = recommend.recommend(engine_of(request), user["id"])
     return render(request, "library.html", {
         "title": "Recommended for you", "page": "recommended", "user": user, "papers": result["papers"],
         "notes": result["notes"], "model": result["model"], "empty": "No recommendations yet."})
@@ -154,4 +155,4 @@ def recommended_json(request: Request, limit: int = 20) -> Response:
         raise WebError(401, "log in to get recommendations", "login_required")
     if not 1 <= limit <= 100:
         raise WebError(422, "invalid parameter: limit must be between 1 and 100", "invalid_parameter")
-    return JSONResponse(recommend.recommend(request.app.state.engine, user["id"], limit))
+    return JSONResponse(recommend.recommend(engine_of(request), user["id"], limit))

@@ -6,10 +6,12 @@ import re
 from datetime import date
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Path, Query, Request
+from fastapi import APIRouter, Path, Query
 from pydantic import BaseModel, BeforeValidator, Field, StrictBool
 
 from paperscope.services import browse
+from paperscope.services.runtime import Runtime
+from paperscope.web.deps import EngineDep, RuntimeDep, SearcherDep
 from paperscope.web.errors import ERROR_RESPONSES, WebError
 from paperscope.web.params import (
     CATEGORY_PATTERN,
@@ -109,67 +111,59 @@ class SearchBody(BaseModel):
     model_config = {"extra": "forbid"}
 
 
-def _engine(request: Request):  # type: ignore[no-untyped-def]
-    return request.app.state.engine
-
-
-def _data_dir(request: Request) -> Any:
-    """Where the search indexes live (services.search reads them from there)."""
-    return request.app.state.settings.data_dir
-
-
 @router.get("/papers", response_model=PaperList, summary="Daily Papers: a day, week or month of papers")
-def list_papers(request: Request, period: Period = "day", sort: ListSort = "newest",
+def list_papers(engine: EngineDep, period: Period = "day", sort: ListSort = "newest",
                 day: Annotated[DateText, Query(alias="date")] = None, page: Page = 1,
                 per_page: PerPage = 20) -> Any:
-    return browse.daily_papers(_engine(request), period, sort, day, page, per_page)
+    return browse.daily_papers(engine, period, sort, day, page, per_page)
 
 
 @router.get("/papers/{paper_id:path}", summary="A paper: authors, links, citations, scores, similar, BibTeX")
-def get_paper(request: Request, paper_id: Annotated[str, Path(max_length=300)]) -> dict[str, Any]:
-    paper = browse.paper_page(_engine(request), paper_id, data_dir=_data_dir(request))
+def get_paper(engine: EngineDep, searcher: SearcherDep,
+              paper_id: Annotated[str, Path(max_length=300)]) -> dict[str, Any]:
+    paper = browse.paper_page(engine, paper_id, searcher=searcher)
     if paper is None:
         raise WebError(404, f"no paper with id {paper_id!r} in the store")
     return paper
 
 
 @router.get("/authors", response_model=list[AuthorHit], summary="Find authors by name")
-def find_authors(request: Request, q: Annotated[str, Query(min_length=1, max_length=MAX_NAME)],
+def find_authors(engine: EngineDep, q: Annotated[str, Query(min_length=1, max_length=MAX_NAME)],
                  limit: Annotated[int, Query(ge=1, le=100)] = 20) -> Any:
-    return browse.find_authors(_engine(request), q, limit)
+    return browse.find_authors(engine, q, limit)
 
 
 @router.get("/authors/{author_id:path}", summary="An author's profile: metrics, cards, co-authors, similar")
-def get_author(request: Request, author_id: Annotated[str, Path(max_length=300)],
+def get_author(engine: EngineDep, author_id: Annotated[str, Path(max_length=300)],
                sort: AuthorSort = "date", page: Page = 1,
                per_page: Annotated[int, Query(ge=1, le=500)] = 50) -> dict[str, Any]:
     try:
-        return browse.author_page(_engine(request), author_id, sort, page=page, per_page=per_page)
+        return browse.author_page(engine, author_id, sort, page=page, per_page=per_page)
     except browse.AuthorNotFound as exc:
         raise WebError(404, str(exc)) from None
 
 
-def _search(request: Request, query: browse.SearchQuery) -> Any:
+def _search(runtime: Runtime, query: browse.SearchQuery) -> Any:
     check_range(query.since, query.until)
-    return browse.search_papers(_engine(request), query, data_dir=_data_dir(request))
+    return browse.search_papers(runtime.engine, query, searcher=runtime.searcher)
 
 
 @router.get("/search", response_model=PaperList, summary="Search papers (keyword, semantic, hybrid)")
-def search(request: Request, q: Annotated[str, Query(max_length=MAX_QUERY)] = "", mode: Mode = "keyword",
+def search(runtime: RuntimeDep, q: Annotated[str, Query(max_length=MAX_QUERY)] = "", mode: Mode = "keyword",
            category: Annotated[str | None, Query(pattern=CATEGORY_PATTERN)] = None,
            since: Annotated[DateText, Query()] = None, until: Annotated[DateText, Query()] = None,
            has_code: bool | None = None,
            author: Annotated[str | None, Query(max_length=MAX_NAME)] = None,
            min_score: Annotated[float | None, Query(ge=0, le=100)] = None,
            page: Page = 1, per_page: PerPage = 20) -> Any:
-    return _search(request, browse.SearchQuery(
+    return _search(runtime, browse.SearchQuery(
         q=q, mode=mode, category=category_tag(category), since=since, until=until, has_code=has_code,
         author=author or None, min_score=min_score, page=page, per_page=per_page))
 
 
 @router.post("/search", response_model=PaperList, summary="Search with a pasted abstract (JSON body)")
-def search_body(request: Request, body: SearchBody) -> Any:
-    return _search(request, browse.SearchQuery(
+def search_body(runtime: RuntimeDep, body: SearchBody) -> Any:
+    return _search(runtime, browse.SearchQuery(
         q=body.q, mode=body.mode, abstract=body.abstract, category=category_tag(body.category),
         since=body.since, until=body.until, has_code=body.has_code, author=body.author or None,
         min_score=body.min_score, page=body.page, per_page=body.per_page))

@@ -16,28 +16,15 @@ from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
 from paperscope.services import digests
-from paperscope.services.mailer import (
-    InvalidAddress,
-    MailError,
-    MailSettings,
-    SmtpTransport,
-    resolved_mail_settings,
-)
+from paperscope.services.mailer import InvalidAddress, MailError, SmtpTransport
 from paperscope.services.tokens import TokenError
+from paperscope.web.deps import engine_of, mail_of
 from paperscope.web.errors import WebError
 from paperscope.web.security import CSRF_FIELD
 from paperscope.web.templating import render
 
 router = APIRouter(include_in_schema=False)
 MAX_FIELD = 500
-
-
-def mail_of(request: Request) -> MailSettings:
-    """The app's mail settings: `app.state.mail` when set, else from the settings and environment."""
-    state = request.app.state
-    if getattr(state, "mail", None) is None:
-        state.mail = resolved_mail_settings(state.settings)
-    return state.mail
 
 
 def _check_csrf(request: Request, form: Any) -> None:
@@ -90,7 +77,7 @@ async def subscribe(request: Request) -> Response:
     values = _topic_form(form)
     try:
         topic = _topic(values)
-        result = await run_in_threadpool(digests.subscribe, request.app.state.engine, values["email"], topic,
+        result = await run_in_threadpool(digests.subscribe, engine_of(request), values["email"], topic,
                                          values["frequency"])
     except (InvalidAddress, digests.SubscriptionError) as exc:
         code = "invalid_address" if isinstance(exc, InvalidAddress) else "invalid_subscription"
@@ -100,7 +87,7 @@ async def subscribe(request: Request) -> Response:
     if result.needs_confirmation:
         mail = mail_of(request)
         try:
-            await run_in_threadpool(digests.send_confirmation, request.app.state.engine, mail, sub,
+            await run_in_threadpool(digests.send_confirmation, engine_of(request), mail, sub,
                                     SmtpTransport(mail))
         except MailError:
             raise WebError(503, "The confirmation email could not be sent just now. Your request is kept: "
@@ -118,7 +105,7 @@ async def subscribe(request: Request) -> Response:
 def confirm(request: Request, token: str = "") -> Response:
     mail = mail_of(request)
     try:
-        sub = digests.confirm(request.app.state.engine, mail.secret_key, token)
+        sub = digests.confirm(engine_of(request), mail.secret_key, token)
     except TokenError as exc:
         raise _token_error(exc) from None
     topic = digests.Topic.from_json(sub["topic"])
@@ -136,7 +123,7 @@ def unsubscribe_page(request: Request, token: str = "") -> Response:
     prefetch links): the page's button, or the mail provider's one-click POST, does."""
     mail = mail_of(request)
     try:
-        sub = digests.subscription_for(request.app.state.engine, mail.secret_key, "unsubscribe", token)
+        sub = digests.subscription_for(engine_of(request), mail.secret_key, "unsubscribe", token)
     except TokenError as exc:
         raise _token_error(exc) from None
     if sub["status"] == "unsubscribed":
@@ -155,7 +142,7 @@ async def unsubscribe(request: Request) -> Response:
         raise WebError(422, "invalid parameter: token", "invalid_parameter")
     mail = mail_of(request)
     try:
-        sub = await run_in_threadpool(digests.unsubscribe, request.app.state.engine, mail.secret_key, token)
+        sub = await run_in_threadpool(digests.unsubscribe, engine_of(request), mail.secret_key, token)
     except TokenError as exc:
         raise _token_error(exc) from None
     return _unsubscribed(request, sub)
@@ -186,7 +173,7 @@ def _preferences(request: Request, sub: dict[str, Any], token: str, form: dict[s
 def preferences_page(request: Request, token: str = "") -> Response:
     mail = mail_of(request)
     try:
-        sub = digests.subscription_for(request.app.state.engine, mail.secret_key, "preferences", token)
+        sub = digests.subscription_for(engine_of(request), mail.secret_key, "preferences", token)
     except TokenError as exc:
         raise _token_error(exc) from None
     return _preferences(request, sub, token)
@@ -199,7 +186,7 @@ async def preferences(request: Request) -> Response:
     token = _field(form, "token")
     values = _topic_form(form)
     mail = mail_of(request)
-    engine = request.app.state.engine
+    engine = engine_of(request)
     try:
         sub = digests.subscription_for(engine, mail.secret_key, "preferences", token)
     except TokenError as exc:

@@ -3,13 +3,12 @@ service function as its JSON twin in routes_api."""
 
 from __future__ import annotations
 
-from typing import Any
-
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
 from paperscope.services import browse
+from paperscope.web.deps import EngineDep, SearcherDep, runtime_of
 from paperscope.web.errors import WebError
 from paperscope.web.params import (
     AUTHOR_SORTS,
@@ -27,17 +26,8 @@ from paperscope.web.templating import render
 router = APIRouter(include_in_schema=False)
 
 
-def _engine(request: Request) -> Any:
-    return request.app.state.engine
-
-
-def _data_dir(request: Request) -> Any:
-    """Where the search indexes live (services.search reads them from there)."""
-    return request.app.state.settings.data_dir
-
-
 @router.get("/")
-def home(request: Request) -> Response:
+def home(request: Request, engine: EngineDep) -> Response:
     p = QueryParser(request.query_params)
     period = p.choice("period", list(PERIODS), "day")
     sort = p.choice("sort", LIST_SORTS, "newest")
@@ -45,15 +35,15 @@ def home(request: Request) -> Response:
     page = p.integer("page", 1, 1, MAX_PAGE)
     per_page = p.integer("per_page", 20, 1, MAX_PER_PAGE)
     p.done()
-    listing = browse.daily_papers(_engine(request), period, sort, day, page, per_page)
+    listing = browse.daily_papers(engine, period, sort, day, page, per_page)
     return render(request, "home.html", {"listing": listing, "periods": list(PERIODS), "sorts": LIST_SORTS})
 
 
 @router.get("/papers/{paper_id:path}")
-def paper(request: Request, paper_id: str) -> Response:
+def paper(request: Request, engine: EngineDep, searcher: SearcherDep, paper_id: str) -> Response:
     if len(paper_id) > 300:
         raise WebError(422, "invalid parameter: paper id longer than 300 characters")
-    found = browse.paper_page(_engine(request), paper_id, data_dir=_data_dir(request))
+    found = browse.paper_page(engine, paper_id, searcher=searcher)
     if found is None:
         raise WebError(404, f"no paper with id {paper_id!r} in the store")
     series, series_source = browse.chart_years(found)
@@ -61,16 +51,16 @@ def paper(request: Request, paper_id: str) -> Response:
 
 
 @router.get("/authors")
-def authors(request: Request) -> Response:
+def authors(request: Request, engine: EngineDep) -> Response:
     p = QueryParser(request.query_params)
     q = p.text("q", MAX_NAME)
     p.done()
-    hits = browse.find_authors(_engine(request), q) if q else []
+    hits = browse.find_authors(engine, q) if q else []
     return render(request, "authors.html", {"q": q, "hits": hits})
 
 
 @router.get("/authors/{author_id:path}")
-def author(request: Request, author_id: str) -> Response:
+def author(request: Request, engine: EngineDep, author_id: str) -> Response:
     p = QueryParser(request.query_params)
     sort = p.choice("sort", AUTHOR_SORTS, "date")
     page = p.integer("page", 1, 1, MAX_PAGE)
@@ -79,14 +69,15 @@ def author(request: Request, author_id: str) -> Response:
     if len(author_id) > 300:
         raise WebError(422, "invalid parameter: author id longer than 300 characters")
     try:
-        profile = browse.author_page(_engine(request), author_id, sort, page=page, per_page=per_page)
+        profile = browse.author_page(engine, author_id, sort, page=page, per_page=per_page)
     except browse.AuthorNotFound as exc:
         raise WebError(404, str(exc)) from None
     return render(request, "author.html", {"a": profile, "sorts": AUTHOR_SORTS})
 
 
 def _search_page(request: Request, query: browse.SearchQuery) -> Response:
-    results = browse.search_papers(_engine(request), query, data_dir=_data_dir(request))
+    runtime = runtime_of(request)
+    results = browse.search_papers(runtime.engine, query, searcher=runtime.searcher)
     return render(request, "search.html", {"query": query, "results": results, "searched": True})
 
 

@@ -1,0 +1,82 @@
+"""The runtime: what one process builds once and hands down to every use case.
+
+A `Runtime` holds the settings (core/settings.py, the only reader of the environment), the store's
+engine, the search indexes and query encoder (a `Searcher`, opened on first use and reopened when
+the index files' version stamp changes, never per request) and the mail settings (the signing
+secret resolved once). The CLI builds one in its callback (cli/app.py) and `create_app(runtime)`
+takes one (web/app.py); web routes reach it through the typed dependencies of web/deps.py.
+
+    runtime = open_runtime(load_settings())        # opens (and migrates) the configured store
+    runtime = Runtime(settings, engine)            # over an engine the caller owns (tests, bench)
+    runtime.searcher.search("graph neural", "keyword")
+    runtime.mail.secret_key
+    runtime.close()                                # disposes the engine when the runtime opened it
+"""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+from sqlalchemy import Engine
+
+from paperscope.core.settings import Settings
+from paperscope.services.mailer import MailSettings, resolved_mail_settings
+from paperscope.services.replica import PublishedIndexes
+from paperscope.services.search import Searcher
+from paperscope.services.store import open_store
+
+
+class Runtime:
+    """One process's settings, engine, search indexes and mail settings (see the module docstring).
+
+    `mail` may be given (tests point it at a loopback SMTP server); else it comes from the settings."""
+
+    def __init__(self, settings: Settings, engine: Engine, *, owns_engine: bool = False,
+                 mail: MailSettings | None = None) -> None:
+        self.settings = settings
+        self.engine = engine
+        self.owns_engine = owns_engine
+        self._mail = mail
+        self._searcher: Searcher | None = None
+        self._published: PublishedIndexes | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def searcher(self) -> Searcher:
+        """The process's searcher: its indexes and query encoder open lazily and reopen by themselves
+        when `paperscope index` replaces their files; with `index_snapshots` set, the searcher of the
+        newest published snapshot (services/replica.py), swapped when a newer one is published."""
+        if self.settings.index_snapshots:
+            if self._published is None:
+                with self._lock:
+                    if self._published is None:
+                        # A background thread looks for newer snapshots: no request waits for one to open.
+                        self._published = PublishedIndexes(self.engine, Path(self.settings.index_snapshots),
+                                                           self.settings.embedder).watch()
+            return self._published.current()
+        if self._searcher is None:
+            with self._lock:
+                if self._searcher is None:
+                    self._searcher = Searcher(self.engine, self.settings.data_dir, self.settings.embedder)
+        return self._searcher
+
+    @property
+    def mail(self) -> MailSettings:
+        """The mail settings with the signing secret resolved (configured, else kept in data_dir)."""
+        if self._mail is None:
+            with self._lock:
+                if self._mail is None:
+                    self._mail = resolved_mail_settings(self.settings)
+        return self._mail
+
+    def close(self) -> None:
+        if self._published is not None:
+            self._published.close()
+        if self.owns_engine:
+            self.engine.dispose()
+
+
+def open_runtime(settings: Settings, migrate: bool = True) -> Runtime:
+    """The runtime over the store the settings name, migrated to the current schema first."""
+    return Runtime(settings, open_store(settings, migrate=migrate), owns_engine=True)
