@@ -67,8 +67,8 @@ def read_snapshot(engine: Engine) -> tuple[AuthorSnapshot, dict]:
 
 def patch_snapshot(engine: Engine, snap: AuthorSnapshot) -> list[str] | None:
     """Bring a kept snapshot up to the store: re-read the papers written since it was taken (their
-    authorships, citations and per-year counts), the papers they cite, the new author rows and the
-    scores computed since. Returns the changed papers, or None when the patched snapshot still
+    authorships, citations and per-year counts), the papers they cite, the rows of their authors and
+    the scores computed since. Returns the changed papers, or None when the patched snapshot still
     disagrees with the store's row counts (it must then be read whole)."""
     since = _when(snap.papers_seen)
     with engine.connect() as connection:
@@ -79,8 +79,8 @@ def patch_snapshot(engine: Engine, snap: AuthorSnapshot) -> list[str] | None:
         changed = sorted(set(fresh) | {cited for _, cited in edges})
         paper_rows = store.papers_by_id(connection, changed)
         authorships = store.authorships_on(connection, fresh)
-        known = snap.author_index
-        author_rows = store.authors_named(connection, sorted({a for _, _, a in authorships if a not in known}))
+        # Every author on the fresh papers: new ones, and known ones whose row may have been rewritten.
+        author_rows = store.authors_named(connection, sorted({a for _, _, a in authorships}))
         yearly = store.citation_counts_of(connection, fresh)
         scores = store.scores_written_since(connection, _when(snap.scores_seen))
         counts = store.snapshot_counts(connection)
