@@ -119,9 +119,11 @@ def main() -> None:
     rows.append(["approximate (HNSW grown in time order)",
                  f"M={params.M}, ef_construction={params.ef_construction}, ef={params.ef}, 2 threads",
                  f"{n:,}", f"{ann_wall:.0f} s wall, {ann_cpu:.0f} CPU s ({n / ann_wall:,.0f} papers/s)"])
-    projected = ann_wall * (TARGET_N / n) * np.log(TARGET_N) / np.log(n)
-    rows.append(["approximate, projected", "n log n from the run above", f"{TARGET_N:,}",
-                 f"~{projected / 60:.1f} min wall (goal <= 15 min)"])
+    # The machine is shared: project from CPU seconds spread over the 2 cores (hnswlib builds and
+    # queries on both threads), scaled n log n.
+    projected = ann_cpu / 2 * (TARGET_N / n) * np.log(TARGET_N) / np.log(n)
+    rows.append(["approximate, projected", "CPU s of the run above / 2 cores, scaled n log n", f"{TARGET_N:,}",
+                 f"~{projected / 60:.1f} min on 2 free cores (goal <= 15 min)"])
 
     order, prefix = novelty.earlier_prefix(years, dates)
     sv = np.ascontiguousarray(vectors[order])
