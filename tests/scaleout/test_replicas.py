@@ -126,5 +126,16 @@ def test_two_replicas_swap_to_a_published_snapshot_without_a_failed_request(
         # Once a replica serves the new snapshot it never goes back to the old one.
         assert answers[answers.index(True):] == [True] * (len(answers) - answers.index(True)), url
         assert _titles(httpx.get(f"{url}/api/v1/search", params=QUERY, timeout=10))[0] == NEW_TITLE
+    pids = set()
+    for url in urls:  # the operators' page and its JSON say what each replica serves
+        ops = httpx.get(f"{url}/api/v1/ops", timeout=10).json()
+        pids.add(ops["process"]["pid"])
+        assert ops["indexes"]["version"] == "snapshot-000002" and ops["indexes"]["swaps"] == 2
+        assert ops["indexes"]["last_error"] is None
+        tfidf = next(e for e in ops["embeddings"]["embedders"] if e["embedder"] == "tfidf-svd")
+        assert tfidf["done"] and tfidf["embedded"] == ops["embeddings"]["papers"] == len(TOPICS) + 1
+        page = httpx.get(f"{url}/ops", timeout=10)
+        assert page.status_code == 200 and "snapshot-000002" in page.text
+    assert len(pids) == 2
     for folder in replica_dirs:  # the replicas read; they wrote no index of their own
         assert not (folder / "index").exists()

@@ -24,8 +24,8 @@ def run(tmp_path: Path):
 
 def test_index_search_similar_feed(run, listings_dir: Path, tmp_path: Path) -> None:
     page = listings_dir / "hf-papers-search.txt"
-    assert run("ingest", "listing", str(page), "--as-of", "2025-11-12").exit_code == 0
-    missing = run("search", "noisy labels")
+    assert run("ingest", "listing", str(page), "--as-of", "2025-11-12", "--no-refresh").exit_code == 0
+    missing = run("search", "noisy labels")  # refresh deferred: no index yet, and the error says so
     assert missing.exit_code == 1 and "paperscope index" in missing.output
 
     built = run("index")

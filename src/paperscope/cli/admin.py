@@ -10,9 +10,6 @@ from rich.table import Table
 from paperscope.cli.app import app, console, runtime_or_exit, settings_or_exit
 from paperscope.cli.papers import Order, papers_command
 from paperscope.core.settings import SETTINGS
-from paperscope.services.stats import store_stats
-from paperscope.store.engine import open_engine
-from paperscope.store.migrate import current_revision, upgrade
 
 db_app = typer.Typer(help="The store's schema.")
 app.add_typer(db_app, name="db")
@@ -21,6 +18,9 @@ app.add_typer(db_app, name="db")
 @db_app.command("upgrade")
 def db_upgrade() -> None:
     """Apply the migrations up to the newest schema (idempotent)."""
+    from paperscope.store.engine import open_engine
+    from paperscope.store.migrate import current_revision, upgrade
+
     settings = settings_or_exit()
     engine = open_engine(settings.database_url)
     upgrade(engine)
@@ -45,6 +45,8 @@ def settings_command() -> None:
 @app.command("stats")
 def stats_command() -> None:
     """What the store holds: papers, authors, edges, per source and per category."""
+    from paperscope.services.stats import store_stats
+
     engine = runtime_or_exit().engine
     stats = store_stats(engine)
     table = Table(title="store")
@@ -119,7 +121,7 @@ def demo_command(
     settings = settings_or_exit()
     for plan in demo_plans(shared, settings):
         console.rule(f"[bold]{plan.source}[/] {plan.target[:100]}")
-        execute(plan)
+        execute(plan, refresh=None)  # one full computation follows the last source
     engine = runtime_or_exit().engine
     console.rule("[bold]scores, author profiles, search indexes")
     summary = scores.run_scores(engine, settings.embedder, data_dir=settings.data_dir)

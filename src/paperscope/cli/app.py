@@ -8,12 +8,18 @@ later call returns the same runtime; `settings_or_exit()` reads the settings alo
 from __future__ import annotations
 
 from datetime import date
+from typing import TYPE_CHECKING
 
 import typer
 from rich.console import Console
 
 from paperscope.core.settings import Settings, SettingsError, load_settings
-from paperscope.services.runtime import Runtime, open_runtime
+
+if TYPE_CHECKING:
+    from paperscope.services.runtime import Runtime
+
+# Commands import the services (numpy, scikit-learn, SQLAlchemy, …) inside their bodies, and the
+# runtime is opened on first use: `--help`, `--version` and light commands load none of them.
 
 app = typer.Typer(
     name="paperscope",
@@ -32,8 +38,19 @@ class _Process:
     runtime: Runtime | None = None
 
 
+def _print_version(value: bool) -> None:
+    if value:
+        from paperscope import __version__
+
+        console.print(f"paperscope {__version__}", highlight=False)
+        raise typer.Exit()
+
+
 @app.callback()
-def _callback() -> None:
+def _callback(
+    version: bool = typer.Option(False, "--version", callback=_print_version, is_eager=True,
+                                 help="Print the version and exit."),
+) -> None:
     """A self-hosted research radar for machine-learning papers."""
     if _Process.runtime is not None:  # one process may run several commands (tests, the demo)
         _Process.runtime.close()
@@ -53,6 +70,8 @@ def settings_or_exit() -> Settings:
 
 def runtime_or_exit() -> Runtime:
     """The command's runtime: settings, the migrated store's engine, search indexes, mail."""
+    from paperscope.services.runtime import open_runtime
+
     if _Process.runtime is None:
         settings = settings_or_exit()
         try:
@@ -80,4 +99,4 @@ def fail(message: str, code: int = 1) -> None:
 
 
 # Sub-commands register themselves on import.
-from paperscope.cli import admin, authors, digests, embed, ingest, papers, scores, search, serve  # noqa: E402,F401
+from paperscope.cli import admin, authors, build, digests, embed, ingest, papers, scores, search, serve  # noqa: E402,F401

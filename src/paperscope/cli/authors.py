@@ -12,14 +12,6 @@ import typer
 from rich.markup import escape
 
 from paperscope.cli.app import app, console, fail, runtime_or_exit
-from paperscope.services.authors import (
-    AuthorNotFound,
-    get_author_profile,
-    list_corrections,
-    merge_authors,
-    recompute,
-    split_authors,
-)
 
 authors_app = typer.Typer(help="Author identities and metrics: recompute, merge, split.")
 app.add_typer(authors_app, name="authors")
@@ -43,6 +35,8 @@ def _num(value: Any, suffix: str = "") -> str:
 
 
 def _header(p: dict[str, Any]) -> None:
+    if p["freshness"]["note"]:
+        console.print(f"[yellow]{escape(p['freshness']['note'])}[/]", highlight=False)
     console.print(f"[bold]{escape(p['name'])}[/]   [dim]{escape(p['id'])}[/]")
     console.print(p["field"] or "—")
     console.print(
@@ -126,6 +120,8 @@ def author_command(
     as_json: bool = typer.Option(False, "--json", help="The whole profile as JSON"),
 ) -> None:
     """An author's profile: header as the listings show it, then the papers as cards."""
+    from paperscope.services.authors import AuthorNotFound, get_author_profile
+
     engine = runtime_or_exit().engine
     try:
         profile = get_author_profile(engine, name_or_id, sort=sort.value)
@@ -149,6 +145,8 @@ def recompute_command(
                                          help="Recompute every metric with the stored identities"),
 ) -> None:
     """Resolve identities and recompute every author's metrics (and similar authors)."""
+    from paperscope.services.authors import recompute
+
     runtime = runtime_or_exit()
     engine, settings = runtime.engine, runtime.settings
     with console.status("recomputing author profiles…"):
@@ -166,10 +164,17 @@ def merge_command(
     note: str = typer.Option(None, help="Why (kept with the correction)"),
 ) -> None:
     """Record that A and B are one person (applied now and on every later recompute)."""
+    from paperscope.services.authors import merge_authors, recompute
+
     engine = runtime_or_exit().engine
-    number = merge_authors(engine, a, b, note)
+    try:
+        number = merge_authors(engine, a, b, note)
+    except ValueError as exc:
+        fail(str(exc))
+        return
     recompute(engine, similar=False)
-    console.print(f"correction #{number}: {a} and {b} are one person")
+    console.print(f"correction #{number}: {a} and {b} are one person "
+                  f"(undo: paperscope authors corrections --remove {number})")
 
 
 @authors_app.command("split")
@@ -181,6 +186,8 @@ def split_command(
     note: str = typer.Option(None, help="Why (kept with the correction)"),
 ) -> None:
     """Keep A and B apart, or move A's authorships on --paper papers to a person of their own."""
+    from paperscope.services.authors import recompute, split_authors
+
     engine = runtime_or_exit().engine
     try:
         number = split_authors(engine, a, b, paper or None, note)
@@ -189,14 +196,30 @@ def split_command(
         return
     recompute(engine, similar=False)
     what = f"{a} and {b} are different people" if b else f"{a} on {len(paper)} paper(s) is someone else"
-    console.print(f"correction #{number}: {what}")
+    console.print(f"correction #{number}: {what} (undo: paperscope authors corrections --remove {number})")
 
 
 @authors_app.command("corrections")
-def corrections_command() -> None:
-    """The hand corrections, in the order they are applied."""
+def corrections_command(
+    remove: int = typer.Option(None, "--remove", help="Undo correction #N and recompute the profiles"),
+) -> None:
+    """The hand corrections, in the order they are applied (or remove one)."""
+    from paperscope.services.authors import list_corrections, recompute, remove_correction
+
     engine = runtime_or_exit().engine
-    for c in list_corrections(engine):
+    if remove is not None:
+        try:
+            remove_correction(engine, remove)
+        except ValueError as exc:
+            fail(str(exc))
+            return
+        recompute(engine, similar=False)
+        console.print(f"correction #{remove} removed; profiles recomputed without it")
+        return
+    rows = list_corrections(engine)
+    if not rows:
+        console.print("no corrections")
+    for c in rows:
         target = c["b"] or ", ".join(c["papers"])
         console.print(f"#{c['id']} {c['kind']} {escape(c['a'])} {escape(target)} "
                       f"[dim]{escape(c['note'] or '')} {c['created_at']:%Y-%m-%d}[/]")

@@ -7,13 +7,14 @@ import re
 import time
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 
 from paperscope.cli.app import app, console, fail, runtime_or_exit, settings_or_exit
-from paperscope.services import daily, digests
-from paperscope.services.mailer import InvalidAddress, MailError, MailSettings, SmtpTransport
-from paperscope.services.mailer import resolved_mail_settings as _resolved
+
+if TYPE_CHECKING:
+    from paperscope.services.mailer import MailSettings
 
 digest_app = typer.Typer(help="Email digests: build what is due into the outbox and send it.")
 app.add_typer(digest_app, name="digest")
@@ -22,6 +23,8 @@ app.add_typer(subs_app, name="subscriptions")
 
 
 def _mail() -> MailSettings:
+    from paperscope.services.mailer import resolved_mail_settings as _resolved
+
     try:
         return _resolved(settings_or_exit())
     except ValueError as exc:
@@ -46,6 +49,9 @@ def digest_send(
     day: str = typer.Option(None, "--day", help="The digest's day (YYYY-MM-DD); default today (UTC)."),
 ) -> None:
     """Build every due digest into the outbox, then send all pending messages over SMTP."""
+    from paperscope.services import digests
+    from paperscope.services.mailer import SmtpTransport
+
     settings = settings_or_exit()
     engine = runtime_or_exit().engine
     mail = _mail()
@@ -74,6 +80,9 @@ def subscriptions_add(
                                    help="Active at once; without it a confirmation email is sent."),
 ) -> None:
     """Subscribe an address (double opt-in unless --confirmed)."""
+    from paperscope.services import digests
+    from paperscope.services.mailer import InvalidAddress, MailError, SmtpTransport
+
     engine = runtime_or_exit().engine
     try:
         topic = digests.Topic.make(trending, query, category or (), author or ())
@@ -97,6 +106,8 @@ def subscriptions_add(
 @subs_app.command("list")
 def subscriptions_list(status: str = typer.Option(None, help="pending | active | unsubscribed")) -> None:
     """Every subscription with its topic, frequency and status."""
+    from paperscope.services import digests
+
     engine = runtime_or_exit().engine
     rows = digests.list_subscriptions(engine, status)
     console.print("id\temail\tstatus\tfrequency\tlast digest up to\ttopic", highlight=False, soft_wrap=True)
@@ -118,12 +129,15 @@ def parse_every(text: str) -> timedelta:
 @app.command("run")
 def run_command(
     every: str = typer.Option(None, "--every", help="Keep running, once per interval (24h, 12h, 30m)."),
-    skip: list[str] = typer.Option(None, "--skip", help="Leave out a step: ingest, score, index, digest."),
+    skip: list[str] = typer.Option(None, "--skip", help="Leave out a step: ingest, score, authors, index, digest."),
     category: list[str] = typer.Option(None, "--category",
                                        help="arXiv categories to ingest (default PAPERSCOPE_DAILY_CATEGORIES)."),
     day: str = typer.Option(None, "--day", help="The day to run for (YYYY-MM-DD); default today (UTC)."),
 ) -> None:
-    """The daily pipeline: ingest -> score -> index -> digest; once (for cron), or --every interval."""
+    """The daily pipeline: ingest -> score -> authors -> index -> digest; once (for cron), or --every interval."""
+    from paperscope.services import daily
+    from paperscope.services.mailer import SmtpTransport
+
     settings = settings_or_exit()
     engine = runtime_or_exit().engine
     mail = _mail()

@@ -4,16 +4,17 @@ options of every command whose batch work can run on a Ray cluster."""
 from __future__ import annotations
 
 import sys
+from typing import TYPE_CHECKING
 
 import orjson
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from paperscope.analytics.embedders import EmbedderUnavailable
 from paperscope.cli.app import app, console, fail, runtime_or_exit
-from paperscope.services import backfill, scores
-from paperscope.services.runners import Runner, RunnerUnavailable, open_runner
+
+if TYPE_CHECKING:
+    from paperscope.services.runners import Runner
 
 embed_app = typer.Typer(help="Paper embeddings: backfill them (here or on a Ray cluster) and see how far they are.")
 app.add_typer(embed_app, name="embed")
@@ -24,6 +25,8 @@ ADDRESS_HELP = "HOST:PORT of the Ray cluster's head (with --engine ray)"
 
 def runner_or_exit(engine: str | None, address: str | None) -> Runner:
     """The runner `--engine` and `--address` name, or a clear error and exit."""
+    from paperscope.services.runners import RunnerUnavailable, open_runner
+
     try:
         return open_runner(engine, address)
     except RunnerUnavailable as exc:
@@ -36,9 +39,14 @@ def backfill_command(
     embedder: str = typer.Option(None, help="tfidf or minilm (default: PAPERSCOPE_EMBEDDER, else tfidf)"),
     engine: str = typer.Option("local", "--engine", help=ENGINE_HELP),
     address: str = typer.Option(None, "--address", help=ADDRESS_HELP),
-    range_size: int = typer.Option(backfill.RANGE_SIZE, min=1, help="Papers per range (one task, one transaction)"),
+    range_size: int = typer.Option(None, min=1, help="Papers per range (one task, one transaction; "
+                                   "default: services.backfill.RANGE_SIZE)"),
 ) -> None:
     """Embed every paper without a current vector of the embedder; resumes where a stopped one ended."""
+    from paperscope.analytics.embedders import EmbedderUnavailable
+    from paperscope.services import backfill, scores
+
+    range_size = range_size or backfill.RANGE_SIZE
     runner = runner_or_exit(engine, address)
     runtime = runtime_or_exit()
     store = runtime.engine
@@ -65,6 +73,8 @@ def backfill_command(
 @embed_app.command("status")
 def status_command(as_json: bool = typer.Option(False, "--json")) -> None:
     """How many papers have a current vector of each embedder, and which model versions are stored."""
+    from paperscope.services import backfill
+
     status = backfill.backfill_status(runtime_or_exit().engine)
     if as_json:
         sys.stdout.write(orjson.dumps(status, option=orjson.OPT_INDENT_2).decode() + "\n")

@@ -4,23 +4,32 @@ from __future__ import annotations
 
 from datetime import date
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from paperscope.cli.app import app, console, fail, runtime_or_exit, settings_or_exit
-from paperscope.ingest.pipeline import run_ingest
-from paperscope.ingest.registry import IngestPlan, files_plan, live_plan
-from paperscope.sources.http import SourceError
+
+if TYPE_CHECKING:
+    from paperscope.ingest.registry import IngestPlan
 
 ingest_app = typer.Typer(help="Load papers from a source into the store (idempotent, resumable).")
 app.add_typer(ingest_app, name="ingest")
 
 FromFile = typer.Option(None, "--from-file", help="Saved responses or dumps to read instead of the live API.")
+Refresh = typer.Option(True, "--refresh/--no-refresh",
+                       help="Then refresh the scores, author profiles and search indexes the new papers touch")
 
 
-def execute(plan: IngestPlan, resume: bool = True) -> None:
-    engine = runtime_or_exit().engine
+def execute(plan: IngestPlan, resume: bool = True, refresh: bool | None = True) -> None:
+    """Ingest the plan, then bring the derived data up to date; `refresh=False` says instead what
+    is left pending, `None` leaves both to the caller."""
+    from paperscope.ingest.pipeline import run_ingest
+    from paperscope.sources.http import SourceError
+
+    runtime = runtime_or_exit()
+    settings, engine = runtime.settings, runtime.engine
     with Progress(
         TextColumn("[bold]{task.description}"),
         BarColumn(),
@@ -53,9 +62,49 @@ def execute(plan: IngestPlan, resume: bool = True) -> None:
     )
     if c["quarantined"]:
         console.print("  see them with: paperscope quarantine")
+    if refresh and (c["papers_new"] or c["papers_updated"] or c["author_reports"]):
+        refresh_with_progress(engine, settings)
+    elif refresh is False:
+        from paperscope.services.refresh import pending
+
+        for note in pending(engine, settings.data_dir).notes():
+            console.print(f"[yellow]{note}[/]", highlight=False)
+
+
+def refresh_with_progress(engine, settings) -> None:  # type: ignore[no-untyped-def]
+    """Scores, author profiles and search indexes of what changed, one progress line per stage."""
+    from paperscope.services.refresh import refresh_derived
+
+    with Progress(
+        TextColumn("[bold]{task.description}"), BarColumn(), TextColumn("{task.completed:,.0f}"),
+        TimeElapsedColumn(), console=console, transient=False,
+    ) as progress:
+        tasks: dict[str, int] = {}
+
+        def report(stage: str, done: int, total: int | None) -> None:
+            if stage not in tasks:
+                for other in tasks.values():  # the previous stage is over
+                    task = progress.tasks[other]
+                    progress.update(other, completed=task.total or task.completed, total=task.total or 1)
+                tasks[stage] = progress.add_task(stage, total=total)
+            progress.update(tasks[stage], completed=done, total=total)
+
+        summary = refresh_derived(engine, settings.data_dir, settings.embedder, progress=report)
+    console.print("[green]refreshed:[/] " + " · ".join(f"{k}: {v}" for k, v in summary.stages.items()),
+                  highlight=False, soft_wrap=True)
+    for stage, why in summary.skipped.items():
+        console.print(f"[yellow]{stage} not computed:[/] {why}", highlight=False, soft_wrap=True)
+
+
+def files_plan(source: str, files: list[Path], **options: object) -> IngestPlan:
+    from paperscope.ingest.registry import files_plan as plan
+
+    return plan(source, files, **options)  # type: ignore[arg-type]
 
 
 def _files_or_live(source: str, files: list[Path] | None, **live: object) -> IngestPlan:
+    from paperscope.ingest.registry import live_plan
+
     if files:
         return files_plan(source, files)
     return live_plan(settings_or_exit(), source, **live)
@@ -78,6 +127,7 @@ def ingest_arxiv(
     ids: list[str] = typer.Option(None, "--id", help="arXiv ids (repeatable)"),
     query: str = typer.Option(None, help="A raw arXiv search_query"),
     max_results: int = typer.Option(None, "--max", help="Stop after this many records"),
+    refresh: bool = Refresh,
 ) -> None:
     """The arXiv API (Atom): by category, date range, ids or query, paged."""
     execute(
@@ -92,7 +142,8 @@ def ingest_arxiv(
                 query=query,
                 max_results=max_results,
             )
-        )
+        ),
+        refresh=refresh,
     )
 
 
@@ -103,6 +154,7 @@ def ingest_oai(
     set_spec: str = typer.Option(None, "--set", help="OAI set, e.g. cs"),
     date_from: str = typer.Option(None, "--from"),
     date_to: str = typer.Option(None, "--until"),
+    refresh: bool = Refresh,
 ) -> None:
     """arXiv OAI-PMH ListRecords with resumption tokens (resumes where a killed run stopped)."""
     execute(
@@ -115,7 +167,8 @@ def ingest_oai(
                 date_from=date_from,
                 date_to=date_to,
             )
-        )
+        ),
+        refresh=refresh,
     )
 
 
@@ -123,13 +176,15 @@ def ingest_oai(
 def ingest_snapshot(
     paths: list[Path] = typer.Argument(None, help="Snapshot files (JSON lines, plain or gzip)"),
     from_file: list[Path] = FromFile,
+    refresh: bool = Refresh,
 ) -> None:
     """The arXiv metadata snapshot, streamed in batches (resumes at the last committed line)."""
     files = list(paths or []) + list(from_file or [])
     if not files:
         fail("give the snapshot file(s), e.g. paperscope ingest snapshot arxiv-metadata-oai-snapshot.json")
     settings = settings_or_exit()
-    execute(_plan_or_fail(lambda: files_plan("snapshot", files, batch_size=settings.batch_size)))
+    execute(_plan_or_fail(lambda: files_plan("snapshot", files, batch_size=settings.batch_size)),
+            refresh=refresh)
 
 
 @ingest_app.command("openalex")
@@ -138,6 +193,7 @@ def ingest_openalex(
     filter_: str = typer.Option(None, "--filter", help="OpenAlex filter, e.g. primary_topic.field.id:17"),
     search: str = typer.Option(None),
     authors: bool = typer.Option(False, "--authors", help="Fetch authors instead of works"),
+    refresh: bool = Refresh,
 ) -> None:
     """OpenAlex works (or authors), cursor-paged."""
     execute(
@@ -145,7 +201,8 @@ def ingest_openalex(
             lambda: _files_or_live(
                 "openalex", from_file, filter=filter_, search=search, authors=authors or None
             )
-        )
+        ),
+        refresh=refresh,
     )
 
 
@@ -156,6 +213,7 @@ def ingest_s2(
     citations_of: str = typer.Option(None, "--citations-of", help="Papers citing this S2 paper id"),
     author: str = typer.Option(None, help="Papers of this S2 author id"),
     ids: list[str] = typer.Option(None, "--id", help="Paper ids for a batch lookup (repeatable)"),
+    refresh: bool = Refresh,
 ) -> None:
     """Semantic Scholar Graph API: search, citations, author papers, batch lookups."""
     execute(
@@ -163,7 +221,8 @@ def ingest_s2(
             lambda: _files_or_live(
                 "s2", from_file, query=query, citations_of=citations_of, author=author, ids=tuple(ids or ())
             )
-        )
+        ),
+        refresh=refresh,
     )
 
 
@@ -171,17 +230,19 @@ def ingest_s2(
 def ingest_hf(
     from_file: list[Path] = FromFile,
     day: str = typer.Option(None, "--date", help="The daily list of this day (YYYY-MM-DD)"),
+    refresh: bool = Refresh,
 ) -> None:
     """Hugging Face daily papers: upvotes, GitHub repos, organisations."""
-    execute(_plan_or_fail(lambda: _files_or_live("hf", from_file, date=day)))
+    execute(_plan_or_fail(lambda: _files_or_live("hf", from_file, date=day)), refresh=refresh)
 
 
 @ingest_app.command("aan")
 def ingest_aan(
     folder: Path = typer.Argument(..., help="Folder with acl-metadata.txt and acl-citations.txt"),
+    refresh: bool = Refresh,
 ) -> None:
     """The ACL Anthology Network release: paper metadata and the citation graph."""
-    execute(_plan_or_fail(lambda: files_plan("aan", [folder])))
+    execute(_plan_or_fail(lambda: files_plan("aan", [folder])), refresh=refresh)
 
 
 @ingest_app.command("listing")
@@ -189,10 +250,19 @@ def ingest_listing(
     files: list[Path] = typer.Argument(..., help="Saved listing pages (text)"),
     as_of: str = typer.Option(None, "--as-of", help="The day the page was saved (dates without a year)"),
     author: str = typer.Option(None, "--author", help="The page's owner (default: the header's name)"),
+    refresh: bool = Refresh,
 ) -> None:
     """Saved author pages and papers lists."""
     try:
         when = date.fromisoformat(as_of) if as_of else None
     except ValueError:
         fail(f"--as-of {as_of!r} is not a date (YYYY-MM-DD)")
-    execute(_plan_or_fail(lambda: files_plan("listing", files, as_of=when, author=author)))
+    execute(_plan_or_fail(lambda: files_plan("listing", files, as_of=when, author=author)), refresh=refresh)
+
+
+@app.command("refresh")
+def refresh_command() -> None:
+    """Bring the scores, author profiles and search indexes up to date with the store (only what
+    changed since they were computed); `ingest` runs this after its last batch."""
+    runtime = runtime_or_exit()
+    refresh_with_progress(runtime.engine, runtime.settings)

@@ -5,14 +5,16 @@ from __future__ import annotations
 import sys
 from enum import StrEnum
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import orjson
 import typer
 from rich.table import Table
 
 from paperscope.cli.app import app, console, date_option, fail, runtime_or_exit
-from paperscope.services.papers import export_papers, list_papers
-from paperscope.store.queries import PaperFilter
+
+if TYPE_CHECKING:
+    from paperscope.store.queries import PaperFilter
 
 export_app = typer.Typer(help="Write the store out in another format.")
 app.add_typer(export_app, name="export")
@@ -32,6 +34,8 @@ class Format(StrEnum):
 
 
 def _filter(category, since, until, has_code, author, source) -> PaperFilter:  # type: ignore[no-untyped-def]
+    from paperscope.store.queries import PaperFilter
+
     return PaperFilter(
         category=category,
         since=date_option(since, "--since"),
@@ -44,7 +48,7 @@ def _filter(category, since, until, has_code, author, source) -> PaperFilter:  #
 
 @app.command("papers")
 def papers_command(
-    category: str = typer.Option(None, help="Short tag, e.g. LG"),
+    category: str = typer.Option(None, help="Short tag (LG) or arXiv category (cs.LG)"),
     since: str = typer.Option(None, help="Published on or after (YYYY-MM-DD)"),
     until: str = typer.Option(None, help="Published on or before (YYYY-MM-DD)"),
     has_code: bool = typer.Option(None, "--has-code/--no-code", help="Only papers with (or without) code"),
@@ -56,14 +60,20 @@ def papers_command(
     as_json: bool = typer.Option(False, "--json", help="One JSON object per line"),
 ) -> None:
     """List papers, newest first, with filters."""
+    from paperscope.services.papers import list_papers
+
     engine = runtime_or_exit().engine
-    rows, total = list_papers(
-        engine,
-        _filter(category, since, until, has_code, author, source),
-        limit=limit,
-        offset=offset,
-        order=order.value,
-    )
+    try:
+        rows, total = list_papers(
+            engine,
+            _filter(category, since, until, has_code, author, source),
+            limit=limit,
+            offset=offset,
+            order=order.value,
+        )
+    except ValueError as exc:
+        fail(str(exc))
+        return
     if as_json:
         for row in rows:
             sys.stdout.write(orjson.dumps(row).decode() + "\n")
@@ -99,8 +109,15 @@ def export_papers_command(
     source: str = typer.Option(None),
 ) -> None:
     """Every paper (or the filtered ones) as JSON lines, CSV or BibTeX, streamed."""
+    from paperscope.services.inputs import resolve_filter
+    from paperscope.services.papers import export_papers
+
     engine = runtime_or_exit().engine
-    f = _filter(category, since, until, has_code, author, source)
+    try:
+        f = resolve_filter(engine, _filter(category, since, until, has_code, author, source))
+    except ValueError as exc:
+        fail(str(exc))
+        return
     if out is None:
         export_papers(engine, fmt.value, sys.stdout, f)
         return

@@ -10,10 +10,8 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from paperscope.analytics.embedders import EmbedderUnavailable
 from paperscope.cli.app import app, console, fail, runtime_or_exit
 from paperscope.cli.embed import ADDRESS_HELP, ENGINE_HELP, runner_or_exit
-from paperscope.services import scores
 
 model_app = typer.Typer(help="The models behind the scores.")
 app.add_typer(model_app, name="model")
@@ -33,6 +31,9 @@ def score_command(
     address: str = typer.Option(None, "--address", help=ADDRESS_HELP),
 ) -> None:
     """Compute every score: embeddings (only new or changed papers), Novelty, categories, AI Score."""
+    from paperscope.analytics.embedders import EmbedderUnavailable
+    from paperscope.services import scores
+
     runner = runner_or_exit(engine_name, address)
     runtime = runtime_or_exit()
     settings, engine = runtime.settings, runtime.engine
@@ -82,6 +83,8 @@ def explain_command(
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
     """Each score of one paper with its evidence."""
+    from paperscope.services import scores
+
     engine = runtime_or_exit().engine
     out = scores.explain_paper(engine, paper)
     if out is None:
@@ -136,6 +139,8 @@ def explain_command(
 @model_app.command("card")
 def model_card_command(as_json: bool = typer.Option(False, "--json")) -> None:
     """What each model was trained on, how it was evaluated, and where it does not apply."""
+    from paperscope.services import scores
+
     engine = runtime_or_exit().engine
     cards = scores.model_cards(engine)
     if as_json:

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import sys
-from datetime import datetime
+from datetime import UTC, datetime
+from datetime import time as dtime
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
@@ -12,12 +13,8 @@ import orjson
 import typer
 from rich.table import Table
 
-from paperscope.analytics.embedders import EmbedderUnavailable
 from paperscope.cli.app import app, console, date_option, fail, runtime_or_exit, settings_or_exit
 from paperscope.cli.embed import ADDRESS_HELP, ENGINE_HELP, runner_or_exit
-from paperscope.services import replica
-from paperscope.services import search as service
-from paperscope.services.search import SearchFilter, SearchUnavailable
 
 
 class Mode(StrEnum):
@@ -66,6 +63,9 @@ def search_command(
     as_json: bool = typer.Option(False, "--json", help="The results as one JSON object"),
 ) -> None:
     """Search the papers by words and by meaning; every result says why it matched."""
+    from paperscope.analytics.embedders import EmbedderUnavailable
+    from paperscope.services.search import SearchFilter, SearchUnavailable
+
     runtime = runtime_or_exit()
     filters = SearchFilter(
         category=category, since=date_option(since, "--since"), until=date_option(until, "--until"),
@@ -106,6 +106,9 @@ def similar_command(
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
     """The papers nearest to one paper, with the similarity and the rarest terms they share."""
+    from paperscope.analytics.embedders import EmbedderUnavailable
+    from paperscope.services.search import SearchUnavailable
+
     runtime = runtime_or_exit()
     try:
         paper_info, hits = runtime.searcher.similar(paper, limit)
@@ -130,8 +133,10 @@ def feed_command(
     day: str = typer.Option(None, "--day", help="The day's papers (YYYY-MM-DD; default: the latest day)"),
     week: bool = typer.Option(False, "--week", help="The ISO week of --day"),
     month: bool = typer.Option(False, "--month", help="The calendar month of --day"),
-    trending: bool = typer.Option(False, "--trending", help="Trending papers: upvotes and new citations, "
-                                                            "decayed with a 3-day half-life"),
+    trending: bool = typer.Option(False, "--trending", help="Trending papers: upvotes and new citations "
+                                  "gained over a window (--window, or --week / --month), decayed with a "
+                                  "3-day half-life"),
+    window: str = typer.Option(None, "--window", help="Trending window: day, week (default) or month"),
     category: str = typer.Option(None, help="Short tag (LG) or arXiv category (cs.LG)"),
     sort: FeedSort = typer.Option(None, help="newest (default), upvotes or trending"),
     as_of: str = typer.Option(None, help="Trending as of this moment (ISO date or time; default now)"),
@@ -140,19 +145,31 @@ def feed_command(
 ) -> None:
     """The day's, week's or month's papers (by the day a daily list featured them, else published),
     or the trending ones."""
-    if sum([week, month, trending]) > 1:
-        fail("choose one of --week, --month and --trending")
-    period = "week" if week else "month" if month else "trending" if trending else "day"
+    from paperscope.services import search as service
+
+    if week and month:
+        fail("choose one of --week and --month")
+    if window is not None and not trending:
+        fail("--window applies to --trending only")
+    if trending and window is not None and (week or month):
+        fail("give the trending window once: --window, --week or --month")
+    calendar = "week" if week else "month" if month else "day"
+    period = "trending" if trending else calendar
+    window = window or (calendar if (week or month) else "week")
     moment = None
     if as_of:
         try:
             moment = datetime.fromisoformat(as_of)
         except ValueError:
             fail(f"--as-of {as_of!r} is not a date or time")
+    if trending and day and moment is None:  # trending as of the end of that day
+        picked = date_option(day, "--day")
+        assert picked is not None
+        moment = datetime.combine(picked, dtime(23, 59, 59), tzinfo=UTC)
     engine = runtime_or_exit().engine
     try:
         result = service.feed(engine, period, date_option(day, "--day"), category,
-                              sort.value if sort else None, limit, moment)
+                              sort.value if sort else None, limit, moment, window=window)
     except ValueError as exc:
         fail(str(exc))
         raise
@@ -160,16 +177,17 @@ def feed_command(
         _emit_json(result.as_dict())
         return
     span = f"{result.start} to {result.end}" if result.start and result.start != result.end else result.start
-    console.print(f"[bold]{period}[/] {span or 'as of ' + result.as_of[:16]}", highlight=False)
+    heading = f"trending this {result.window}" if result.window else period
+    console.print(f"[bold]{heading}[/] {span or 'as of ' + result.as_of[:16]}", highlight=False)
     for note in result.notes:
         console.print(f"[dim]{note}[/]", highlight=False)
     table = Table(show_edge=False, pad_edge=False)
-    for column in ("#", "day", "title", "cat", "upvotes", "trending", "id"):
+    for column in ("#", "day", "title", "cat", "upvotes", "trend", "id"):
         table.add_column(column, overflow="fold")
     for item in result.items:
         table.add_row(
             str(item.rank), item.feed_day or "—", item.title, item.category or "—",
-            "—" if item.upvotes is None else str(item.upvotes), f"{item.trending:.3g}", item.paper_id,
+            "—" if item.upvotes is None else str(item.upvotes), item.label, item.paper_id,
         )
     console.print(table)
     if not result.items:
@@ -188,6 +206,10 @@ def index_command(
     address: str = typer.Option(None, "--address", help=ADDRESS_HELP),
 ) -> None:
     """Build or refresh the search indexes (only new or changed papers) under <data_dir>/index."""
+    from paperscope.analytics.embedders import EmbedderUnavailable
+    from paperscope.services import replica
+    from paperscope.services import search as service
+
     settings = settings_or_exit()
     snapshots = publish_to or (Path(settings.index_snapshots) if settings.index_snapshots else None)
     if publish and snapshots is None:

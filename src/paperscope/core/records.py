@@ -60,6 +60,7 @@ class PaperRecord:
     listing_score: float | None = None  # the per-paper score a listing showed
     keywords: list[str] = field(default_factory=list)
     featured_on: date | None = None  # the day a daily list featured it
+    observed_on: date | None = None  # the day the source says its counts (citations, upvotes) were true
     owner_author: str | None = None  # a listing's page owner, who authored every card on it
 
 

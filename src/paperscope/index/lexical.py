@@ -17,7 +17,7 @@ import shutil
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -229,6 +229,18 @@ class LexicalIndex:
 
 
 # --- building ------------------------------------------------------------------------------------
+
+
+def indexed_until(folder: Path) -> datetime | None:
+    """The store's newest paper update the keyword index in `folder` holds (None: no index)."""
+    state_file = Path(folder) / "state.json"
+    if not state_file.is_file():
+        return None
+    mark = json.loads(state_file.read_text()).get("watermark")
+    if not mark:
+        return None
+    when = datetime.fromisoformat(mark)
+    return when if when.tzinfo else when.replace(tzinfo=UTC)
 
 
 def _write_state(folder: Path, state: dict[str, Any]) -> None:

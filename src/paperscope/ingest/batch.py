@@ -8,7 +8,7 @@ from __future__ import annotations
 import hashlib
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, time
 from typing import Any
 
 import orjson
@@ -407,7 +407,9 @@ def _write_side_tables(
                 observation = {
                     "paper_id": paper_id,
                     "source": record.source,
-                    "observed_at": now,
+                    "observed_at": datetime.combine(record.observed_on, time(0, 0), tzinfo=UTC)
+                    if record.observed_on else now,
+                    "dated_by": "source" if record.observed_on else None,
                     "run_id": run_id,
                     "cited_by_count": record.cited_by_count,
                     "upvotes": record.upvotes,

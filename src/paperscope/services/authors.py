@@ -19,6 +19,7 @@ from paperscope.analytics.identity import evaluate_pairs
 from paperscope.analytics.similar import compute_similar_authors
 from paperscope.core.ids import normalise_person_name
 from paperscope.store import authors as store
+from paperscope.store import freshness
 
 SORTS = ("date", "score", "citations")
 _MONTHS = "Jan Feb Mar Apr May Jun Jul Aug Sep Oct Nov Dec".split()
@@ -121,7 +122,11 @@ def get_author_profile(engine: Engine, name_or_id: str, sort: str = "date", toda
     with engine.connect() as connection:
         found = store.find_identities(connection, ref, normalise_person_name(ref))
         if not found:
-            raise AuthorNotFound(f"no author named or identified {name_or_id!r} in the store")
+            as_of = freshness.profiles_computed_at(connection)
+            newer = freshness.papers_updated_after(connection, as_of)
+            lag = (f"; {newer:,} papers written since the profiles were computed are not yet counted: "
+                   "run paperscope refresh") if newer else ""
+            raise AuthorNotFound(f"no author named or identified {name_or_id!r} in the store{lag}")
         ident = found[0]
         metrics = store.get_metrics(connection, ident)
         if metrics is None:
@@ -145,6 +150,8 @@ def get_author_profile(engine: Engine, name_or_id: str, sort: str = "date", toda
         similar = store.get_similar(connection, ident)
         sim_info = store.get_metrics_many(connection, [s[0] for s in (similar or {}).get("similar", [])])
         others = store.get_metrics_many(connection, found[1:])
+        as_of = freshness.profiles_computed_at(connection)
+        newer = freshness.papers_of_authors_updated_after(connection, members, as_of)
     name_of = {a["author_id"]: a["name"] for a in everyone}
     org_counts: Counter[str] = Counter()
     for paper_id in paper_ids:
@@ -172,6 +179,10 @@ def get_author_profile(engine: Engine, name_or_id: str, sort: str = "date", toda
         "novelty": metrics["novelty"],
         "ai_score": metrics["ai_score"],
         "computed_at": metrics["computed_at"].isoformat() if metrics["computed_at"] else None,
+        "freshness": {"as_of": as_of.isoformat() if as_of else None, "newer_papers": newer,
+                      "note": (f"profile as of {as_of:%Y-%m-%d %H:%M}; {newer:,} newer paper"
+                               f"{'s' if newer != 1 else ''} not yet counted (paperscope refresh)")
+                      if newer and as_of else None},
         "reported": _reported(reports),
         "identity": {
             "members": members,
@@ -215,7 +226,24 @@ def recompute(engine: Engine, incremental: bool = False, similar: bool = True, r
     return out
 
 
+def _check_refs(engine: Engine, refs: list[str], papers: list[str] | None = None) -> None:
+    from paperscope.services.inputs import InvalidInput, check_author_ref
+    from paperscope.store.queries import find_paper
+
+    for ref in refs:
+        check_author_ref(engine, ref)
+    with engine.connect() as connection:
+        missing = [p for p in papers or [] if find_paper(connection, p) is None]
+    if missing:
+        raise InvalidInput(f"no paper {', '.join(map(repr, missing))} in the store (`paperscope author "
+                           f"{refs[0]}` lists the author's paper ids)")
+
+
 def merge_authors(engine: Engine, a: str, b: str, note: str | None = None) -> int:
+    """Record that `a` and `b` are one person; both must be stored author or identity ids."""
+    if a == b:
+        raise ValueError(f"merge takes two different ids, got {a!r} twice")
+    _check_refs(engine, [a, b])
     with engine.begin() as connection:
         return store.add_correction(connection, "merge", a, b, note=note)
 
@@ -225,10 +253,19 @@ def split_authors(engine: Engine, a: str, b: str | None = None, papers: list[str
     """Keep `a` and `b` apart, or move `a`'s authorships on `papers` to an identity of their own."""
     if (b is None) == (not papers):
         raise ValueError("split takes either a second author or papers, not both nor neither")
+    _check_refs(engine, [a] + ([b] if b else []), papers)
     with engine.begin() as connection:
         if b is not None:
             return store.add_correction(connection, "split", a, b, note=note)
         return store.add_correction(connection, "split_papers", a, papers=papers or [], note=note)
+
+
+def remove_correction(engine: Engine, number: int) -> None:
+    """Undo a hand correction (the next recompute no longer applies it)."""
+    with engine.begin() as connection:
+        if not store.delete_correction(connection, number):
+            known = ", ".join(f"#{c['id']}" for c in store.list_corrections(connection)) or "none"
+            raise ValueError(f"no correction #{number} (corrections: {known})")
 
 
 def list_corrections(engine: Engine) -> list[dict[str, Any]]:

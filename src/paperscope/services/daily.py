@@ -1,6 +1,7 @@
-"""The daily pipeline behind `paperscope run`: ingest the day's new papers, score, refresh the search
-indexes, then send the digests. Each step runs even when an earlier one failed (yesterday's store
-still makes a digest), and the run says which steps failed and why."""
+"""The daily pipeline behind `paperscope run`: ingest the day's new papers, score, recompute the
+profiles of their authors, refresh the search indexes, then send the digests. Each step runs even
+when an earlier one failed (yesterday's store still makes a digest), and the run says which steps
+failed and why."""
 
 from __future__ import annotations
 
@@ -19,7 +20,7 @@ from paperscope.ingest.registry import IngestPlan, live_plan
 from paperscope.services import digests, scores
 from paperscope.services.mailer import MailSettings, Transport
 
-STEPS = ("ingest", "score", "index", "digest")
+STEPS = ("ingest", "score", "authors", "index", "digest")
 LOOKBACK_DAYS = 2  # the arXiv API is asked for papers submitted in the last days: listings lag
 
 
@@ -70,6 +71,12 @@ def run_daily(engine: Engine, settings: Settings, mail: MailSettings, transport:
         s = scores.run_scores(engine, settings.embedder, data_dir=settings.data_dir)
         return f"{s.papers:,} papers, {s.embedded:,} embedded, AI Score {s.ai_status}"
 
+    def authors() -> str:
+        from paperscope.analytics.authors import recompute_authors
+
+        report = recompute_authors(engine, incremental=True)
+        return f"{report.identities:,} author profiles recomputed ({report.mode})"
+
     def index() -> str:
         from paperscope.services import search
 
@@ -85,8 +92,8 @@ def run_daily(engine: Engine, settings: Settings, mail: MailSettings, transport:
             raise RuntimeError(f"{text}; stopped: {r.error}")
         return text
 
-    actions: dict[str, Callable[[], str]] = {"ingest": ingest, "score": score, "index": index,
-                                              "digest": digest}
+    actions: dict[str, Callable[[], str]] = {"ingest": ingest, "score": score, "authors": authors,
+                                              "index": index, "digest": digest}
     for name in steps:
         if name not in actions:
             raise ValueError(f"unknown step {name!r}: choose from {', '.join(STEPS)}")

@@ -11,6 +11,7 @@ from typing import Any, TextIO
 import orjson
 from sqlalchemy import Engine
 
+from paperscope.services.inputs import resolve_filter
 from paperscope.services.scores import score_fields
 from paperscope.store import queries
 from paperscope.store.queries import PaperFilter
@@ -81,6 +82,8 @@ def with_scores(engine: Engine, views: list[dict[str, Any]]) -> list[dict[str, A
 def list_papers(
     engine: Engine, f: PaperFilter, limit: int = 50, offset: int = 0, order: str = "newest"
 ) -> tuple[list[dict[str, Any]], int]:
+    """One page of the papers the filter keeps (its category and author checked: InvalidInput)."""
+    f = resolve_filter(engine, f)
     with engine.connect() as connection:
         rows = queries.list_papers(connection, f, limit=limit, offset=offset, order=order)
         total = queries.count_papers(connection, f)
@@ -187,7 +190,7 @@ WRITERS = {"jsonl": write_jsonl, "csv": write_csv, "bibtex": write_bibtex}
 def export_papers(engine: Engine, fmt: str, out: TextIO, f: PaperFilter | None = None) -> int:
     if fmt not in WRITERS:
         raise ValueError(f"unknown export format {fmt!r}: choose one of {', '.join(WRITERS)}")
-    return WRITERS[fmt](iter_paper_views(engine, f or PaperFilter()), out)
+    return WRITERS[fmt](iter_paper_views(engine, resolve_filter(engine, f or PaperFilter())), out)
 
 
 def export_to_string(engine: Engine, fmt: str, f: PaperFilter | None = None) -> str:

@@ -11,11 +11,13 @@ died, so every piece must be safe to run twice: stages write with upserts keyed 
 from __future__ import annotations
 
 import re
+import socket
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol, TypeVar
 
 ENGINES = ("local", "ray")
+CONNECT_TIMEOUT = 10.0  # seconds to wait for the head's port to answer
 PIECE_RETRIES = 3  # a piece whose worker died is run again this many times at most
 _ADDRESS = re.compile(r"^[A-Za-z0-9.\-]+:\d{1,5}$")
 
@@ -69,6 +71,11 @@ class RayRunner:
             )
         self._ray = _import_ray()
         if not self._ray.is_initialized():
+            host, port = self.address.rsplit(":", 1)
+            try:  # Ray itself waits minutes for a head that is not there: look first
+                socket.create_connection((host, int(port)), timeout=CONNECT_TIMEOUT).close()
+            except OSError as exc:
+                raise RunnerUnavailable(f"cannot reach the Ray cluster at {self.address}: {exc}") from exc
             try:
                 self._ray.init(address=self.address, logging_level="WARNING", log_to_driver=False)
             except Exception as exc:  # ConnectionError, or a timeout waiting for the head

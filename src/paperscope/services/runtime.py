@@ -61,6 +61,15 @@ class Runtime:
                     self._searcher = Searcher(self.engine, self.settings.data_dir, self.settings.embedder)
         return self._searcher
 
+    def index_status(self) -> dict[str, object]:
+        """Which indexes this process serves: the published snapshot (and its last failed swap), or
+        the data folder's own indexes."""
+        if self.settings.index_snapshots:
+            self.searcher  # noqa: B018 - starts the snapshot watcher if no request has yet
+            assert self._published is not None
+            return {"source": "published snapshots", **self._published.describe()}
+        return {"source": "data folder", "folder": str(Path(self.settings.data_dir) / "index")}
+
     @property
     def mail(self) -> MailSettings:
         """The mail settings with the signing secret resolved (configured, else kept in data_dir)."""

@@ -24,6 +24,7 @@ from sqlalchemy import Engine
 from paperscope.analytics.embedders import TfidfSvdEmbedder, make_embedder, paper_text
 from paperscope.index.lexical import LexicalIndex, LexicalUpdate, analyse, update_lexical
 from paperscope.index.vectors import VectorIndex, VectorUpdate, update_vectors
+from paperscope.services import inputs
 from paperscope.services import scores as scores_service
 from paperscope.services.runners import Runner
 from paperscope.store import queries
@@ -41,6 +42,7 @@ EXACT_FALLBACK_MAX = 200_000  # restrictive filters: exact search over at most t
 HALF_LIFE_DAYS = 3.0
 TRENDING_LOOKBACK_DAYS = 30  # the trending feed ranks the papers observed in these last days
 CITATION_WEIGHT = 5.0
+MIN_SIMILARITY = 0.1  # cosine below this is no semantic match (negative: further apart than unrelated)
 
 Progress = Callable[[str, int, int | None], None]
 
@@ -363,7 +365,8 @@ class Searcher:
         if sort not in SORTS:
             raise ValueError(f"unknown sort {sort!r}: choose one of {', '.join(SORTS)}")
         started = time.perf_counter()
-        f = filters or SearchFilter()
+        inputs.query_text(query)
+        f = inputs.resolve_filter(self.engine, filters or SearchFilter())
         notes: list[str] = []
         need = offset + limit if sort == "relevance" else max(SORT_POOL, offset + limit)
         keyword: list[tuple[str, float]] = []
@@ -378,6 +381,11 @@ class Searcher:
                     notes.append("no word of the query is known to the embedder: no semantic matches")
                 else:
                     semantic = self.semantic(vector, f, pool)
+                    close = [(pid, s) for pid, s in semantic if s >= MIN_SIMILARITY]
+                    if len(close) < len(semantic):
+                        notes.append(f"{len(semantic) - len(close)} semantic neighbours below similarity "
+                                     f"{MIN_SIMILARITY:g} left out: not related enough to count as matches")
+                    semantic = close
             except SearchUnavailable as exc:
                 if mode == "semantic":
                     raise
@@ -502,6 +510,7 @@ class FeedItem:
     upvotes: int | None = None
     rank: int = 0
     score: float = 0.0
+    label: str = "—"  # the score as a person reads it: "▲ 118 · +12 citations this week"
     why: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
@@ -516,10 +525,11 @@ class Feed:
     as_of: str
     items: list[FeedItem]
     notes: list[str] = field(default_factory=list)
+    window: str | None = None  # trending: the window gains are counted over
 
     def as_dict(self) -> dict[str, Any]:
-        return {"period": self.period, "start": self.start, "end": self.end, "as_of": self.as_of,
-                "notes": self.notes, "items": [i.as_dict() for i in self.items]}
+        return {"period": self.period, "window": self.window, "start": self.start, "end": self.end,
+                "as_of": self.as_of, "notes": self.notes, "items": [i.as_dict() for i in self.items]}
 
 
 def _ordinal(value: Any) -> int:
@@ -550,57 +560,80 @@ def _as_datetime(value: Any) -> datetime:
     return datetime.fromisoformat(str(value)).replace(tzinfo=UTC)
 
 
+WINDOWS = {"day": 1, "week": 7, "month": 30}  # trending windows, in days before the moment asked for
+
+
 def trending_scores(
     observations: list[dict[str, Any]], as_of: datetime, half_life_days: float = HALF_LIFE_DAYS,
-    citation_weight: float = CITATION_WEIGHT,
+    citation_weight: float = CITATION_WEIGHT, window_days: float | None = None,
 ) -> dict[str, dict[str, float]]:
     """Trending score of each observed paper (docs/search.md):
 
-        gains of a (paper, source) series of observations v_1..v_n at t_1..t_n:
+        gains of a (paper, source) series of observations v_1..v_n at t_1..t_n, each t_i the day the
+        source says the count was true (the list's day, the API's date):
             the first value v_1 dated at the paper's feed day (the day a daily list featured it, else
             its publication day; not after t_1; not counted when the paper has neither), then
-            max(0, v_i - v_(i-1)) dated at t_i
-        decayed(series) = sum of gain * 0.5 ** (age_days / half_life) over gains dated up to as_of
+            max(0, v_i - v_(i-1)) dated at t_i, counted only when the source dated v_i itself (an
+            observation dated by its ingest only says the count is at least v_i, not when it grew)
+        counted: gains dated in (as_of - window, as_of] (no window: every gain up to as_of)
+        decayed(series) = sum of gain * 0.5 ** (age_days / half_life) over the counted gains
         upvotes U = max over sources of decayed(upvotes); citations C = the same for citation counts
         trending = U + citation_weight * C
 
-    The max over sources keeps two sources reporting the same counter from counting it twice.
-    Observations must be in (paper, source, time) order. Returns {paper: {trending, upvotes, citations}}.
+    Counts are compared only within one source's series: two sources (or a source and a listing)
+    that disagree on a count never make a gain. Observations must be in (paper, source, time) order.
+    Returns {paper: {trending, upvotes, citations, upvotes_gained, citations_gained}}, the last two
+    the plain sums of the counted gains.
     """
     as_of = _as_datetime(as_of)
+    since = as_of - timedelta(days=window_days) if window_days is not None else None
     best: dict[str, dict[str, float]] = {}
-    series: dict[tuple[str, str, str], list[tuple[datetime, int, Any]]] = {}
+    series: dict[tuple[str, str, str], list[tuple[datetime, int, Any, bool]]] = {}
     for row in observations:
         observed = _as_datetime(row["observed_at"])
         if observed > as_of:
             continue
+        dated = row.get("dated_by") == "source"
         for signal in ("upvotes", "cited_by_count"):
             if row[signal] is not None:
                 feed_day = row.get("featured_on") or row.get("published")
                 series.setdefault((row["paper_id"], row["source"], signal), []).append(
-                    (observed, int(row[signal]), feed_day)
+                    (observed, int(row[signal]), feed_day, dated)
                 )
     for (pid, _source, signal), points in series.items():
-        total = 0.0
+        total = raw = 0.0
         previous: int | None = None
-        for observed, value, feed_day in points:
+        for observed, value, feed_day, dated in points:
             if previous is None:
                 # First sighting: the count grew since the paper appeared; with no day known, when it
                 # grew is unknown and it is not counted as recent.
                 when = min(_as_datetime(feed_day), observed) if feed_day else None
                 gain = value
             else:
-                when, gain = observed, max(0, value - previous)
+                when, gain = (observed if dated else None), max(0, value - previous)
             previous = value
-            if gain and when is not None and when <= as_of:
+            if gain and when is not None and when <= as_of and (since is None or when > since):
                 age = (as_of - when).total_seconds() / 86400.0
                 total += gain * math.pow(0.5, age / half_life_days)
-        entry = best.setdefault(pid, {"upvotes": 0.0, "citations": 0.0})
+                raw += gain
+        entry = best.setdefault(pid, {"upvotes": 0.0, "citations": 0.0, "upvotes_gained": 0.0,
+                                      "citations_gained": 0.0})
         key = "upvotes" if signal == "upvotes" else "citations"
-        entry[key] = max(entry[key], total)
+        if total > entry[key]:
+            entry[key], entry[f"{key}_gained"] = total, raw
     for entry in best.values():
         entry["trending"] = entry["upvotes"] + citation_weight * entry["citations"]
     return best
+
+
+def trend_label(upvotes: int | None, citations_gained: float, window: str | None) -> str:
+    """The score as a person reads it: `▲ 118 · +12 citations this week`."""
+    parts = [] if upvotes is None else [f"▲ {upvotes:,}"]
+    n = int(round(citations_gained))
+    if n:
+        span = {"day": "today", "week": "this week", "month": "this month"}.get(window or "", "lately")
+        parts.append(f"+{n:,} citation{'s' if n != 1 else ''} {span}")
+    return " · ".join(parts) or "—"
 
 
 def feed(
@@ -611,18 +644,24 @@ def feed(
     sort: str | None = None,
     limit: int = 30,
     as_of: datetime | None = None,
+    window: str = "week",
 ) -> Feed:
-    """A day's, week's or month's papers (by feed day), or the trending papers as of `as_of`."""
+    """A day's, week's or month's papers (by feed day), or the papers trending over the day, week or
+    month (`window`) before `as_of`."""
     if period not in PERIODS:
         raise ValueError(f"unknown feed {period!r}: choose one of {', '.join(PERIODS)}")
-    f = SearchFilter(category=category)
+    if window not in WINDOWS:
+        raise ValueError(f"unknown trending window {window!r}: choose one of {', '.join(WINDOWS)}")
+    f = SearchFilter(category=inputs.category_tag(engine, category) if category else None)
     notes: list[str] = []
     now = _as_datetime(as_of) if as_of else datetime.now(UTC)
     start = end = None
     with engine.connect() as connection:
         if period == "trending":
+            days = WINDOWS[window]
             trend = trending_scores(
-                reads.observations_since(connection, now - timedelta(days=TRENDING_LOOKBACK_DAYS)), now
+                reads.observations_since(connection, now - timedelta(days=TRENDING_LOOKBACK_DAYS)), now,
+                window_days=days,
             )
             ids = sorted((pid for pid, t in trend.items() if t["trending"] > 0),
                          key=lambda pid: (-trend[pid]["trending"], pid))
@@ -632,8 +671,8 @@ def feed(
             sort = "trending"
             if not ids:
                 notes.append(
-                    f"no paper observed with upvotes or citations in the {TRENDING_LOOKBACK_DAYS} days "
-                    f"before {now.date().isoformat()}"
+                    f"no paper gained upvotes or citations in the {window} ({days} day{'s' if days > 1 else ''})"
+                    f" before {now.isoformat(timespec='minutes')}"
                 )
         else:
             sort = sort or "newest"
@@ -664,7 +703,7 @@ def feed(
         card = cards.get(pid)
         if card is None:
             continue
-        t = trend.get(pid, {"trending": 0.0, "upvotes": 0.0, "citations": 0.0})
+        t = trend.get(pid, {"trending": 0.0, "upvotes": 0.0, "citations": 0.0, "citations_gained": 0.0})
         item = FeedItem(paper_id=pid, feed_day=_iso(card["featured_on"] or card["published"]),
                         trending=float(t["trending"]))
         item.title, item.published = card["title"], _iso(card["published"])
@@ -672,6 +711,8 @@ def feed(
         item.has_code, item.cited_by_count = bool(card["has_code"]), card["cited_by_count"]
         item.ai_score = None if card["ai_score"] is None else round(float(card["ai_score"]), 1)
         item.upvotes = card["upvotes"]
+        item.label = trend_label(item.upvotes, t.get("citations_gained", 0.0),
+                                 window if period == "trending" else None)
         if t["trending"]:
             item.why.append(
                 f"trending {t['trending']:.4g} = upvotes {t['upvotes']:.4g} + {CITATION_WEIGHT:g} x "
@@ -681,7 +722,8 @@ def feed(
     for i, item in enumerate(items[:limit]):
         item.rank = i + 1
         item.score = item.trending if sort == "trending" else float(item.upvotes or 0)
-    return Feed(period, _iso(start), _iso(end), now.isoformat(), items[:limit], notes)
+    return Feed(period, _iso(start), _iso(end), now.isoformat(), items[:limit], notes,
+                window if period == "trending" else None)
 
 
 # --- quality -------------------------------------------------------------------------------------

@@ -115,6 +115,7 @@ def parse_entry(entry: object, position: str, list_date: date | None = None) -> 
         arxiv_version=version,
         published=published,
         featured_on=featured,
+        observed_on=featured,  # the upvotes a day's list shows are dated by that list's day
         authors=authors,
         upvotes=upvotes if isinstance(upvotes, int) and not isinstance(upvotes, bool) else None,
         code_urls=[repo.strip()] if isinstance(repo, str) and repo.strip() else [],

@@ -441,6 +441,7 @@ def _entry_record(entry: _Entry, index: int, source_name: str, as_of: date) -> P
         # The list shows a count only when there are upvotes; an entry that lost its whole date
         # line (a copy glitch) shows nothing to read a count from.
         upvotes=entry.upvotes if entry.upvotes is not None else (0 if entry.date_text else None),
+        observed_on=as_of,  # the counts a saved page shows were true the day it was saved
     )
 
 

@@ -235,10 +235,21 @@ def parse_work(work: dict[str, Any]) -> PaperRecord:
         authors=authors,
         authors_truncated=bool(work.get("is_authors_truncated")),
         cited_by_count=work.get("cited_by_count"),
+        observed_on=_day_of(work.get("updated_date")),
         counts_by_year=_counts_by_year(work.get("counts_by_year")),
         references=references,
         keywords=keywords,
     )
+
+
+def _day_of(value: Any) -> date | None:
+    """The day of an OpenAlex `updated_date` (when the counts it carries were computed)."""
+    if not isinstance(value, str):
+        return None
+    try:
+        return date.fromisoformat(value[:10])
+    except ValueError:
+        return None
 
 
 def parse_author(author: dict[str, Any]) -> AuthorProfileRecord:

@@ -469,6 +469,20 @@ def count_authorships(connection: Connection) -> int:
     return int(connection.execute(select(func.count()).select_from(schema.authorships)).scalar_one())
 
 
+def author_names_like(connection: Connection, token: str, limit: int = 500) -> list[str]:
+    """Identity names containing one folded name token: the candidates of a did-you-mean."""
+    m = author_metrics
+    return [r[0] for r in connection.execute(
+        select(m.c.name).where(m.c.name_key.like(f"%{token}%")).order_by(m.c.papers.desc()).limit(limit))]
+
+
+def author_exists(connection: Connection, ref: str) -> bool:
+    """Whether `ref` is a stored author id or a computed identity id."""
+    return bool(connection.execute(select(schema.authors.c.id).where(schema.authors.c.id == ref)).first()
+                or connection.execute(select(author_metrics.c.identity_id)
+                                      .where(author_metrics.c.identity_id == ref)).first())
+
+
 # --- the integer snapshot's patches and checks ----------------------------------------------------
 
 def latest_paper_write(connection: Connection) -> datetime | None:

@@ -155,3 +155,9 @@ def list_quarantine(connection: Connection, source: str | None = None, limit: in
     if source:
         query = query.where(q.c.source == source)
     return [dict(r) for r in connection.execute(query).mappings()]
+
+
+def stored_categories(connection: Connection) -> set[str]:
+    """Every primary category tag the papers carry."""
+    p = schema.papers
+    return {r[0] for r in connection.execute(select(p.c.primary_category).distinct()) if r[0]}

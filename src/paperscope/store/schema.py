@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     Column,
     Date,
@@ -16,6 +17,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Table,
@@ -166,6 +168,9 @@ observations = Table(
     Column("run_id", Integer),
     Column("cited_by_count", Integer),
     Column("upvotes", Integer),
+    # "source": observed_at is the day the source says the counts were true; None: the ingest time
+    # (a source that gives no date), which trending uses only as a baseline.
+    Column("dated_by", String(16)),
     Index(None, "paper_id", "observed_at"),
 )
 
@@ -215,6 +220,47 @@ ingest_runs = Table(
     Column("cursor", Text),  # where the next run resumes
     Column("error", Text),
     Index(None, "source", "target"),
+)
+
+# Lines a bulk snapshot load set aside for the record-by-record path (they share an id or title
+# with an earlier line, or need cleaning or a quarantine reason); written there once the bulk
+# rows and their indexes are in, in line order, and deleted as they go.
+ingest_deferred = Table(
+    "ingest_deferred",
+    metadata,
+    Column("source", String(32), primary_key=True),
+    Column("target", Text, primary_key=True),
+    Column("seq", BigInteger, primary_key=True),  # file index << 32 | line number: input order
+    Column("position", Text, nullable=False),  # "<path>:<line>", as quarantine positions are written
+    Column("raw", LargeBinary, nullable=False),  # the line's bytes, exactly as read
+)
+
+# `paperscope build`: one row per build, one per stage run within it, so a killed build resumes at
+# its first unfinished stage and reports every stage's time, rate and memory at the end.
+builds = Table(
+    "builds",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("target", Text, nullable=False),  # the snapshot files, as the ingest run names them
+    Column("mode", String(16), nullable=False),  # full (first load) | incremental (a store with papers)
+    Column("status", String(16), nullable=False),  # running | done | failed | superseded
+    Column("started_at", DateTime(timezone=True), nullable=False),
+    Column("finished_at", DateTime(timezone=True)),
+)
+
+build_stages = Table(
+    "build_stages",
+    metadata,
+    Column("build_id", Integer, ForeignKey("builds.id"), primary_key=True),
+    Column("stage", String(32), primary_key=True),
+    Column("status", String(16), nullable=False),  # running | done | failed
+    Column("started_at", DateTime(timezone=True), nullable=False),
+    Column("finished_at", DateTime(timezone=True)),
+    Column("seconds", Float),  # wall, summed over the runs of this stage (a resumed stage runs twice)
+    Column("cpu_seconds", Float),  # this process and its children
+    Column("peak_rss_mib", Float),  # the process's peak so far when the stage ended
+    Column("items", Integer),  # what the stage counts (records, papers, authors, documents)
+    Column("detail", JSON, nullable=False),
 )
 
 quarantine = Table(

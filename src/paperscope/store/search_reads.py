@@ -39,11 +39,12 @@ class SearchFilter:
     has_code: bool | None = None
     author: str | None = None
     min_score: float | None = None  # minimum AI Score (paper_scores.ai_score)
+    paper_ids: tuple[str, ...] = ()  # only these papers (an author identity's, resolved by services)
 
     def is_empty(self) -> bool:
         return not (
             self.category or self.since or self.until or self.has_code is not None or self.author
-            or self.min_score is not None
+            or self.min_score is not None or self.paper_ids
         )
 
     @property
@@ -52,7 +53,8 @@ class SearchFilter:
 
 
 def _apply(query, f: SearchFilter):  # type: ignore[no-untyped-def]
-    shared = PaperFilter(category=f.tag, since=f.since, until=f.until, has_code=f.has_code, author=f.author)
+    shared = PaperFilter(category=f.tag, since=f.since, until=f.until, has_code=f.has_code, author=f.author,
+                         ids=f.paper_ids)
     query = filter_papers(query, shared)
     if f.min_score is not None:
         scored = select(paper_scores.c.paper_id).where(paper_scores.c.ai_score >= f.min_score)
@@ -249,7 +251,7 @@ def observations_since(
     o, p = schema.observations, schema.papers
     base = (
         select(
-            o.c.paper_id, o.c.source, o.c.observed_at, o.c.cited_by_count, o.c.upvotes,
+            o.c.paper_id, o.c.source, o.c.observed_at, o.c.dated_by, o.c.cited_by_count, o.c.upvotes,
             p.c.featured_on, p.c.published,
         )
         .select_from(o.join(p, p.c.id == o.c.paper_id))

@@ -10,6 +10,7 @@ from fastapi import APIRouter, Path, Query
 from pydantic import BaseModel, BeforeValidator, Field, StrictBool
 
 from paperscope.services import browse
+from paperscope.services.operations import operations_status
 from paperscope.services.runtime import Runtime
 from paperscope.web.deps import EngineDep, RuntimeDep, SearcherDep
 from paperscope.web.errors import ERROR_RESPONSES, WebError
@@ -167,3 +168,8 @@ def search_body(runtime: RuntimeDep, body: SearchBody) -> Any:
         q=body.q, mode=body.mode, abstract=body.abstract, category=category_tag(body.category),
         since=body.since, until=body.until, has_code=body.has_code, author=body.author or None,
         min_score=body.min_score, page=body.page, per_page=body.per_page))
+
+
+@router.get("/ops", summary="Operations: embedding backfill progress and the index snapshot this replica serves")
+def ops(runtime: RuntimeDep) -> dict[str, Any]:
+    return operations_status(runtime)

@@ -8,6 +8,7 @@ from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
 from paperscope.services import browse
+from paperscope.services.operations import operations_status
 from paperscope.web.deps import EngineDep, SearcherDep, runtime_of
 from paperscope.web.errors import WebError
 from paperscope.web.params import (
@@ -48,6 +49,12 @@ def paper(request: Request, engine: EngineDep, searcher: SearcherDep, paper_id: 
         raise WebError(404, f"no paper with id {paper_id!r} in the store")
     series, series_source = browse.chart_years(found)
     return render(request, "paper.html", {"paper": found, "series": series, "series_source": series_source})
+
+
+@router.get("/ops")
+def ops(request: Request) -> Response:
+    """The operators' page: backfill progress and the index snapshot this replica serves."""
+    return render(request, "ops.html", {"status": operations_status(runtime_of(request))})
 
 
 @router.get("/authors")

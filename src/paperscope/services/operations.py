@@ -1,0 +1,21 @@
+"""What operators watch on a running deployment (docs/deploy.md): how far each embedding backfill
+is, which index snapshot this web process serves, and which process answered."""
+
+from __future__ import annotations
+
+import os
+import socket
+from typing import Any
+
+from paperscope.services.backfill import backfill_status
+from paperscope.services.runtime import Runtime
+
+
+def operations_status(runtime: Runtime) -> dict[str, Any]:
+    """Backfill progress per embedder (from the store), the indexes this process serves, and its host
+    and pid (behind a proxy, each replica answers for itself)."""
+    return {
+        "process": {"host": socket.gethostname(), "pid": os.getpid()},
+        "embeddings": backfill_status(runtime.engine),
+        "indexes": runtime.index_status(),
+    }

@@ -1,0 +1,129 @@
+"""Statements of the bulk snapshot load: secondary indexes off and on, rows already in the
+driver's types, the lines set aside for the record path, and the match keys of stored papers.
+
+A first load of millions of papers is several times faster when the secondary indexes are built
+once at the end rather than updated row by row; primary keys and the quarantine's unique index
+stay, because inserts rely on them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+from sqlalchemy import Connection, Index, Table, delete, func, inspect, select
+
+from paperscope.store import schema
+
+# Tables whose secondary indexes a bulk load builds after its rows are in.
+BULK_TABLES: tuple[Table, ...] = (
+    schema.papers,
+    schema.authors,
+    schema.authorships,
+    schema.paper_external_ids,
+)
+
+
+def _secondary_indexes() -> list[Index]:
+    return [index for table in BULK_TABLES for index in table.indexes if not index.unique]
+
+
+def drop_secondary_indexes(connection: Connection) -> int:
+    """Drop the bulk tables' secondary indexes that exist; returns how many were dropped."""
+    present = {ix["name"] for table in BULK_TABLES for ix in inspect(connection).get_indexes(table.name)}
+    dropped = 0
+    for index in _secondary_indexes():
+        if index.name in present:
+            index.drop(connection)
+            dropped += 1
+    return dropped
+
+
+def create_secondary_indexes(connection: Connection) -> int:
+    """Create the bulk tables' secondary indexes that are missing; returns how many were created."""
+    present = {ix["name"] for table in BULK_TABLES for ix in inspect(connection).get_indexes(table.name)}
+    created = 0
+    for index in _secondary_indexes():
+        if index.name not in present:
+            index.create(connection)
+            created += 1
+    return created
+
+
+def missing_secondary_indexes(connection: Connection) -> list[str]:
+    present = {ix["name"] for table in BULK_TABLES for ix in inspect(connection).get_indexes(table.name)}
+    return [str(index.name) for index in _secondary_indexes() if index.name not in present]
+
+
+def insert_tuples(
+    connection: Connection,
+    table: Table,
+    columns: Sequence[str],
+    rows: list[tuple[Any, ...]],
+    ignore_conflicts: Sequence[str] | None = None,
+) -> None:
+    """One executemany of tuples already in the driver's types (dates as ISO text on SQLite, JSON
+    as text). `ignore_conflicts`: the key whose duplicates are skipped (ON CONFLICT DO NOTHING)."""
+    if not rows:
+        return
+    preparer = connection.dialect.identifier_preparer
+    marker = "%s" if connection.dialect.name == "postgresql" else "?"
+    names = ", ".join(preparer.quote(c) for c in columns)
+    sql = f"INSERT INTO {preparer.quote(table.name)} ({names}) VALUES ({', '.join([marker] * len(columns))})"
+    if ignore_conflicts:
+        sql += f" ON CONFLICT ({', '.join(preparer.quote(c) for c in ignore_conflicts)}) DO NOTHING"
+    connection.exec_driver_sql(sql, rows)
+
+
+def count_papers(connection: Connection) -> int:
+    return int(connection.execute(select(func.count()).select_from(schema.papers)).scalar_one())
+
+
+def iter_match_keys(connection: Connection, chunk: int = 50_000) -> Iterator[tuple[str, str]]:
+    """(scheme, value) of every key a snapshot line can match a stored paper by."""
+    p, x = schema.papers, schema.paper_external_ids
+    query = select(p.c.arxiv_id, p.c.doi, p.c.title_key).execution_options(yield_per=chunk)
+    for arxiv_id, doi, title_key in connection.execute(query):
+        if arxiv_id:
+            yield "arxiv_id", arxiv_id
+        if doi:
+            yield "doi", doi
+        if title_key:
+            yield "title", title_key
+    rows = connection.execute(select(x.c.scheme, x.c.value).execution_options(yield_per=chunk))
+    yield from ((scheme, value) for scheme, value in rows)
+
+
+def add_deferred(connection: Connection, source: str, target: str, rows: list[tuple[int, str, bytes]]) -> None:
+    """Lines (seq, position, raw) set aside for the record path; a line already set aside stays."""
+    insert_tuples(
+        connection,
+        schema.ingest_deferred,
+        ("source", "target", "seq", "position", "raw"),
+        [(source, target, seq, position, raw) for seq, position, raw in rows],
+        ignore_conflicts=("source", "target", "seq"),
+    )
+
+
+def take_deferred(connection: Connection, source: str, target: str, limit: int) -> list[tuple[int, str, bytes]]:
+    """The first `limit` lines set aside, in input order."""
+    d = schema.ingest_deferred
+    query = (
+        select(d.c.seq, d.c.position, d.c.raw)
+        .where(d.c.source == source, d.c.target == target)
+        .order_by(d.c.seq)
+        .limit(limit)
+    )
+    return [(int(seq), position, bytes(raw)) for seq, position, raw in connection.execute(query)]
+
+
+def iter_deferred_raw(connection: Connection, source: str, target: str) -> Iterator[bytes]:
+    d = schema.ingest_deferred
+    query = select(d.c.raw).where(d.c.source == source, d.c.target == target).execution_options(yield_per=5000)
+    for (raw,) in connection.execute(query):
+        yield bytes(raw)
+
+
+def delete_deferred(connection: Connection, source: str, target: str, up_to_seq: int) -> None:
+    d = schema.ingest_deferred
+    connection.execute(delete(d).where(d.c.source == source, d.c.target == target, d.c.seq <= up_to_seq))
