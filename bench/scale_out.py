@@ -164,10 +164,12 @@ def _warm(url: str, _piece: int) -> int:
     job = EmbedJob(url, MiniLMEmbedder.name, MiniLMEmbedder().version)
     _worker_embedder(_worker_engine(url), job).embed(["warm up"])
     time.sleep(1.0)  # hold the CPU slot so that each worker node gets one of these
-    return os.getpid()
+    import torch
+
+    return int(torch.get_num_threads())
 
 
-def report(n: int, range_size: int, results: dict[str, dict]) -> None:
+def report(n: int, range_size: int, results: dict[str, dict], earlier: list[dict] | None = None) -> None:
     local, one, two = results["in-process"], results["ray-1"], results["ray-2"]
     rate = {k: v["embedded"] / v["wall_s"] for k, v in results.items()}
     cpu_per = {k: v["cpu_s"] / v["embedded"] for k, v in results.items()}  # CPU s per abstract
@@ -205,8 +207,8 @@ def report(n: int, range_size: int, results: dict[str, dict]) -> None:
         f"{two.get('model_load_s')} s for 2 in parallel.",
         *([f"An idle cluster's own processes used {one['idle_cpu_per_s']:.2f} CPU s per s with 1 worker node and "
            f"{two['idle_cpu_per_s']:.2f} with 2 (measured over {IDLE_WINDOW:.0f} s before each run); net of that, "
-           f"the 1-worker run used {net_overhead:+.1%} CPU against the in-process run. Torch threads per "
-           f"worker: {one.get('worker_torch_threads')}."] if net_overhead is not None else []),
+           f"the 1-worker run used {net_overhead:+.1%} CPU against the in-process run."]
+          if net_overhead is not None else []),
         f"Measured on {n:,} abstracts" + (
             "." if n >= 20_000 else
             ", fewer than the 20,000 asked for: on this shared 2-core machine MiniLM ran at a few abstracts/s "
@@ -219,13 +221,20 @@ def report(n: int, range_size: int, results: dict[str, dict]) -> None:
         "bottleneck (about 1.6 KB per MiniLM vector); ranges far outnumber workers (balanced tails); the "
         "model loads once per worker process.",
     ]
+    for run in earlier or []:  # the same measurement run before, kept to show the spread on a shared machine
+        figures = "; ".join(f"{labels[key]} {v['wall_s']:.0f} s wall, {v['cpu_s']:.1f} CPU s"
+                            for key, v in run["runs"].items())
+        spread = run["runs"]["ray-1"]["cpu_s"] / run["runs"]["in-process"]["cpu_s"] - 1
+        notes.append(f"Earlier run ({run['date']}, same size): {figures}; Ray overhead {spread:+.1%} in CPU seconds. "
+                     "The two runs bracket the overhead; it is not settled on this busy machine.")
     path = write_result(
         "scale_out",
         title="Scale-out: MiniLM backfill in one process and on a local Ray cluster",
         command=f"BENCH_SCALE_OUT_TEXTS={n} BENCH_SCALE_OUT_RANGE={range_size} bench/run.sh scale_out",
         columns=["configuration", "papers", "wall s", "CPU s", "abstracts/s (wall)", "abstracts per CPU s",
                  "load average"],
-        rows=rows, notes=notes, raw={"papers": n, "range_size": range_size, "runs": results},
+        rows=rows, notes=notes,
+        raw={"papers": n, "range_size": range_size, "runs": results, "earlier": earlier or []},
     )
     print(f"wrote {path}")
 
@@ -238,7 +247,7 @@ def rerender() -> None:
 
     raw = json.loads((RESULTS / "scale_out.json").read_text())["raw"]
     if "runs" in raw:
-        report(raw["papers"], raw["range_size"], raw["runs"])
+        report(raw["papers"], raw["range_size"], raw["runs"], raw.get("earlier"))
     else:  # the first runs kept only the runs; their size is in the command
         command = json.loads((RESULTS / "scale_out.json").read_text())["command"]
         sizes = dict(part.split("=") for part in command.split() if part.startswith("BENCH_"))

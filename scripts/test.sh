@@ -20,7 +20,7 @@ echo "== import-linter"
 
 echo "== pytest"
 status=0
-"$bin/pytest" --durations=10 -m "not netns" "$@" || status=$?
+"$bin/pytest" --durations=10 -m "not netns and not slow" "$@" || status=$?
 if [ "$status" -eq 5 ]; then
     echo "test: pytest collected no tests: that is a failure, not a pass" >&2
     failed+=("pytest (no tests collected)")
@@ -31,7 +31,7 @@ fi
 echo "== pytest -m netns (inside unshare -n: loopback only)"
 if unshare -n true 2>/dev/null; then
     status=0
-    unshare -n sh -c 'ip link set lo up && exec "$@"' sh "$bin/pytest" --durations=5 -m netns "$@" || status=$?
+    unshare -n sh -c 'ip link set lo up && exec "$@"' sh "$bin/pytest" --durations=5 -m "netns and not slow" "$@" || status=$?
     # 5: no netns test matched the arguments' selection (e.g. -k settings): nothing to run, not a failure.
     if [ "$status" -ne 0 ] && [ "$status" -ne 5 ]; then
         failed+=("pytest -m netns (exit $status)")

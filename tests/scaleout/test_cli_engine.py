@@ -31,7 +31,8 @@ def run(tmp_path: Path):  # type: ignore[no-untyped-def]
 
 def test_backfill_status_and_publish_from_the_command_line(run, listings_dir: Path, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     for name in ("author-bo-han.txt", "hf-papers-search.txt"):
-        assert run("ingest", "listing", str(listings_dir / name), "--as-of", "2026-11-30").exit_code == 0
+        ingested = run("ingest", "listing", str(listings_dir / name), "--as-of", "2026-11-30", "--no-refresh")
+        assert ingested.exit_code == 0, ingested.output
     before = orjson.loads(run("embed", "status", "--json").stdout)
     papers = before["papers"]
     assert papers == 124
@@ -60,7 +61,7 @@ def test_backfill_status_and_publish_from_the_command_line(run, listings_dir: Pa
     (["--address", "10.0.0.5:6379"], "--address names a Ray cluster: use it with --engine ray"),
 ])
 def test_an_engine_that_cannot_be_used_is_named(run, args: list[str], message: str) -> None:  # type: ignore[no-untyped-def]
-    for command in (["embed", "backfill"], ["score"], ["index"]):
+    for command in (["embed", "backfill"], ["score"], ["index"], ["build", "--snapshot", "none.jsonl"]):
         result = run(*command, *args)
         assert result.exit_code == 1
         assert message in _flat(result), (command, result.output)

@@ -241,11 +241,17 @@ def test_broken_entries_are_quarantined_and_the_rest_come_through() -> None:
 def test_unreadable_files_become_one_malformed_each(tmp_path: Path) -> None:
     broken = tmp_path / "broken.xml"
     broken.write_bytes(b"<feed><entry>")
+    empty = tmp_path / "empty.xml"
+    empty.write_bytes(b"")
     missing = tmp_path / "missing.xml"
-    batches = list(read_files([broken, missing]))
-    assert [len(b.records) for b in batches] == [1, 1]
+    batches = list(read_files([broken, empty, missing]))
+    assert [len(b.records) for b in batches] == [1, 1, 1]
     assert all(isinstance(b.records[0], Malformed) for b in batches)
-    assert "unreadable" in batches[0].records[0].reason  # type: ignore[union-attr]
+    # A response cut short inside its only entry: that entry, with where it starts.
+    assert batches[0].records[0].reason == "<entry> element cut short (no closing tag)"  # type: ignore[union-attr]
+    assert batches[0].records[0].position == "broken.xml#entry0 (byte 6)"  # type: ignore[union-attr]
+    assert "unreadable" in batches[1].records[0].reason  # type: ignore[union-attr]
+    assert "unreadable" in batches[2].records[0].reason  # type: ignore[union-attr]
 
 
 def test_search_query_for_category_and_dates() -> None:

@@ -97,9 +97,15 @@ def test_malformed_entries_and_files(tmp_path: Path, entries: list[dict]) -> Non
     assert "not an arXiv id" in reasons[f"{path}#3"]
     assert reasons[f"{path}#4"] == "entry is not a JSON object"
     assert reasons[f"{path}#5"] == "entry has no 'paper' object"
+    # Cut short inside its first entry: that entry is quarantined with where it starts.
     assert len(batches[1].records) == 1
-    assert batches[1].records[0].position == str(broken)
-    assert "not a daily-papers response" in batches[1].records[0].reason
+    assert batches[1].records[0].position == f"{broken}#0 (byte 1)"
+    assert batches[1].records[0].reason == "response cut short inside this entry"
+    garbage = tmp_path / "garbage.json"
+    garbage.write_text("not json")
+    (batch,) = list(read_files([garbage]))
+    assert batch.records[0].position == str(garbage)
+    assert "not a daily-papers response" in batch.records[0].reason
 
 
 def test_featured_on_falls_back_to_the_requested_day(entries: list[dict]) -> None:

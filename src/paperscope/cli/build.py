@@ -8,27 +8,40 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
 
 from paperscope.cli.app import app, console, fail, runtime_or_exit
-from paperscope.services.build import STAGE_NAMES, STAGES, BuildReport, Stage, run_build
+from paperscope.cli.embed import ADDRESS_HELP, ENGINE_HELP, runner_or_exit
+
+if TYPE_CHECKING:
+    from paperscope.services.build import BuildReport
 
 
 @app.command("build")
 def build_command(
     snapshot: list[Path] = typer.Option(
         ..., "--snapshot", help="arXiv metadata snapshot file(s), JSON lines, plain or gzip."),
-    stage: list[str] = typer.Option(None, "--stage", help=f"Run only these stages ({', '.join(STAGE_NAMES)})."),
+    stage: list[str] = typer.Option(None, "--stage", help="Run only these stages (repeatable; the stages "
+                                    "are named below, an unknown one is refused with the list)."),
     embedder: str = typer.Option(None, help="Embedder (default: the embedder setting)."),
     restart: bool = typer.Option(False, help="Start a new build instead of resuming an unfinished one."),
     as_json: bool = typer.Option(False, "--json", help="Print the report as JSON."),
+    engine_name: str = typer.Option("local", "--engine", help=ENGINE_HELP),
+    address: str = typer.Option(None, "--address", help=ADDRESS_HELP),
 ) -> None:
     """Build everything from a snapshot: ingest → embed → Novelty → categories → AI Score → author
     profiles → keyword and vector indexes. Resumes a killed build; on a store with papers it runs
     incrementally (only what changed)."""
+    from paperscope.services.build import STAGE_NAMES, STAGES, Stage, run_build
+
+    unknown = [s for s in stage or () if s not in STAGE_NAMES]
+    if unknown:
+        fail(f"--stage {', '.join(unknown)}: choose from {', '.join(STAGE_NAMES)}")
+    runner = runner_or_exit(engine_name, address)
     runtime = runtime_or_exit()
     settings, engine = runtime.settings, runtime.engine
     budget = {s.name: s.budget_s for s in STAGES}
@@ -74,6 +87,7 @@ def build_command(
             report = run_build(
                 engine, settings.data_dir, snapshot, embedder_name=embedder or settings.embedder, stages=stage or None,
                 restart=restart, batch_size=settings.batch_size, progress=progress, on_stage=on_stage,
+                runner=runner,
             )
         except (FileNotFoundError, ValueError) as exc:
             fail(str(exc))

@@ -27,6 +27,7 @@ def execute(plan: IngestPlan, resume: bool = True, refresh: bool | None = True) 
     is left pending, `None` leaves both to the caller."""
     from paperscope.ingest.pipeline import run_ingest
     from paperscope.sources.http import SourceError
+    from paperscope.store.locks import IngestBusy
 
     runtime = runtime_or_exit()
     settings, engine = runtime.settings, runtime.engine
@@ -48,6 +49,8 @@ def execute(plan: IngestPlan, resume: bool = True, refresh: bool | None = True) 
             summary = run_ingest(
                 engine, plan.source, plan.target, plan.batches, resume=resume, on_batch=on_batch
             )
+        except IngestBusy as exc:
+            fail(str(exc))
         except SourceError as exc:
             fail(f"{plan.source}: {exc} — run the same command again to resume")
         except (OSError, ValueError) as exc:
@@ -106,7 +109,7 @@ def _files_or_live(source: str, files: list[Path] | None, **live: object) -> Ing
     from paperscope.ingest.registry import live_plan
 
     if files:
-        return files_plan(source, files)
+        return files_plan(source, files, max_line_bytes=settings_or_exit().max_line_bytes)
     return live_plan(settings_or_exit(), source, **live)
 
 
@@ -183,8 +186,9 @@ def ingest_snapshot(
     if not files:
         fail("give the snapshot file(s), e.g. paperscope ingest snapshot arxiv-metadata-oai-snapshot.json")
     settings = settings_or_exit()
-    execute(_plan_or_fail(lambda: files_plan("snapshot", files, batch_size=settings.batch_size)),
-            refresh=refresh)
+    execute(_plan_or_fail(lambda: files_plan(
+        "snapshot", files, batch_size=settings.batch_size, max_line_bytes=settings.max_line_bytes
+    )), refresh=refresh)
 
 
 @ingest_app.command("openalex")

@@ -136,7 +136,7 @@ def paper_command(
     from paperscope.services.papers import bibtex_entry, get_paper
 
     engine = runtime_or_exit().engine
-    paper = get_paper(engine, ref)
+    paper = get_paper(engine, ref, provenance=True)
     if paper is None:
         fail(f"no paper {ref!r} in the store (try `paperscope papers` to list ids)")
         return
@@ -165,3 +165,12 @@ def paper_command(
     )
     if paper["abstract"]:
         console.print(paper["abstract"], highlight=False)
+    said = paper["provenance"]
+    console.print("[dim]from: " + " · ".join(
+        f"{s['source']} {s['source_key']} ({s['first_seen'][:10]})" for s in said["sources"]) + "[/]",
+        highlight=False, soft_wrap=True)
+    for field, values in said["differing"].items():
+        console.print(f"[dim]{field}: " + "; ".join(
+            f"{v['source']} ({v['said_at'][:10]}) says {v['value']}" + (" (kept)" if v["value"] == paper.get(field)
+                                                                       else "") for v in values)
+            + "[/]", highlight=False, soft_wrap=True)

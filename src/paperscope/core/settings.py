@@ -101,6 +101,19 @@ class Settings:
     index_snapshots: str = setting(
         "", "Folder of published index snapshots: `paperscope index --publish` adds one; `paperscope serve` "
         "reads the newest (swapping when a newer appears) instead of <data_dir>/index. Empty: not used.")
+    max_line_bytes: int = setting(
+        16 * 1024 * 1024, "Longest line of a JSON-lines input (snapshot, OpenAlex part) in bytes; a longer one "
+        "is quarantined with its length, never read whole.", minimum=1)
+    max_request_bytes: int = setting(
+        1024 * 1024, "Largest request body the web app reads, in bytes; a larger one is answered 413 unread.",
+        minimum=1)
+    login_free_failures: int = setting(
+        5, "Wrong passwords for one account before each further login attempt must wait (1 s, doubling).",
+        minimum=1)
+    login_address_free_failures: int = setting(
+        20, "Wrong passwords from one client address, any account, before it must wait (1 s, doubling).",
+        minimum=1)
+    login_max_wait: int = setting(900, "Longest wait in seconds that failed logins impose.", minimum=1)
 
     def min_interval(self, source: str) -> float:
         return {

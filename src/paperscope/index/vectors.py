@@ -96,8 +96,29 @@ class VectorIndex:
         k = min(k, len(self.ids))
         if ef is not None or k > EF_SEARCH:
             self.index.set_ef(max(ef or 0, k, int(self.state.get("ef", EF_SEARCH))))
-        labels, distances = self.index.knn_query(np.asarray(vector, dtype=np.float32).reshape(1, -1), k=k)
+        query = np.asarray(vector, dtype=np.float32).reshape(1, -1)
+        try:
+            labels, distances = self.index.knn_query(query, k=k)
+        except RuntimeError:
+            # hnswlib refuses when its graph search reaches fewer than k papers (k near the count,
+            # a small ef): the exact answer is then affordable and always complete.
+            return self._exact_all(query[0], k)
         return [(self.ids[int(lab)], float(1.0 - d)) for lab, d in zip(labels[0], distances[0], strict=True)]
+
+    def _exact_all(self, vector: np.ndarray, k: int, chunk: int = 65_536) -> list[tuple[str, float]]:
+        """The exact k nearest papers, reading the vectors a chunk at a time (memory stays bounded)."""
+        best_labels = np.zeros(0, dtype=np.int64)
+        best_sims = np.zeros(0, dtype=np.float32)
+        for start in range(0, len(self.ids), chunk):
+            labels = np.arange(start, min(start + chunk, len(self.ids)), dtype=np.int64)
+            sims = np.asarray(self.index.get_items(labels), dtype=np.float32) @ vector
+            best_labels = np.concatenate([best_labels, labels])
+            best_sims = np.concatenate([best_sims, sims])
+            if len(best_sims) > k:
+                keep = np.argpartition(-best_sims, k - 1)[:k]
+                best_labels, best_sims = best_labels[keep], best_sims[keep]
+        order = np.lexsort((best_labels, -best_sims))
+        return [(self.ids[int(best_labels[i])], float(best_sims[i])) for i in order]
 
     def vectors(self, paper_ids: list[str]) -> tuple[list[str], np.ndarray]:
         """The indexed vectors of those papers that are indexed (ids in the order returned)."""

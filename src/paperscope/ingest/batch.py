@@ -15,6 +15,7 @@ import orjson
 from sqlalchemy import Connection
 
 from paperscope.core.categories import short_tag
+from paperscope.core.cleaning import clean_malformed, clean_paper_record, clean_profile_record
 from paperscope.core.ids import InvalidId, author_id_for, normalise_person_name, paper_id_for
 from paperscope.core.records import AuthorProfileRecord, AuthorRecord, Malformed, PaperRecord, Record
 from paperscope.ingest.merge import accepts_authors, changed, merge_paper
@@ -88,12 +89,29 @@ def write_batch(
     quarantined: list[Row] = []
     papers_in: list[PaperRecord] = []
     profiles: list[AuthorProfileRecord] = []
+    dropped_fields: list[Row] = []
     for record in records:
         if isinstance(record, Malformed):
+            clean_malformed(record)
             quarantined.append(_quarantine_row(record, run_id, now))
         elif isinstance(record, AuthorProfileRecord):
+            clean_profile_record(record)
             profiles.append(record)
         else:
+            for dropped in clean_paper_record(record):
+                # The record is kept without the field; the field is quarantined under its own position.
+                dropped_fields.append(
+                    _quarantine_row(
+                        Malformed(
+                            record.source,
+                            f"{record.source_key}#{dropped.field}",
+                            f"dropped {dropped.field}: {dropped.reason}",
+                            dropped.value[:2000],
+                        ),
+                        run_id,
+                        now,
+                    )
+                )
             reason = validate(record, today)
             if reason:
                 quarantined.append(
@@ -109,8 +127,10 @@ def write_batch(
         counts.update(_write_papers(connection, papers_in, run_id, now, deferred))
     if profiles:
         counts["author_reports"] += _write_profiles(connection, profiles, now)
-    if quarantined:
-        writes.add_quarantine(connection, quarantined)
+    if quarantined or dropped_fields:
+        writes.add_quarantine(connection, quarantined + dropped_fields)
+    if dropped_fields:
+        counts["fields_dropped"] += len(dropped_fields)
     return counts
 
 

@@ -495,7 +495,7 @@ def bulk_load(
     progress: Progress | None = None,
 ) -> RunSummary:
     """Load snapshot files into an empty store (or finish this load after a kill); see the module doc."""
-    names = [str(p) for p in files]
+    names = [str(Path(p).resolve()) for p in files]  # a resume from another folder finds them
     target = snapshot_target(files)
     if not can_bulk_load(engine, target):
         raise ValueError("the bulk load starts only on a store without papers: use the record path")
@@ -615,7 +615,7 @@ def load_snapshot(
     target = snapshot_target(files)
     if can_bulk_load(engine, target):
         return bulk_load(engine, files, batch_size=batch_size, progress=progress)
-    names = [str(p) for p in files]
+    names = [str(Path(p).resolve()) for p in files]  # a resume from another folder finds them
     total_bytes = sum(os.path.getsize(p) for p in names)
     lines = 0
 

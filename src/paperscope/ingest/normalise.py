@@ -1,4 +1,8 @@
-"""From a source's PaperRecord to the store's paper row, and the checks a record must pass."""
+"""From a source's PaperRecord to the store's paper row, and the checks a record must pass.
+
+Before a record gets here its text is cleaned and its links filtered by core/cleaning.py
+(`clean_paper_record`): every path into the store calls that one function, so all store the same values.
+"""
 
 from __future__ import annotations
 

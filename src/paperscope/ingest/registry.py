@@ -25,6 +25,7 @@ from paperscope.sources import (
     semantic_scholar,
 )
 from paperscope.sources.http import PoliteClient
+from paperscope.sources.recovery import DEFAULT_MAX_LINE_BYTES
 
 SOURCES = ("arxiv", "oai", "snapshot", "openalex", "s2", "hf", "aan", "listing")
 
@@ -66,8 +67,10 @@ def files_plan(
     as_of: date | None = None,
     author: str | None = None,
     batch_size: int = 5000,
+    max_line_bytes: int = DEFAULT_MAX_LINE_BYTES,
 ) -> IngestPlan:
-    """Read saved responses or dumps of `source` from files (or folders of them)."""
+    """Read saved responses or dumps of `source` from files (or folders of them); JSON-lines inputs
+    quarantine any line longer than `max_line_bytes` without reading it whole."""
     if source == "arxiv":
         files = _expand(paths, ("*.xml",))
         return IngestPlan("arxiv_api", _target("files", files), lambda _c: arxiv_api.read_files(files))
@@ -79,11 +82,15 @@ def files_plan(
         return IngestPlan(
             "arxiv_snapshot",
             _target("files", files),
-            lambda cursor: arxiv_snapshot.read_files(files, batch_size=batch_size, cursor=cursor),
+            lambda cursor: arxiv_snapshot.read_files(
+                files, batch_size=batch_size, cursor=cursor, max_line_bytes=max_line_bytes
+            ),
         )
     if source == "openalex":
         files = _expand(paths, ("*.json",))
-        return IngestPlan("openalex", _target("files", files), lambda _c: openalex.read_files(files))
+        return IngestPlan(
+            "openalex", _target("files", files), lambda _c: openalex.read_files(files, max_line_bytes)
+        )
     if source == "s2":
         files = [p for p in _expand(paths, ("*.json",)) if p.name != "cassette_index.json"]
         return IngestPlan("s2", _target("files", files), lambda _c: semantic_scholar.read_files(files))

@@ -19,6 +19,7 @@ from paperscope.core.ids import normalise_person_name
 from paperscope.services import search as search_service
 from paperscope.services.authors import AuthorNotFound, card_date, get_author_profile
 from paperscope.services.papers import bibtex_entry, paper_view
+from paperscope.services.provenance import paper_provenance
 from paperscope.services.scores import explain_paper, score_fields
 from paperscope.store import browse, queries
 from paperscope.store.authors import paper_citation_years
@@ -157,6 +158,7 @@ def paper_page(engine: Engine, ref: str, today: date | None = None, similar_limi
         identities = browse.authorship_identities(connection, row["authorships"])
         reported = browse.reported_citation_years(connection, row["id"])
         in_store = paper_citation_years(connection, [row["id"]]).get(row["id"], {})
+        said = paper_provenance(connection, row)
     view = paper_view(row)
     published = date.fromisoformat(view["published"]) if view["published"] else None
     authors = [
@@ -180,6 +182,7 @@ def paper_page(engine: Engine, ref: str, today: date | None = None, similar_limi
         "scores": scores,
         "similar": similar_papers(engine, row["id"], similar_limit, today, explained=scores, searcher=searcher),
         "bibtex": bibtex_entry(view),
+        "provenance": said,
     }
 
 

@@ -31,6 +31,7 @@ from paperscope.ingest import bulk
 from paperscope.services import authors as authors_service
 from paperscope.services import scores as scores_service
 from paperscope.services import search as search_service
+from paperscope.services.runners import Runner
 from paperscope.store import builds as store
 from paperscope.store import bulk as store_bulk
 from paperscope.store import scores as scores_store
@@ -58,6 +59,7 @@ class BuildContext:
     changed: set[str] | None = None  # papers embedded by this process (None: not known, e.g. resumed)
     facts: list[dict[str, Any]] | None = None
     vectors: np.ndarray | None = None
+    runner: Runner | None = None  # where the embed and Novelty stages run (None: this process)
 
     def prepared_embedder(self) -> Any:
         if self.embedder is None:
@@ -105,7 +107,7 @@ def stage_embed(ctx: BuildContext) -> Outcome:
     embedder = ctx.prepared_embedder()
     ctx.changed = set()
     embedded, unchanged = scores_service.update_embeddings(
-        ctx.engine, embedder, ctx.progress, changed=ctx.changed
+        ctx.engine, embedder, ctx.progress, changed=ctx.changed, runner=ctx.runner
     )
     return Outcome(embedded, "papers", {"embedder": f"{embedder.name}@{embedder.version}", "unchanged": unchanged})
 
@@ -124,6 +126,7 @@ def stage_novelty(ctx: BuildContext) -> Outcome:
     raw, pct, searched = scores_service.score_novelty(
         ctx.engine, embedder, facts, vectors, changed=changed,
         graph_folder=scores_service.novelty_graph_folder(ctx.data_dir, embedder.name), summary=summary,
+        runner=ctx.runner,
     )  # fmt: skip
     ctx.progress("novelty", len(facts), len(facts))
     return Outcome(len(facts), "papers", {
@@ -262,6 +265,7 @@ def run_build(
     batch_size: int = bulk.BULK_BATCH,
     progress: Progress = _quiet,
     on_stage: Callable[[Stage, str], None] | None = None,
+    runner: Runner | None = None,
 ) -> BuildReport:
     """Run every stage in order (or the named `stages`), resuming this target's unfinished build.
 
@@ -287,7 +291,7 @@ def run_build(
             build_id, finished = store.start_build(connection, target, mode), {}
     ctx = BuildContext(
         engine, Path(data_dir), files, embedder_name,
-        incremental=mode == "incremental", batch_size=batch_size,
+        incremental=mode == "incremental", batch_size=batch_size, runner=runner,
     )
     report = BuildReport(build_id, mode, resumed=unfinished is not None, stages=[])
     for stage in STAGES:

@@ -90,10 +90,17 @@ def list_papers(
     return with_scores(engine, [paper_view(r) for r in rows]), total
 
 
-def get_paper(engine: Engine, ref: str) -> dict[str, Any] | None:
+def get_paper(engine: Engine, ref: str, provenance: bool = False) -> dict[str, Any] | None:
+    """One paper's view; with `provenance`, where each value came from (services/provenance.py)."""
+    from paperscope.services.provenance import paper_provenance
+
     with engine.connect() as connection:
         row = queries.find_paper(connection, ref)
-    return with_scores(engine, [paper_view(row)])[0] if row else None
+        said = paper_provenance(connection, row) if row and provenance else None
+    if row is None:
+        return None
+    view = with_scores(engine, [paper_view(row)])[0]
+    return {**view, "provenance": said} if provenance else view
 
 
 def iter_paper_views(engine: Engine, f: PaperFilter, chunk: int = 2000) -> Iterator[dict[str, Any]]:

@@ -37,6 +37,9 @@ SORTS = ("relevance", "date", "score", "citations")
 RRF_K = 10  # reciprocal rank fusion: score = sum over modes of weight / (RRF_K + rank); docs/search.md
 RRF_WEIGHTS = {"keyword": 1.0, "semantic": 0.5}  # chosen on half the judged set, checked on the other
 FUSION_POOL = 100  # candidates each mode brings to the fusion (at least offset + limit)
+# Semantic matches go this deep at most: every paper is "similar" to any query, and ranking the whole
+# store for page 10,000 is work no reader needs. Deeper pages are empty, with a note that says why.
+SEMANTIC_DEPTH = 10_000
 SORT_POOL = 500  # a non-relevance sort reorders this many of the most relevant matches
 EXACT_FALLBACK_MAX = 200_000  # restrictive filters: exact search over at most this many candidates
 HALF_LIFE_DAYS = 3.0
@@ -379,8 +382,10 @@ class Searcher:
                 vector = self.embed_query(query)
                 if not np.any(vector):
                     notes.append("no word of the query is known to the embedder: no semantic matches")
+                elif offset >= SEMANTIC_DEPTH and mode == "semantic":
+                    notes.append(f"semantic matches stop at the {SEMANTIC_DEPTH:,} nearest papers")
                 else:
-                    semantic = self.semantic(vector, f, pool)
+                    semantic = self.semantic(vector, f, min(pool, SEMANTIC_DEPTH))
                     close = [(pid, s) for pid, s in semantic if s >= MIN_SIMILARITY]
                     if len(close) < len(semantic):
                         notes.append(f"{len(semantic) - len(close)} semantic neighbours below similarity "

@@ -13,6 +13,7 @@ from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 DAY = 24 * 3600
 MAX_AGE = {
     "confirm": 7 * DAY,
+    "signup": 2 * DAY,
     "unsubscribe": 365 * DAY,  # an old digest's unsubscribe link keeps working for a year
     "preferences": 30 * DAY,
     "session": 30 * DAY,

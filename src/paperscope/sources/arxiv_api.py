@@ -14,6 +14,7 @@ deduplicates them.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -26,6 +27,7 @@ from paperscope.core.ids import InvalidId, parse_arxiv_id
 from paperscope.core.records import AuthorRecord, Batch, Malformed, PaperRecord
 from paperscope.sources.arxiv_common import code_urls, collapse, iso_date, split_dois
 from paperscope.sources.http import PoliteClient, SourceError
+from paperscope.sources.recovery import XmlPiece, parse_xml_elements
 
 SOURCE = "arxiv_api"
 API_URL = "https://export.arxiv.org/api/query"
@@ -163,19 +165,29 @@ def parse_feed(data: bytes, label: str = "") -> FeedPage:
     Raises ArxivApiError for the API's error feed and etree.XMLSyntaxError for a body that is
     not XML. Broken entries become Malformed records; the other entries still come through.
     """
-    root = etree.fromstring(data, etree.XMLParser(**_PARSER_OPTIONS))
-    page = FeedPage(
-        total_results=_int_or_none(root.findtext(_OPENSEARCH + "totalResults")),
-        start_index=_int_or_none(root.findtext(_OPENSEARCH + "startIndex")),
-        items_per_page=_int_or_none(root.findtext(_OPENSEARCH + "itemsPerPage")),
-    )
+    try:
+        root = etree.fromstring(data, etree.XMLParser(**_PARSER_OPTIONS))
+    except etree.XMLSyntaxError:
+        root, pieces = parse_xml_elements(data, "entry", _PARSER_OPTIONS)
+        if root is None and not pieces:
+            raise
+    else:
+        pieces = [XmlPiece(0, entry, None, "") for entry in root.iterfind(_ENTRY)]
+    page = FeedPage()
+    if root is not None:
+        page.total_results = _int_or_none(root.findtext(_OPENSEARCH + "totalResults"))
+        page.start_index = _int_or_none(root.findtext(_OPENSEARCH + "startIndex"))
+        page.items_per_page = _int_or_none(root.findtext(_OPENSEARCH + "itemsPerPage"))
     offset = page.start_index or 0
-    for n, entry in enumerate(root.iterfind(_ENTRY)):
-        message = _error_message(entry)
+    for n, piece in enumerate(pieces):
+        position = f"{label}#entry{n}" if label else f"start={offset + n}"
+        if piece.element is None:  # a damaged entry of a damaged response
+            page.records.append(Malformed(SOURCE, f"{position} (byte {piece.offset})", piece.error or "", piece.raw))
+            continue
+        message = _error_message(piece.element)
         if message is not None:
             raise ArxivApiError(message)
-        position = f"{label}#entry{n}" if label else f"start={offset + n}"
-        page.records.append(parse_entry(entry, position))
+        page.records.append(parse_entry(piece.element, position))
     return page
 
 
@@ -184,7 +196,12 @@ def _body_of(path: Path) -> tuple[bytes, int | None]:
     data = path.read_bytes()
     if data.lstrip()[:1] != b"{":
         return data, None
-    wrapper = orjson.loads(data)
+    try:
+        wrapper = orjson.loads(data)
+    except orjson.JSONDecodeError:
+        # A damaged byte (invalid UTF-8, a control character) inside the body string: read the
+        # wrapper leniently and let the XML recovery sort the body's entries out.
+        wrapper = json.loads(data.decode("utf-8", "replace"), strict=False)
     body = wrapper["body"]
     # The wrapper stores the bytes decoded as latin-1; encoding back gives exactly what was sent.
     try:

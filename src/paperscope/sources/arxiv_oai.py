@@ -30,6 +30,7 @@ from paperscope.core.ids import InvalidId, parse_arxiv_id
 from paperscope.core.records import AuthorRecord, Batch, Malformed, PaperRecord
 from paperscope.sources.arxiv_common import code_urls, collapse, iso_date, split_author_string, split_dois
 from paperscope.sources.http import PoliteClient, SourceError
+from paperscope.sources.recovery import parse_xml_elements
 
 SOURCE = "arxiv_oai"
 OAI_URL = "https://oaipmh.arxiv.org/oai"
@@ -325,11 +326,41 @@ def parse_oai(source: bytes | str | Path, label: str = "") -> OaiPage:
                 cursor = (element.get("cursor") or "").strip()
                 page.complete_list_size = int(size) if size.isdigit() else None
                 page.cursor = int(cursor) if cursor.isdigit() else None
-    except etree.XMLSyntaxError as exc:
-        if count == 0 and page.error_code is None:
-            raise
-        where = f"{label} after record {count}" if label else f"after record {count}"
-        page.records.append(Malformed(SOURCE, where, f"broken XML: {exc}"))
+    except etree.XMLSyntaxError:
+        data = source if isinstance(source, bytes) else Path(source).read_bytes()
+        return _parse_damaged(data, label)
+    return page
+
+
+def _parse_damaged(data: bytes, label: str) -> OaiPage:
+    """A response that is not well-formed XML: every record that parses on its own is kept, the
+    others are quarantined with their byte offset; the resumption token is read by lxml's
+    recovering parser. Raises XMLSyntaxError when nothing of an OAI-PMH reply is left."""
+    root, pieces = parse_xml_elements(data, "record", _PARSE_OPTIONS)
+    page = OaiPage()
+    if root is not None:
+        for element in root.iter("{*}error", "{*}resumptionToken"):
+            if _local(element.tag) == "error":
+                page.error_code = element.get("code") or "unknown"
+                page.error_message = collapse(element.text) or ""
+            else:
+                page.resumption_token = (element.text or "").strip()
+                size = (element.get("completeListSize") or "").strip()
+                cursor = (element.get("cursor") or "").strip()
+                page.complete_list_size = int(size) if size.isdigit() else None
+                page.cursor = int(cursor) if cursor.isdigit() else None
+    if not pieces and page.error_code is None and page.resumption_token is None:
+        raise etree.XMLSyntaxError("no OAI-PMH record, error or resumption token could be read", 0, 0, 0)
+    for count, piece in enumerate(pieces):
+        position = f"{label}#record{count}" if label else f"record{count}"
+        if piece.element is None:
+            page.records.append(Malformed(SOURCE, f"{position} (byte {piece.offset})", piece.error or "", piece.raw))
+            continue
+        parsed = parse_record(piece.element, position)
+        if parsed is None:
+            page.deleted += 1
+        else:
+            page.records.append(parsed)
     return page
 
 

@@ -30,6 +30,7 @@ import orjson
 
 from paperscope.core.ids import InvalidId, normalise_doi, parse_arxiv_id
 from paperscope.core.records import AuthorRecord, Batch, Malformed, PaperRecord
+from paperscope.sources.recovery import DEFAULT_MAX_LINE_BYTES, OversizedLine, bounded_lines
 
 SOURCE = "arxiv_snapshot"
 GZIP_MAGIC = b"\x1f\x8b"
@@ -56,10 +57,15 @@ def open_snapshot(path: PathLike) -> IO[bytes]:
     return open(path, "rb", buffering=1 << 20)
 
 
-def iter_snapshot_lines(path: PathLike, start_line: int = 0) -> Iterator[tuple[int, bytes]]:
-    """(1-based line number, raw line bytes) for every line of `path` after the first `start_line`."""
+def iter_snapshot_lines(
+    path: PathLike, start_line: int = 0, max_line_bytes: int = DEFAULT_MAX_LINE_BYTES
+) -> Iterator[tuple[int, bytes | OversizedLine]]:
+    """(1-based line number, raw UTF-8 line bytes) for every line of `path` after the first
+    `start_line`; a line longer than `max_line_bytes` comes as an OversizedLine, never read whole.
+    A BOM is dropped and a UTF-16 or UTF-32 file decoded (sources/recovery.py)."""
     with open_snapshot(path) as handle:
-        yield from enumerate(islice(handle, start_line, None), start=start_line + 1)
+        lines = bounded_lines(handle, max_line_bytes)
+        yield from enumerate(islice(lines, start_line, None), start=start_line + 1)
 
 
 def parse_version_date(text: str) -> date:
@@ -241,11 +247,13 @@ def read_files(
     batch_size: int = 5000,
     start_line: int = 0,
     cursor: str | None = None,
+    max_line_bytes: int = DEFAULT_MAX_LINE_BYTES,
 ) -> Iterator[Batch]:
     """Stream snapshot files as Batches of PaperRecord/Malformed; see the module doc for cursors.
 
     `start_line` skips that many lines of the first file; `cursor` (from an earlier Batch) wins
-    over it. Blank lines are skipped without a record. Memory stays bounded by `batch_size`.
+    over it. Blank lines are skipped without a record. Memory stays bounded by `batch_size` and
+    `max_line_bytes` (a longer line is quarantined with its length, without being read whole).
     """
     if batch_size < 1:
         raise ValueError("batch_size must be at least 1")
@@ -260,8 +268,10 @@ def read_files(
         try:
             # A full batch waits until the next record shows that more follow, so the very last
             # batch carries the end-of-file cursor rather than one that resumes into nothing.
-            for line_no, line in iter_snapshot_lines(name, start_line=skip):
-                if not line.strip():
+            for line_no, line in iter_snapshot_lines(name, start_line=skip, max_line_bytes=max_line_bytes):
+                if type(line) is OversizedLine:
+                    line = Malformed(SOURCE, f"{name}:{line_no}", line.reason(max_line_bytes))
+                elif not line.strip():
                     continue
                 if len(records) >= batch_size:
                     label = f"{name} lines {first_line + 1}-{last_line}"
@@ -271,9 +281,12 @@ def read_files(
                         gc.enable()
                     yield batch
                     collecting = _pause_collector()
-                record = parse_snapshot_line(line, "")
-                if type(record) is Malformed:  # the position string only when it is needed
-                    record.position = f"{name}:{line_no}"
+                if type(line) is Malformed:
+                    record = line
+                else:
+                    record = parse_snapshot_line(line, "")
+                    if type(record) is Malformed:  # the position string only when it is needed
+                        record.position = f"{name}:{line_no}"
                 records.append(record)
                 last_line = line_no
         finally:

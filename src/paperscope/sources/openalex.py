@@ -19,6 +19,15 @@ import orjson
 from paperscope.core.ids import InvalidId, normalise_doi, parse_arxiv_id
 from paperscope.core.records import AuthorProfileRecord, AuthorRecord, Batch, Malformed, PaperRecord, Record
 from paperscope.sources.http import PoliteClient, SourceError
+from paperscope.sources.recovery import (
+    DEFAULT_MAX_LINE_BYTES,
+    Damaged,
+    EncodingProblem,
+    OversizedLine,
+    as_utf8,
+    bounded_lines,
+    salvage_json_array,
+)
 
 SOURCE = "openalex"
 BASE_URL = "https://api.openalex.org"
@@ -324,18 +333,34 @@ def parse_entity(obj: object, position: str, kind: str | None = None) -> Record 
         return Malformed(SOURCE, position, f"unexpected shape: {exc!r}", _raw(obj))
 
 
+def _load_or_salvage(data: bytes | str, label: str) -> Any:
+    """The decoded response; a damaged list page keeps every entry that parses on its own."""
+    raw = data.encode("utf-8", "surrogatepass") if isinstance(data, str) else data
+    try:
+        raw = as_utf8(raw, label)
+    except EncodingProblem as exc:
+        raise BadRecord(str(exc)) from exc
+    try:
+        return orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
+        entries = salvage_json_array(raw, "results")
+        if not entries:
+            raise BadRecord(f"invalid JSON: {exc}") from exc
+        return {"results": entries}
+
+
 def parse_response(data: bytes | str | dict[str, Any], label: str, kind: str | None = None) -> list[Record]:
     """A list page ({meta, results}) or a single entity. Raises BadRecord if it is neither."""
     if isinstance(data, bytes | str):
-        try:
-            data = orjson.loads(data)
-        except orjson.JSONDecodeError as exc:
-            raise BadRecord(f"invalid JSON: {exc}") from exc
+        data = _load_or_salvage(data, label)
     if not isinstance(data, dict):
         raise BadRecord(f"expected a JSON object, got {type(data).__name__}")
     if "results" in data:
         records = []
         for i, item in enumerate(data["results"] or ()):
+            if isinstance(item, Damaged):
+                records.append(Malformed(SOURCE, item.where(label, "results"), item.reason, item.raw))
+                continue
             record = parse_entity(item, f"{label}:results[{i}]", kind)
             if record is not None:
                 records.append(record)
@@ -363,16 +388,19 @@ def _is_ours(path: Path) -> bool:
     return path.name.endswith((".json", ".jsonl", ".jsonl.gz", ".json.gz", ".gz"))
 
 
-def _read_lines(path: Path) -> Iterator[Batch]:
+def _read_lines(path: Path, max_line_bytes: int) -> Iterator[Batch]:
     """An OpenAlex snapshot part: one entity per line; the cursor is the next line number."""
     opener = gzip.open if path.suffix == ".gz" else open
     records: list[Record] = []
     line_no = 0
     with opener(path, "rb") as handle:
-        for line_no, line in enumerate(handle, start=1):
+        for line_no, line in enumerate(bounded_lines(handle, max_line_bytes), start=1):
+            position = f"{path.name}:{line_no}"
+            if isinstance(line, OversizedLine):
+                records.append(Malformed(SOURCE, position, line.reason(max_line_bytes)))
+                continue
             if not line.strip():
                 continue
-            position = f"{path.name}:{line_no}"
             try:
                 obj = orjson.loads(line)
             except orjson.JSONDecodeError as exc:
@@ -391,7 +419,7 @@ def _read_lines(path: Path) -> Iterator[Batch]:
     yield Batch(records, cursor=None, label=f"{path.name} to line {line_no}")
 
 
-def read_files(paths: Iterable[str | Path]) -> Iterator[Batch]:
+def read_files(paths: Iterable[str | Path], max_line_bytes: int = DEFAULT_MAX_LINE_BYTES) -> Iterator[Batch]:
     """Saved OpenAlex responses: single works/authors, list pages, or JSON-lines snapshot parts.
 
     Directories are walked. Other entity kinds (institutions, concepts, ...) yield nothing; a file
@@ -401,7 +429,7 @@ def read_files(paths: Iterable[str | Path]) -> Iterator[Batch]:
         if path.name.endswith((".jsonl", ".jsonl.gz")) or (
             path.suffix == ".gz" and not path.name.endswith(".json.gz")
         ):
-            yield from _read_lines(path)
+            yield from _read_lines(path, max_line_bytes)
             continue
         try:
             raw = gzip.decompress(path.read_bytes()) if path.suffix == ".gz" else path.read_bytes()

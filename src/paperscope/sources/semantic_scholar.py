@@ -19,6 +19,7 @@ import orjson
 from paperscope.core.ids import InvalidId, normalise_doi, parse_arxiv_id
 from paperscope.core.records import AuthorProfileRecord, AuthorRecord, Batch, Malformed, PaperRecord, Record
 from paperscope.sources.http import PoliteClient, SourceError
+from paperscope.sources.recovery import Damaged, EncodingProblem, as_utf8, salvage_json_array
 
 SOURCE = "s2"
 BASE_URL = "https://api.semanticscholar.org/graph/v1"
@@ -271,7 +272,9 @@ class _Collector:
         """One element of a `data` list or a batch array, of whichever kind it is."""
         if obj is None:
             return  # a batch entry for an id S2 does not know
-        if not isinstance(obj, dict):
+        if isinstance(obj, Damaged):
+            self.records.append(Malformed(SOURCE, f"{self.label}:{position} (byte {obj.offset})", obj.reason, obj.raw))
+        elif not isinstance(obj, dict):
             self._bad(position, BadRecord(f"expected an object, got {type(obj).__name__}"), obj)
         elif "citingPaper" in obj:
             self.paper(obj["citingPaper"], f"{position}.citingPaper", references=[cited] if cited else None)
@@ -287,6 +290,23 @@ class _Collector:
             self._bad(position, BadRecord("neither a paper, a citation nor an author"), obj)
 
 
+def _load_or_salvage(data: bytes | str, label: str) -> Any:
+    """The decoded response; a damaged page or batch keeps every entry that parses on its own."""
+    raw = data.encode("utf-8", "surrogatepass") if isinstance(data, str) else data
+    try:
+        raw = as_utf8(raw, label)
+    except EncodingProblem as exc:
+        raise BadRecord(str(exc)) from exc
+    try:
+        return orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
+        for key in ("data", "recommendedPapers", None):
+            entries = salvage_json_array(raw, key)
+            if entries:
+                return entries if key is None else {key: entries}
+        raise BadRecord(f"invalid JSON: {exc}") from exc
+
+
 def parse_response(
     data: bytes | str | dict[str, Any] | list[Any],
     label: str,
@@ -300,15 +320,12 @@ def parse_response(
     `as_of` dates the reported author metrics.
     """
     if isinstance(data, bytes | str):
-        try:
-            data = orjson.loads(data)
-        except orjson.JSONDecodeError as exc:
-            raise BadRecord(f"invalid JSON: {exc}") from exc
+        data = _load_or_salvage(data, label)
     cited = reference_for(cited_id) if cited_id else None
     out = _Collector(label, as_of)
     if isinstance(data, list):  # POST /paper/batch or /author/batch
         if not any(isinstance(obj, dict) and ("paperId" in obj or "authorId" in obj) for obj in data) and any(
-            obj is not None for obj in data
+            obj is not None and not isinstance(obj, Damaged) for obj in data
         ):
             raise BadRecord("an array of neither papers nor authors")
         for i, obj in enumerate(data):

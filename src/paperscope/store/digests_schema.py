@@ -34,6 +34,7 @@ users = Table(
     Column("password_hash", Text, nullable=False),  # argon2id, PHC string
     Column("session_version", Integer, nullable=False),  # bumped to end every session (password change)
     Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("confirmed_at", DateTime(timezone=True)),  # the sign-up link was followed (None: not yet)
 )
 
 subscriptions = Table(

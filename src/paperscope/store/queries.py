@@ -161,3 +161,11 @@ def stored_categories(connection: Connection) -> set[str]:
     """Every primary category tag the papers carry."""
     p = schema.papers
     return {r[0] for r in connection.execute(select(p.c.primary_category).distinct()) if r[0]}
+
+
+def paper_source_records(connection: Connection, paper_id: str) -> list[Row]:
+    """Every version of what each source said about one paper, oldest first."""
+    ps = schema.paper_sources
+    query = (select(ps.c.source, ps.c.source_key, ps.c.first_seen, ps.c.run_id, ps.c.record)
+             .where(ps.c.paper_id == paper_id).order_by(ps.c.first_seen, ps.c.source, ps.c.source_key))
+    return [dict(r) for r in connection.execute(query).mappings()]

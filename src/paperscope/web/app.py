@@ -22,6 +22,7 @@ from paperscope.core.settings import Settings
 from paperscope.services.runtime import Runtime, open_runtime
 from paperscope.web import routes_accounts, routes_api, routes_digests, routes_pages
 from paperscope.web.errors import install_error_handlers
+from paperscope.web.limits import BodyLimit, HeadAndOptions
 from paperscope.web.security import Csrf, SecurityHeaders
 from paperscope.web.templating import HERE, make_templates
 
@@ -59,7 +60,9 @@ def create_app(runtime: Runtime, secret_key: str | None = None) -> FastAPI:
     app.state.templates = make_templates()
     app.state.csrf = Csrf(secret_key or _csrf_key(runtime.mail.secret_key))
     install_error_handlers(app)
+    app.add_middleware(HeadAndOptions)
     app.add_middleware(SecurityHeaders)
+    app.add_middleware(BodyLimit, max_bytes=runtime.settings.max_request_bytes)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     for router in ROUTERS:
         app.include_router(router)
