@@ -149,10 +149,11 @@ def recompute_command(
     """Resolve identities and recompute every author's metrics (and similar authors)."""
     from paperscope.services.authors import recompute
 
-    engine = runtime_or_exit().engine
+    runtime = runtime_or_exit()
+    engine, settings = runtime.engine, runtime.settings
     with console.status("recomputing author profiles…"):
         summary = recompute(engine, incremental=incremental, resolve=not keep_identities, similar=similar,
-                            progress=console.log)
+                            progress=console.log, data_dir=settings.data_dir)
     timings = ", ".join(f"{k} {v:.2f}s" for k, v in summary["timings"].items())
     console.print(f"{summary['identities']:,} identities from {summary['authorships']:,} authorships "
                   f"({summary['mode']}): {timings}")
