@@ -126,7 +126,7 @@ def demo_command(
     console.rule("[bold]scores, author profiles, search indexes")
     summary = scores.run_scores(engine, None, data_dir=settings.data_dir, default_embedder=settings.embedder)
     console.print(f"scored {summary.papers:,} papers ({summary.embedder}); AI Score: {summary.ai_status}")
-    authors.recompute(engine)
+    authors.recompute(engine, data_dir=settings.data_dir)
     built = search.build_indexes(engine, settings.data_dir, embed=False)
     console.print(f"search indexes in {built.folder}")
     stats_command()

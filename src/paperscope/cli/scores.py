@@ -12,6 +12,7 @@ from rich.table import Table
 
 from paperscope.cli.app import app, console, fail, runtime_or_exit
 from paperscope.cli.embed import ADDRESS_HELP, ENGINE_HELP, runner_or_exit
+from paperscope.services.display import counted, group
 
 model_app = typer.Typer(help="The models behind the scores.")
 app.add_typer(model_app, name="model")
@@ -105,8 +106,8 @@ def explain_command(
     n = out["novelty"]
     console.print(
         f"\n[bold]Novelty[/] {_fmt(n['percentile'], 0)}% (raw {_fmt(n['raw'], 3)}; "
-        f"percentile among {n['peers'] or 0} papers of {n['group']}; computed by embedder generation "
-        f"{n['generation'] if n['generation'] is not None else '?'}, {n['model']})"
+        f"percentile among {counted(n['peers'] or 0, 'paper')} of {group(n['group'])}; computed by embedder "
+        f"generation {n['generation'] if n['generation'] is not None else '?'}, {n['model']})"
     )
     if n["reason"]:
         console.print(f"  {n['reason']}")

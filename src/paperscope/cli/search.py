@@ -123,8 +123,8 @@ def similar_command(
         return
     console.print(f"papers similar to [bold]{paper_info['title']}[/] ({paper_info['id']})", highlight=False)
     for hit in hits:
-        console.print(f"[bold]{hit.rank}.[/] {hit.title}  [dim]{hit.paper_id} · {hit.published}[/]",
-                      highlight=False)
+        facts = " · ".join(x for x in (hit.paper_id, hit.published) if x)
+        console.print(f"[bold]{hit.rank}.[/] {hit.title}  [dim]{facts}[/]", highlight=False)
         console.print(f"   [dim]{' · '.join(hit.why)}[/]", highlight=False)
 
 

@@ -166,7 +166,7 @@ def stage_ai_score(ctx: BuildContext) -> Outcome:
 def stage_authors(ctx: BuildContext) -> Outcome:
     # The vectors are not needed any more: free them before the profile step loads its arrays.
     ctx.facts = ctx.vectors = None
-    report = authors_service.recompute(ctx.engine, incremental=ctx.incremental)
+    report = authors_service.recompute(ctx.engine, incremental=ctx.incremental, data_dir=ctx.data_dir)
     return Outcome(int(report.get("authorships", 0)), "authorships", {
         "mode": report.get("mode"), "identities": report.get("identities"), "papers": report.get("papers"),
     })

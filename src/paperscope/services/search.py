@@ -607,7 +607,7 @@ def trending_scores(
                 series.setdefault((row["paper_id"], row["source"], signal), []).append(
                     (observed, int(row[signal]), feed_day, dated)
                 )
-    for (pid, _source, signal), points in series.items():
+    for (pid, source, signal), points in series.items():
         total = raw = 0.0
         previous: int | None = None
         for observed, value, feed_day, dated in points:
@@ -626,11 +626,36 @@ def trending_scores(
         entry = best.setdefault(pid, {"upvotes": 0.0, "citations": 0.0, "upvotes_gained": 0.0,
                                       "citations_gained": 0.0})
         key = "upvotes" if signal == "upvotes" else "citations"
-        if total > entry[key]:
+        if source == LOCAL:  # readers' own upvotes add to what the sources report
+            entry["local"] = entry.get("local", 0.0) + total
+            entry["local_gained"] = entry.get("local_gained", 0.0) + raw
+        elif total > entry[key]:
             entry[key], entry[f"{key}_gained"] = total, raw
     for entry in best.values():
+        entry["upvotes"] += entry.pop("local", 0.0)
+        entry["upvotes_gained"] += entry.pop("local_gained", 0.0)
         entry["trending"] = entry["upvotes"] + citation_weight * entry["citations"]
     return best
+
+
+LOCAL = "paperscope"  # the readers' own upvotes, as a source of observations
+
+
+def with_local_upvotes(connection: Any, observations: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The observations plus this instance's readers' upvotes as a series of their own: the count
+    after each upvote, dated when it was given. Local upvotes add to a source's upvotes."""
+    from paperscope.store.library_marks import local_upvote_events
+
+    rows = list(observations)
+    count: dict[str, int] = {}
+    first: dict[str, Any] = {}
+    for pid, when in local_upvote_events(connection):
+        count[pid] = count.get(pid, 0) + 1
+        first.setdefault(pid, when)
+        rows.append({"paper_id": pid, "source": LOCAL, "observed_at": when, "dated_by": "source",
+                     "upvotes": count[pid], "cited_by_count": None, "featured_on": first[pid], "published": None})
+    rows.sort(key=lambda r: (r["paper_id"], r["source"], _as_datetime(r["observed_at"])))
+    return rows
 
 
 def trend_label(upvotes: int | None, citations_gained: float, window: str | None) -> str:
@@ -667,7 +692,8 @@ def feed(
         if period == "trending":
             days = WINDOWS[window]
             trend = trending_scores(
-                reads.observations_since(connection, now - timedelta(days=TRENDING_LOOKBACK_DAYS)), now,
+                with_local_upvotes(connection, reads.observations_since(
+                    connection, now - timedelta(days=TRENDING_LOOKBACK_DAYS))), now,
                 window_days=days,
             )
             ids = sorted((pid for pid, t in trend.items() if t["trending"] > 0),
@@ -693,7 +719,8 @@ def feed(
             start, end = period_window(period, anchor)
             rows = reads.feed_papers(connection, start, end, f)
             if sort == "trending":
-                trend = trending_scores(reads.observations_since(connection, None, [r["id"] for r in rows]), now)
+                trend = trending_scores(with_local_upvotes(
+                    connection, reads.observations_since(connection, None, [r["id"] for r in rows])), now)
                 rows.sort(key=lambda r: (-trend.get(r["id"], {}).get("trending", 0.0), -(r["upvotes"] or 0),
                                          r["id"]))
             elif sort == "upvotes":
@@ -702,7 +729,8 @@ def feed(
                 rows.sort(key=lambda r: (_ordinal(r["feed_day"]), r["upvotes"] or 0, r["id"]), reverse=True)
             ids = [r["id"] for r in rows]
             if sort != "trending":
-                trend = trending_scores(reads.observations_since(connection, None, ids[:limit]), now)
+                trend = trending_scores(with_local_upvotes(
+                    connection, reads.observations_since(connection, None, ids[:limit])), now)
         ids = ids[:limit]
         cards = reads.paper_cards(connection, ids)
     items = []
