@@ -38,3 +38,9 @@ def test_pages_link_their_feeds(client: Any) -> None:
     assert '<link rel="alternate" type="application/atom+xml" title="Daily Papers" href="/feeds/daily.atom">' in home
     assert 'href="/feeds/search.atom?q=noisy%20labels"' in client.get("/search?q=noisy+labels").text
     assert 'href="/feeds/authors/name:bo-han.atom"' in client.get("/authors/name:bo-han").text
+
+
+def test_header_search_finds_authors_too(client: Any) -> None:
+    html = client.get("/search?q=Bo+Han").text
+    assert '<h2 id="people-title">Authors</h2>' in html and 'href="/authors/name:bo-han"' in html
+    assert "people-title" not in client.get("/search?q=noisy+labels").text
