@@ -19,6 +19,7 @@ import cProfile
 import io
 import os
 import pstats
+import shutil
 import sqlite3
 import sys
 import time
@@ -184,6 +185,19 @@ def main() -> int:
     step = recompute_authors(engine, incremental=True)
     step_s, step_cpu = time.perf_counter() - started, time.process_time() - cpu
     print(f"  incremental: {step_s:.2f}s {step.as_dict()}", flush=True)
+    # The same three runs on the kept integer snapshot (analytics.author_snapshot_runs).
+    folder = CACHE / f"authors-snapshot-{n_papers}-{n_edges}"
+    shutil.rmtree(folder, ignore_errors=True)
+    snap_runs = {}
+    for label, kwargs in (("full", {}), ("metrics", {"resolve": False}), ("incremental", {"incremental": True})):
+        if label == "incremental":
+            with engine.begin() as connection:
+                connection.execute(update(schema.papers).where(schema.papers.c.id.in_(touched))
+                                   .values(updated_at=datetime.now(UTC)))
+        cpu, started = time.process_time(), time.perf_counter()
+        report = recompute_authors(engine, snapshot_folder=folder, **kwargs)
+        snap_runs[label] = (report, time.perf_counter() - started, time.process_time() - cpu)
+        print(f"  snapshot {label}: {snap_runs[label][1]:.2f}s {report.as_dict()}", flush=True)
     with engine.connect() as connection:
         written = connection.execute(select(func.count()).select_from(author_metrics)).scalar_one()
     engine.dispose()
@@ -200,23 +214,37 @@ def main() -> int:
          f"{step_s:.1f}", f"{step_cpu:.1f}",
          phases(step)],
     ]
+    for label, title in (("full", "snapshot: full recompute (identities resolved, snapshot kept)"),
+                         ("metrics", "snapshot: all metrics, stored identities"),
+                         ("incremental", "snapshot: incremental (1,000 papers touched)")):
+        report, wall, used = snap_runs[label]
+        rows.append([title, f"{report.identities:,}", f"{report.authorships:,}", f"{wall:.1f}", f"{used:.1f}",
+                     phases(report)])
     notes = [
         f"Store: {sizes['papers']:,} papers, {sizes['authorships']:,} authorships, "
         f"{sizes['authors']:,} author ids, "
         f"{sizes['citations']:,} citation edges, {sizes['citation_counts']:,} per-year count rows; "
         f"{written:,} metric rows written.",
-        f"Goal: full recompute under {GOAL_S:.0f} s, writing included. "
-        + (f"Met ({full_s:.2f} s)." if full_s < GOAL_S else
-           f"Not met: {full_cpu:.0f} CPU s with identity resolution, {kept_cpu:.0f} CPU s for every metric "
-           "with the stored identities. Most of it is reading millions of string-keyed rows into Python "
-           "and coding them as integers (read, paper table, coding); the indices themselves are a few "
-           "numpy sorts (the 'indices (numpy)' phase)."),
+        f"Goals: full recompute under {GOAL_S:.0f} s, writing included (the whole-build budget: under 10 s at "
+        "1M papers / 3M authorships); incremental under 2 s. "
+        + (f"Full recompute met ({full_s:.2f} s). " if full_s < GOAL_S else
+           f"Reading the store: not met, {full_cpu:.0f} CPU s with identity resolution, {kept_cpu:.0f} CPU s for "
+           "every metric with the stored identities; most of it is reading millions of string-keyed rows into "
+           "Python and coding them as integers (read, paper table, coding). ")
+        + "On the kept snapshot: "
+        + "; ".join(f"{label} {snap_runs[label][1]:.1f} s wall, {snap_runs[label][2]:.1f} CPU s"
+                    for label in ("full", "metrics", "incremental"))
+        + ". The full recompute still reads the store whole: identity resolution needs the rows as text "
+        "(its rules compare names), and it is most of that run's time.",
         "Full: read the store (papers, authorships, author ids, per-year counts, resolved citation "
         "edges), resolve identities, compute papers, citations, h/i10/g-index (all and last 5 years), "
         "citations per year, field, Novelty and AI Score means, and replace author_metrics and the "
         "identity tables in one transaction. Similar authors are a separate step, not timed here.",
         "CPU s is the process's CPU time: on a shared machine it is the better measure of the work "
         "(wall time includes waiting for a CPU); SQLite's reads are in-process, so they are in it.",
+        "Snapshot rows: the coded arrays (papers, authorships, edges, per-year counts, scores) are kept in "
+        "<data_dir>/derived/authors/ and patched with the papers written (and scores computed) since; the "
+        "'patch snapshot' phase includes checking the store's row counts against it.",
         "Incremental: identities kept; only identities with a paper updated since the last run (or cited "
         "by one) are recomputed and their rows replaced, reading only their members' authorships, those "
         "papers and the edges to them. The 1,000 touched papers are the newest ids: their authors include "
@@ -227,14 +255,16 @@ def main() -> int:
     ]
     write_result(
         NAME,
-        title="Author metrics (identities, h/i10/g-index, per-year citations) over 1M papers",
+        title=f"Author metrics (identities, h/i10/g-index, per-year citations) over {n_papers:,} papers",
         command="bench/run.sh authors",
         columns=["run", "identities", "authorships", "wall s", "CPU s", "phases (wall s)"],
         rows=rows,
         notes=notes,
         raw={"sizes": sizes, "full": full.as_dict(), "metrics": kept.as_dict(), "incremental": step.as_dict(),
              "full_s": full_s, "metrics_s": kept_s, "incremental_s": step_s, "full_cpu_s": full_cpu,
-             "metrics_cpu_s": kept_cpu, "incremental_cpu_s": step_cpu},
+             "metrics_cpu_s": kept_cpu, "incremental_cpu_s": step_cpu,
+             "snapshot": {label: {"report": r.as_dict(), "wall_s": w, "cpu_s": c}
+                          for label, (r, w, c) in snap_runs.items()}},
     )
     return 0
 

@@ -77,13 +77,20 @@ def records(n: int) -> list[dict]:
 
 
 def build_lexical(rows: list[dict], folder: Path) -> float:
-    from paperscope.index.lexical import SCHEMA_VERSION, LexicalIndex, _document, _write_state
+    from paperscope.index.lexical import (
+        BUILD_HEAP_BYTES,
+        SCHEMA_VERSION,
+        WRITER_THREADS,
+        LexicalIndex,
+        _document,
+        _write_state,
+    )
 
     shutil.rmtree(folder, ignore_errors=True)
     folder.mkdir(parents=True)
     started = time.perf_counter()
     index = LexicalIndex(folder)
-    writer = index.index.writer(heap_size=512_000_000, num_threads=2)
+    writer = index.index.writer(heap_size=BUILD_HEAP_BYTES, num_threads=WRITER_THREADS)
     for row in rows:
         writer.add_document(_document(row))
     writer.commit()

@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import orjson
+import pytest
 from sqlalchemy import Engine, select
 from typer.testing import CliRunner
 
@@ -74,3 +75,20 @@ def test_feed_cli_shows_the_score_as_a_person_reads_it(tmp_path: Path, fixtures_
     assert "▲ 118" in text and "e-0" not in text
     bad = runner.invoke(app, ["feed", "--trending", "--window", "year"], env=env)
     assert bad.exit_code == 1 and "unknown trending window 'year'" in bad.output
+
+
+@BACKENDS
+def test_local_upvotes_feed_trending(engine: Engine, fixtures_dir: Path) -> None:
+    from paperscope.services import accounts
+
+    plan = files_plan("hf", [fixtures_dir / "hf_daily_papers"])
+    run_ingest(engine, plan.source, plan.target, plan.batches)
+    assert search.feed(engine, "trending", window="day").items == []  # the lists are months old
+    readers = [accounts.sign_up(engine, f"reader{i}@example.org", "a long enough passphrase 42").user
+               for i in range(2)]
+    voted = "arXiv:2606.13392"
+    for reader in readers:
+        accounts.toggle_upvote(engine, reader["id"], voted)
+    trending = search.feed(engine, "trending", window="day")
+    assert [i.paper_id for i in trending.items] == [voted]
+    assert trending.items[0].trending == pytest.approx(2.0, rel=1e-3)  # two upvotes, minutes old

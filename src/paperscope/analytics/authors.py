@@ -21,6 +21,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from itertools import repeat
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -295,27 +296,38 @@ def _owners(
     """(identity code, paper index) per authorship, and per identity its id, name, name key and
     member author ids. Identities are coded through author ids: one dict lookup per authorship."""
     name_of = {r[0]: r[1] for r in authors}
+    key_of = {r[0]: r[2] for r in authors}
     author_code: dict[str, int] = {r[0]: i for i, r in enumerate(authors)}
     paper_col, _, author_col = zip(*authorships, strict=True) if authorships else ((), (), ())
     for author_id in sorted(set(author_col) - author_code.keys()):  # no author row: its own identity
         author_code[author_id] = len(author_code)
     author_ids = list(author_code)
+    pp = np.fromiter(map(table.index.__getitem__, paper_col), dtype=np.int64, count=len(authorships))
+    pa = np.fromiter(map(author_code.__getitem__, author_col), dtype=np.int64, count=len(authorships))
+    del paper_col, author_col
+    return owners_coded(pp, pa, author_ids, author_code, table.index, name_of, key_of, identity, only)
+
+
+def owners_coded(
+    pp: np.ndarray, pa: np.ndarray, author_ids: list[str], author_code: dict[str, int],
+    paper_index: dict[str, int], name_of: dict[str, str | None], key_of: dict[str, str | None],
+    identity: IdentityResult, only: set[str] | None = None,
+) -> tuple[np.ndarray, np.ndarray, list[str], list[str], list[str], list[list[str]]]:
+    """`_owners` from authorships already coded: pp (paper code), pa (author code) per authorship."""
     # Identity codes: author ids first (code = author code), then link targets and split parts.
     owner_code: dict[str, int] = dict(author_code)
     of_author = np.arange(len(author_ids), dtype=np.int64)
     for author_id, (ident, _, _) in identity.links.items():
-        if author_id in author_code:
-            of_author[author_code[author_id]] = owner_code.setdefault(ident, len(owner_code))
-    pp = np.fromiter(map(table.index.__getitem__, paper_col), dtype=np.int64, count=len(authorships))
-    pa = np.fromiter(map(author_code.__getitem__, author_col), dtype=np.int64, count=len(authorships))
-    del paper_col, author_col
+        code = author_code.get(author_id)
+        if code is not None:
+            of_author[code] = owner_code.setdefault(ident, len(owner_code))
     po = of_author[pa]
     if identity.overrides:
         # Overridden authorships, found by (paper, author) code in one sorted lookup.
         n_authors = len(author_ids)
         codes_of, targets = [], []
         for (paper_id, author_id), (ident, _, _) in identity.overrides.items():
-            p_code, a_code = table.index.get(paper_id), author_code.get(author_id)
+            p_code, a_code = paper_index.get(paper_id), author_code.get(author_id)
             if p_code is not None and a_code is not None:
                 codes_of.append(p_code * n_authors + a_code)
                 targets.append(owner_code.setdefault(ident, len(owner_code)))
@@ -354,7 +366,6 @@ def _owners(
     renumber[codes] = np.arange(len(codes))
     kept_owners = [owners[c] for c in codes]
     names = [name_of.get(o) or name_of.get(o.split("~", 1)[0]) or o for o in kept_owners]
-    key_of = {r[0]: r[2] for r in authors}
     keys = [key_of.get(o) or key_of.get(o.split("~", 1)[0]) or normalise_person_name(n)
             for o, n in zip(kept_owners, names, strict=True)]
     return (renumber[po[keep]], pp[keep], kept_owners, names, keys, [sorted(members[c]) for c in codes])
@@ -377,15 +388,22 @@ def stored_identity(engine: Engine) -> IdentityResult:
 
 def recompute_authors(
     engine: Engine, *, incremental: bool = False, resolve: bool = True, today: date | None = None,
-    progress: Progress | None = None,
+    progress: Progress | None = None, snapshot_folder: Path | None = None,
 ) -> RecomputeReport:
     """Resolve identities and write every identity's metrics. `resolve=False` keeps the stored
     identities and recomputes every identity's metrics. Incremental: keep the stored identities and
-    redo only identities with papers written or newly cited since the last run."""
+    redo only identities with papers written or newly cited since the last run.
+    With `snapshot_folder`, the rows are kept there as integer arrays between runs and patched
+    (analytics.author_snapshot_runs): runs without identity resolution then read only what changed."""
     say = progress or (lambda _m: None)
     now = datetime.now(UTC)
     today = today or now.date()
     report = RecomputeReport("incremental" if incremental else "full" if resolve else "metrics")
+    if snapshot_folder is not None:
+        from paperscope.analytics.author_snapshot_runs import recompute_with_snapshot
+
+        return recompute_with_snapshot(engine, snapshot_folder, report, incremental=incremental, resolve=resolve,
+                                       now=now, today=today, say=say)
     clock = time.perf_counter()
 
     def lap(name: str) -> None:
@@ -437,8 +455,20 @@ def _finish(
     resolving: bool, lap: Callable[[str], None], say: Progress,
 ) -> None:
     """Code the authorships by identity, compute every metric and write the rows (and identities)."""
-    po, pp, owners, names, keys, members = _owners(authorships, authors, identity, table, only)
+    coded = _owners(authorships, authors, identity, table, only)
     lap("coding")
+    write_metrics(engine, report, coded, identity, table, only, now, today, resolving, lap, say)
+
+
+def write_metrics(
+    engine: Engine, report: RecomputeReport,
+    coded: tuple[np.ndarray, np.ndarray, list[str], list[str], list[str], list[list[str]]],
+    identity: IdentityResult, table: PaperTable, only: set[str] | None, now: datetime, today: date,
+    resolving: bool, lap: Callable[[str], None], say: Progress,
+) -> int:
+    """Compute every metric of the coded identities (`_owners`) and write the rows (and, when
+    `resolving`, the identities) in one transaction; returns the rows written."""
+    po, pp, owners, names, keys, members = coded
     with engine.connect() as connection:
         stamp = store.db_timestamp(connection, now)
     inner: dict[str, float] = {}
@@ -458,6 +488,7 @@ def _finish(
         lap("write")
         store.finish_run(connection, run_id, report.as_dict(), datetime.now(UTC))
     say(f"wrote metrics of {len(rows):,} identities")
+    return len(rows)
 
 
 def _recompute_slice(

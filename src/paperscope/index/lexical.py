@@ -26,6 +26,13 @@ from sqlalchemy import Engine
 from paperscope.store import search_reads as reads
 
 SCHEMA_VERSION = 1
+# The writer: indexing is CPU-bound in tantivy's threads (tokenising, stemming); the Python side
+# only builds documents (~8 us each). Both cores index; a whole build gets a large memory budget
+# (split between the threads) so that fewer, larger segments are written and merged; a daily
+# update of a few thousand papers needs little. Measured in bench/search.py and docs/search.md.
+WRITER_THREADS = 2
+BUILD_HEAP_BYTES = 1_000_000_000
+UPDATE_HEAP_BYTES = 256_000_000
 EPOCH = date(1970, 1, 1)
 MAX_QUERY_TERMS = 32  # a pasted abstract is cut to its rarest terms
 FIELDS = ("title", "abstract", "author")
@@ -245,7 +252,7 @@ def _write_state(folder: Path, state: dict[str, Any]) -> None:
 
 def update_lexical(
     engine: Engine, folder: Path, *, rebuild: bool = False, progress: Progress = _quiet,
-    heap_bytes: int = 256_000_000, threads: int = 2, page: int = 5000,
+    heap_bytes: int | None = None, threads: int = WRITER_THREADS, page: int = 5000,
 ) -> LexicalUpdate:
     """Bring the keyword index in `folder` up to date with the store (only changed papers)."""
     started = time.perf_counter()
@@ -265,7 +272,8 @@ def update_lexical(
         latest = reads.latest_paper_update(connection)
         total = reads.count_papers(connection)
     index = LexicalIndex(folder)
-    writer = index.index.writer(heap_size=heap_bytes, num_threads=threads)
+    heap = heap_bytes or (BUILD_HEAP_BYTES if watermark is None else UPDATE_HEAP_BYTES)
+    writer = index.index.writer(heap_size=heap, num_threads=threads)
     after: str | None = None
     progress("keyword index", 0, total if watermark is None else None)
     try:

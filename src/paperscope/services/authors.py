@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections import Counter
 from datetime import UTC, date, datetime
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine
@@ -206,9 +207,19 @@ def get_author_profile(engine: Engine, name_or_id: str, sort: str = "date", toda
     }
 
 
+def snapshot_folder(data_dir: Path) -> Path:
+    """Where author profile runs keep their integer snapshot of the store (a derived folder)."""
+    return Path(data_dir) / "derived" / "authors"
+
+
 def recompute(engine: Engine, incremental: bool = False, similar: bool = True, resolve: bool = True,
-              progress: Any = None) -> dict[str, Any]:
-    report = recompute_authors(engine, incremental=incremental, resolve=resolve, progress=progress)
+              progress: Any = None, data_dir: Path | None = None) -> dict[str, Any]:
+    """Author profiles: identities (unless `resolve` is False or `incremental`), every metric, similar
+    authors. With `data_dir`, runs keep an integer snapshot of the store there and patch it, so that
+    runs without identity resolution read only what changed (analytics.author_snapshot_runs)."""
+    folder = snapshot_folder(data_dir) if data_dir is not None else None
+    report = recompute_authors(engine, incremental=incremental, resolve=resolve, progress=progress,
+                               snapshot_folder=folder)
     out = report.as_dict()
     if similar:
         out["similar"] = compute_similar_authors(engine, progress=progress)

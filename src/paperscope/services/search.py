@@ -1,8 +1,10 @@
 """Search and discovery: keyword (BM25), semantic (HNSW over the paper embeddings) and hybrid
 (reciprocal rank fusion) search with filters and sorts, similar papers, feeds and trending.
 
-The indexes are derived files under `<data_dir>/index/` (`lexical/`, `vectors-<embedder>/`), built
-and refreshed from the store by `build_indexes` (`paperscope index`); deleting them loses nothing.
+The indexes are derived files under `<data_dir>/index/` (`lexical/`, and `vectors/` of the active
+embedder generation), built and refreshed from the store by `build_indexes` (`paperscope index`);
+deleting them loses nothing. Query text is encoded by the model of the generation the semantic
+index holds, which `build_indexes` keeps the active one.
 """
 
 from __future__ import annotations
@@ -21,15 +23,14 @@ from typing import Any
 import numpy as np
 from sqlalchemy import Engine
 
-from paperscope.analytics.embedders import TfidfSvdEmbedder, make_embedder, paper_text
+from paperscope.analytics.embedders import TfidfSvdEmbedder, paper_text
 from paperscope.index.lexical import LexicalIndex, LexicalUpdate, analyse, update_lexical
 from paperscope.index.vectors import VectorIndex, VectorUpdate, update_vectors
-from paperscope.services import inputs
-from paperscope.services import scores as scores_service
+from paperscope.services import embeddings, inputs
 from paperscope.services.runners import Runner
-from paperscope.store import queries
-from paperscope.store import scores as scores_store
+from paperscope.store import generations, queries
 from paperscope.store import search_reads as reads
+from paperscope.store.generations import Generation
 from paperscope.store.search_reads import SearchFilter
 
 MODES = ("keyword", "semantic", "hybrid")
@@ -62,8 +63,7 @@ def index_root(data_dir: Path) -> Path:
     return Path(data_dir) / "index"
 
 
-def _model_name(embedder_name: str | None) -> str:
-    return make_embedder(embedder_name or scores_service.DEFAULT_EMBEDDER).name
+VECTORS = "vectors"  # the semantic index's folder under the index root: of the active generation
 
 
 # --- building ------------------------------------------------------------------------------------
@@ -88,30 +88,28 @@ def build_indexes(
     embed: bool = True,
     progress: Progress = _quiet,
     runner: Runner | None = None,
+    default_embedder: str | None = None,
 ) -> IndexSummary:
-    """Refresh both indexes from the store: the keyword index for changed papers; the paper
-    embeddings (only new or changed papers, `embed=False` to skip) and the semantic index."""
+    """Refresh both indexes from the store: the keyword index for changed papers; the embeddings
+    of the named embedder's generation (default: the active one's, else `default_embedder`'s; only
+    new or changed papers; `embed=False` to skip) and the semantic index of the active generation."""
     root = index_root(data_dir)
     lexical = update_lexical(engine, root / "lexical", rebuild=rebuild, progress=progress)
     summary = IndexSummary(lexical=lexical, vectors=None, folder=str(root))
-    name = embedder_name or scores_service.DEFAULT_EMBEDDER
-    model = _model_name(name)
     if embed:
         try:
-            embedder, summary.refit_reason = scores_service.prepare_embedder(engine, name)
+            _, embedded, summary.refit_reason = embeddings.update(
+                engine, embedder_name, data_dir, progress=progress, runner=runner, default=default_embedder)
         except ValueError as exc:
             summary.semantic_skipped = str(exc)
             return summary
-        summary.embedded, _ = scores_service.update_embeddings(engine, embedder, progress, runner=runner)
-        version = embedder.version
-    else:
-        with engine.connect() as connection:
-            version = reads.current_embedding_version(connection, model)  # type: ignore[assignment]
-        if version is None:
-            summary.semantic_skipped = f"no {model} embeddings in the store: run paperscope score"
-            return summary
-    summary.vectors = update_vectors(engine, root / f"vectors-{model}", model, version, rebuild=rebuild,
-                                     progress=progress)
+        summary.embedded = embedded.embedded
+    with engine.connect() as connection:
+        generation = generations.active_generation(connection)
+    if generation is None:
+        summary.semantic_skipped = "no embedder generation is active: run paperscope score (or paperscope embed)"
+        return summary
+    summary.vectors = update_vectors(generation, root / VECTORS, rebuild=rebuild, progress=progress)
     return summary
 
 
@@ -247,18 +245,16 @@ class Searcher:
     changes, so a long-lived searcher (one per process, held by the runtime) follows
     `paperscope index` without a restart and never opens anything per request."""
 
-    def __init__(
-        self, engine: Engine, data_dir: Path, embedder_name: str | None = None, root: Path | None = None
-    ) -> None:
+    def __init__(self, engine: Engine, data_dir: Path, root: Path | None = None) -> None:
         self.engine = engine
         self.root = Path(root) if root is not None else index_root(data_dir)  # a published snapshot
-        self.model = _model_name(embedder_name)
         self._lexical: LexicalIndex | None = None
         self._lexical_stamp: tuple[int, int, int] | None = None
         self._vectors: VectorIndex | None = None
         self._vectors_stamp: tuple[int, int, int] | None = None
         self._embedder: Any = None
         self._encode: Callable[[str], np.ndarray] | None = None
+        self._generation: Generation | None = None
         self._lock = threading.Lock()
 
     @property
@@ -275,7 +271,7 @@ class Searcher:
 
     @property
     def vectors(self) -> VectorIndex:
-        folder = self.root / f"vectors-{self.model}"
+        folder = self.root / VECTORS
         stamp = index_stamp(folder)
         if self._vectors is None or stamp != self._vectors_stamp:
             with self._lock:
@@ -283,28 +279,34 @@ class Searcher:
                     if stamp is None or not VectorIndex.exists(folder):
                         raise SearchUnavailable(f"no semantic index at {folder}: run paperscope index")
                     opened = VectorIndex(folder)
-                    if self._vectors is None or opened.version != self._vectors.version:
-                        self._embedder, self._encode = None, None  # a refit: the query encoder follows
+                    if self._vectors is None or opened.generation != self._vectors.generation:
+                        # Another generation indexed: the query encoder follows it.
+                        self._embedder, self._encode, self._generation = None, None, None
                     self._vectors, self._vectors_stamp = opened, stamp
         return self._vectors
 
+    @property
+    def generation(self) -> Generation:
+        """The embedder generation whose vectors the semantic index holds (the active one when
+        the index was built)."""
+        vectors = self.vectors
+        if self._generation is None or self._generation.id != vectors.generation:
+            with self.engine.connect() as connection:
+                found = generations.get_generation(connection, vectors.generation)
+            if found is None:
+                raise SearchUnavailable(f"the semantic index holds generation {vectors.generation}, which the store "
+                                        "no longer has: run paperscope index")
+            self._generation = found
+        return self._generation
+
     def embedder(self) -> Any:
-        """The embedder of the semantic index's version (the TF-IDF fit comes from the store)."""
+        """The model of the indexed generation: query text is encoded by the model whose vectors it is
+        compared with."""
         if self._embedder is None:
-            vectors = self.vectors
-            if vectors.model == TfidfSvdEmbedder.name:
-                with self.engine.connect() as connection:
-                    run = scores_store.latest_model_run(
-                        connection, "embedder", vectors.model, with_artifact=True
-                    )
-                if run is None or run["artifact"] is None or run["version"] != vectors.version:
-                    raise SearchUnavailable(
-                        "the semantic index was built from another fit of the embedder than the store's "
-                        "latest: run paperscope index"
-                    )
-                self._embedder = TfidfSvdEmbedder.loads(run["artifact"])
-            else:
-                self._embedder = make_embedder(vectors.model)
+            try:
+                self._embedder = embeddings.load_embedder(self.engine, self.generation)
+            except ValueError as exc:
+                raise SearchUnavailable(str(exc)) from exc
         return self._embedder
 
     def embed_query(self, text: str) -> np.ndarray:
@@ -605,7 +607,7 @@ def trending_scores(
                 series.setdefault((row["paper_id"], row["source"], signal), []).append(
                     (observed, int(row[signal]), feed_day, dated)
                 )
-    for (pid, _source, signal), points in series.items():
+    for (pid, source, signal), points in series.items():
         total = raw = 0.0
         previous: int | None = None
         for observed, value, feed_day, dated in points:
@@ -624,11 +626,36 @@ def trending_scores(
         entry = best.setdefault(pid, {"upvotes": 0.0, "citations": 0.0, "upvotes_gained": 0.0,
                                       "citations_gained": 0.0})
         key = "upvotes" if signal == "upvotes" else "citations"
-        if total > entry[key]:
+        if source == LOCAL:  # readers' own upvotes add to what the sources report
+            entry["local"] = entry.get("local", 0.0) + total
+            entry["local_gained"] = entry.get("local_gained", 0.0) + raw
+        elif total > entry[key]:
             entry[key], entry[f"{key}_gained"] = total, raw
     for entry in best.values():
+        entry["upvotes"] += entry.pop("local", 0.0)
+        entry["upvotes_gained"] += entry.pop("local_gained", 0.0)
         entry["trending"] = entry["upvotes"] + citation_weight * entry["citations"]
     return best
+
+
+LOCAL = "paperscope"  # the readers' own upvotes, as a source of observations
+
+
+def with_local_upvotes(connection: Any, observations: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The observations plus this instance's readers' upvotes as a series of their own: the count
+    after each upvote, dated when it was given. Local upvotes add to a source's upvotes."""
+    from paperscope.store.library_marks import local_upvote_events
+
+    rows = list(observations)
+    count: dict[str, int] = {}
+    first: dict[str, Any] = {}
+    for pid, when in local_upvote_events(connection):
+        count[pid] = count.get(pid, 0) + 1
+        first.setdefault(pid, when)
+        rows.append({"paper_id": pid, "source": LOCAL, "observed_at": when, "dated_by": "source",
+                     "upvotes": count[pid], "cited_by_count": None, "featured_on": first[pid], "published": None})
+    rows.sort(key=lambda r: (r["paper_id"], r["source"], _as_datetime(r["observed_at"])))
+    return rows
 
 
 def trend_label(upvotes: int | None, citations_gained: float, window: str | None) -> str:
@@ -665,7 +692,8 @@ def feed(
         if period == "trending":
             days = WINDOWS[window]
             trend = trending_scores(
-                reads.observations_since(connection, now - timedelta(days=TRENDING_LOOKBACK_DAYS)), now,
+                with_local_upvotes(connection, reads.observations_since(
+                    connection, now - timedelta(days=TRENDING_LOOKBACK_DAYS))), now,
                 window_days=days,
             )
             ids = sorted((pid for pid, t in trend.items() if t["trending"] > 0),
@@ -691,7 +719,8 @@ def feed(
             start, end = period_window(period, anchor)
             rows = reads.feed_papers(connection, start, end, f)
             if sort == "trending":
-                trend = trending_scores(reads.observations_since(connection, None, [r["id"] for r in rows]), now)
+                trend = trending_scores(with_local_upvotes(
+                    connection, reads.observations_since(connection, None, [r["id"] for r in rows])), now)
                 rows.sort(key=lambda r: (-trend.get(r["id"], {}).get("trending", 0.0), -(r["upvotes"] or 0),
                                          r["id"]))
             elif sort == "upvotes":
@@ -700,7 +729,8 @@ def feed(
                 rows.sort(key=lambda r: (_ordinal(r["feed_day"]), r["upvotes"] or 0, r["id"]), reverse=True)
             ids = [r["id"] for r in rows]
             if sort != "trending":
-                trend = trending_scores(reads.observations_since(connection, None, ids[:limit]), now)
+                trend = trending_scores(with_local_upvotes(
+                    connection, reads.observations_since(connection, None, ids[:limit])), now)
         ids = ids[:limit]
         cards = reads.paper_cards(connection, ids)
     items = []

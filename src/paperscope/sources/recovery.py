@@ -96,27 +96,22 @@ def _array_start(data: bytes, key: str | None) -> int | None:
     return match.end() - 1 if match else None
 
 
-def salvage_json_array(data: bytes, key: str | None = None) -> list[Any | Damaged] | None:
-    """The entries of the JSON array at top level (`key` None) or under `"key": [`, each parsed
-    alone; None when no such array is found. Broken entries come back as `Damaged`, and an array
-    cut short ends with one for its unfinished entry."""
+def json_array_spans(data: bytes, key: str | None = None) -> list[tuple[int, int, bool]] | None:
+    """(start, end, finished) byte spans of the entries of the JSON array at top level (`key`
+    None) or under `"key": [`, found by scanning brackets and strings, not by parsing; None when no
+    such array is found. An array cut short ends with an unfinished span."""
     start = _array_start(data, key)
     if start is None:
         return None
-    items: list[Any | Damaged] = []
+    spans: list[tuple[int, int, bool]] = []
     depth = 0
     pos = start + 1
     item_start = pos
 
-    def close_item(end: int) -> None:
+    def close(end: int, finished: bool = True) -> None:
         chunk = data[item_start:end]
-        if not chunk.strip():
-            return
-        offset = item_start + (len(chunk) - len(chunk.lstrip()))
-        try:
-            items.append(orjson.loads(chunk))
-        except orjson.JSONDecodeError as exc:
-            items.append(Damaged(len(items), offset, f"invalid JSON: {exc}", _raw(chunk)))
+        if chunk.strip():
+            spans.append((item_start + len(chunk) - len(chunk.lstrip()), end, finished))
 
     while True:
         match = _STRUCTURE.search(data, pos)
@@ -138,16 +133,37 @@ def salvage_json_array(data: bytes, key: str | None = None) -> list[Any | Damage
             depth += 1
         elif char in b"]}":
             if depth == 0:  # the end of the array
-                close_item(match.start())
-                return items
+                close(match.start())
+                return spans
             depth -= 1
         elif depth == 0:  # a comma between entries
-            close_item(match.start())
+            close(match.start())
             item_start = pos
-    rest = data[item_start:]
-    if rest.strip():
-        offset = item_start + (len(rest) - len(rest.lstrip()))
-        items.append(Damaged(len(items), offset, "response cut short inside this entry", _raw(rest)))
+    close(len(data), finished=False)
+    return spans
+
+
+def salvage_json_array(data: bytes, key: str | None = None) -> list[Any | Damaged] | None:
+    """The entries of the JSON array at top level (`key` None) or under `"key": [`, each parsed
+    alone; None when no such array is found. Broken entries come back as `Damaged`, and an array
+    cut short ends with one for its unfinished entry."""
+    spans = json_array_spans(data, key)
+    if spans is None:
+        return None
+    return _parse_spans(data, spans)
+
+
+def _parse_spans(data: bytes, spans: list[tuple[int, int, bool]], first_index: int = 0) -> list[Any | Damaged]:
+    items: list[Any | Damaged] = []
+    for index, (begin, end, finished) in enumerate(spans, start=first_index):
+        chunk = data[begin:end]
+        if not finished:
+            items.append(Damaged(index, begin, "response cut short inside this entry", _raw(chunk)))
+            continue
+        try:
+            items.append(orjson.loads(chunk))
+        except orjson.JSONDecodeError as exc:
+            items.append(Damaged(index, begin, f"invalid JSON: {exc}", _raw(chunk)))
     return items
 
 

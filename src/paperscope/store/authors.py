@@ -379,22 +379,6 @@ def paper_orgs(connection: Connection, paper_ids: Sequence[str]) -> dict[str, li
     return out
 
 
-def embeddings_available(connection: Connection) -> list[tuple[str, str, int]]:
-    """(model, version, papers) of stored paper embeddings, most papers first; [] without the table."""
-    if not has_table(connection, "paper_embeddings"):
-        return []
-    return [tuple(r) for r in connection.exec_driver_sql(
-        "SELECT model, model_version, COUNT(*) FROM paper_embeddings GROUP BY model, model_version "
-        "ORDER BY COUNT(*) DESC").fetchall()]
-
-
-def load_embeddings(connection: Connection, model: str, version: str) -> list[tuple[str, int, bytes]]:
-    mark = "?" if connection.dialect.name == "sqlite" else "%s"
-    return connection.exec_driver_sql(
-        f"SELECT paper_id, dim, vector FROM paper_embeddings WHERE model = {mark} AND model_version = {mark}",
-        (model, version)).fetchall()
-
-
 def load_paper_texts(connection: Connection) -> list[tuple[str, str, str | None]]:
     """(id, title, abstract) of every paper, for text-based similarity."""
     return connection.exec_driver_sql("SELECT id, title, abstract FROM papers").fetchall()
@@ -481,3 +465,57 @@ def author_exists(connection: Connection, ref: str) -> bool:
     return bool(connection.execute(select(schema.authors.c.id).where(schema.authors.c.id == ref)).first()
                 or connection.execute(select(author_metrics.c.identity_id)
                                       .where(author_metrics.c.identity_id == ref)).first())
+
+
+# --- the integer snapshot's patches and checks ----------------------------------------------------
+
+def latest_paper_write(connection: Connection) -> datetime | None:
+    """The latest papers.updated_at: what a snapshot read now has seen."""
+    return connection.execute(select(func.max(schema.papers.c.updated_at))).scalar_one()
+
+
+def latest_score_write(connection: Connection) -> datetime | None:
+    if not has_table(connection, "paper_scores"):
+        return None
+    return connection.exec_driver_sql("SELECT MAX(computed_at) FROM paper_scores").scalar_one()
+
+
+def papers_written_since(connection: Connection, since: datetime) -> list[str]:
+    p = schema.papers
+    return [r[0] for r in connection.execute(select(p.c.id).where(p.c.updated_at > since))]
+
+
+def scores_written_since(connection: Connection, since: datetime | None) -> list[tuple]:
+    """(paper id, novelty percentile, AI Score) of score rows computed after `since` (None: all)."""
+    if not has_table(connection, "paper_scores"):
+        return []
+    from paperscope.store.scores_schema import paper_scores
+
+    query = select(paper_scores.c.paper_id, paper_scores.c.novelty_pct, paper_scores.c.ai_score)
+    if since is not None:
+        query = query.where(paper_scores.c.computed_at > since)
+    return [tuple(r) for r in connection.execute(query)]
+
+
+def edges_from(connection: Connection, paper_ids: Sequence[str]) -> list[tuple]:
+    """(citing id, cited id) of the resolved edges these papers cite."""
+    c = schema.citations
+    out: list[tuple] = []
+    for chunk in _chunks(list(paper_ids)):
+        out.extend(tuple(r) for r in connection.execute(
+            select(c.c.citing_id, c.c.cited_id).where(c.c.citing_id.in_(chunk), c.c.cited_id.is_not(None))))
+    return out
+
+
+def snapshot_counts(connection: Connection) -> dict[str, int]:
+    """The row counts an author snapshot must agree with to stand for the store."""
+    def count(sql: str) -> int:
+        return int(connection.exec_driver_sql(sql).scalar_one())
+
+    return {
+        "papers": count("SELECT COUNT(*) FROM papers"),
+        "authors": count("SELECT COUNT(*) FROM authors"),
+        "authorships": count("SELECT COUNT(*) FROM authorships"),
+        "edges": count("SELECT COUNT(*) FROM citations WHERE cited_id IS NOT NULL"),
+        "citation_counts": count("SELECT COUNT(*) FROM citation_counts"),
+    }

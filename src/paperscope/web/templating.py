@@ -23,11 +23,21 @@ def make_templates() -> Jinja2Templates:
     return Jinja2Templates(env=env)
 
 
+def _here(request: Request) -> str:
+    """The page's path and query: where a card's Save or Upvote form comes back to."""
+    return request.url.path + (f"?{request.url.query}" if request.url.query else "")
+
+
 def render(request: Request, name: str, context: dict[str, Any], status_code: int = 200) -> Response:
     """A page, with the CSRF cookie set when the browser has none and the token for its forms."""
+    from paperscope.services.library_marks import LibraryMarks
+    from paperscope.web.routes_accounts import current_user
+
     csrf: Csrf = request.app.state.csrf
     value, new = csrf.cookie_value(request)
-    context = {**context, "csrf_token": csrf.token(value)}
+    viewer = context.get("user") or current_user(request)
+    context = {**context, "csrf_token": csrf.token(value), "viewer": viewer,
+               "marks": LibraryMarks(request.app.state.runtime.engine, viewer), "here": _here(request)}
     response = request.app.state.templates.TemplateResponse(request, name, context, status_code=status_code)
     if new:
         response.set_cookie(CSRF_COOKIE, value, httponly=True, samesite="lax", path="/",

@@ -1,0 +1,60 @@
+"""In a real browser: the header's account links, and Save and Upvote from a Daily Papers card
+(plain form posts with the CSRF token), their state shown after, and the saved paper in the library."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from paperscope.services import accounts
+from paperscope.services.tokens import make_token
+
+EMAIL, PASSWORD = "browser-reader@example.org", "a long enough passphrase 42"
+
+
+def _reader(web_app: Any) -> None:
+    runtime = web_app.state.runtime
+    signup = accounts.sign_up(runtime.engine, EMAIL, PASSWORD)
+    user = signup.user
+    token = make_token(runtime.mail.secret_key, "signup", {"u": user["id"], "e": user["email_key"]})
+    accounts.confirm_sign_up(runtime.engine, runtime.mail.secret_key, token)
+
+
+def test_account_links_save_and_upvote_from_a_card(page: Any, live_url: str, web_app: Any) -> None:
+    _reader(web_app)
+    page.goto(live_url + "/?period=month&per_page=5")
+    header = page.locator("nav.account")
+    assert header.locator("a", has_text="Log in").count() == 1
+    assert header.locator("a", has_text="Sign up").count() == 1
+    card = page.locator("article.card").first
+    paper_id = card.get_attribute("data-paper-id")
+    assert card.locator("button.save").inner_text() == "Save"
+
+    # Not logged in: Save leads to the login page, which comes back to the list afterwards.
+    card.locator("button.save").click()
+    page.wait_for_url("**/login**")
+    page.fill("#email", EMAIL)
+    page.fill("#password", PASSWORD)
+    page.locator("main button[type=submit]").click()
+    page.wait_for_load_state()
+    assert page.locator("nav.account a", has_text="Library").count() == 1
+
+    page.goto(live_url + "/?period=month&per_page=5")
+    card = page.locator(f'article.card[data-paper-id="{paper_id}"]')
+    card.locator("button.save").click()
+    page.wait_for_load_state()
+    card = page.locator(f'article.card[data-paper-id="{paper_id}"]')
+    assert card.locator("button.save").inner_text() == "Saved"
+    assert card.locator("button.save").get_attribute("aria-pressed") == "true"
+    before = int(card.locator("button.upvote .count").inner_text())
+    card.locator("button.upvote").click()
+    page.wait_for_load_state()
+    card = page.locator(f'article.card[data-paper-id="{paper_id}"]')
+    assert card.locator("button.upvote").get_attribute("aria-pressed") == "true"
+    assert int(card.locator("button.upvote .count").inner_text()) == before + 1
+
+    # The paper page shows the same state; the library holds the paper.
+    page.goto(live_url + f"/papers/{paper_id}")
+    assert page.locator("article.paper .controls button.save").inner_text() == "Saved"
+    page.locator("nav.account a", has_text="Library").click()
+    page.wait_for_url("**/library")
+    assert page.locator(f'article.card[data-paper-id="{paper_id}"]').count() == 1
