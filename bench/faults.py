@@ -169,8 +169,11 @@ def main() -> int:
     load = os.getloadavg()[0]
     try:
         mut = mutations(scratch / "mutations") if FIXTURES.is_dir() else None
+        print("mutations:", mut, flush=True)
         kill = kills(scratch / "kills")
+        print("kills:", kill, flush=True)
         web = clients(scratch / "clients")
+        print("clients:", web, flush=True)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
     rows = []
@@ -192,9 +195,10 @@ def main() -> int:
     ]
     if mut is None:
         notes.append("The mutation sweep was skipped: ../shared/fixtures is absent.")
+    command = (f"BENCH_FAULT_SEEDS={SEEDS} BENCH_FAULT_KILLS={KILLS} BENCH_FAULT_CLIENTS={CLIENTS} "
+               f"BENCH_FAULT_PAPERS={PAPERS} bench/run.sh faults")
     write_result("faults", title="Fault sweep: mutated inputs, killed ingests, clients during an ingest",
-                 command="bench/run.sh faults", columns=["Fault", "Tried", "Survived", "Lost", "Tracebacks",
-                                                           "Wall s / CPU s"],
+                 command=command, columns=["Fault", "Tried", "Survived", "Lost", "Tracebacks", "Wall s / CPU s"],
                  rows=rows, notes=notes, raw={"mutations": mut, "kills": kill, "clients": web})
     return 0
 

@@ -4,8 +4,8 @@ worker nodes (one CPU each), and the projection to N workers for all of arXiv.
 Inputs: the real abstracts of ../shared (listings and recorded fixtures), cycled to
 BENCH_SCALE_OUT_TEXTS papers (default 20,000) in a SQLite store (papers with distinct ids; MiniLM's
 cost per abstract does not depend on the text being seen before). BENCH_SCALE_OUT_RANGE sets the
-papers per range (default 100). Each configuration embeds every paper from an empty embeddings
-table with `backfill_embeddings`, the code `paperscope embed backfill` runs:
+papers per range (default 100). Each configuration embeds every paper from an empty generation
+(its vector files removed) with `backfill_embeddings`, the code `paperscope embed backfill` runs:
 - in-process: one process, torch on one thread (what one Ray worker of one CPU runs);
 - Ray, 1 worker: a head with no CPUs (the driver's) and one worker node with one CPU;
 - Ray, 2 workers: the same with two worker nodes.
@@ -95,20 +95,21 @@ def build_store(n: int) -> str:
 
 
 def measure(url: str, runner, range_size: int) -> dict:  # type: ignore[no-untyped-def]
-    from sqlalchemy import text
+    import shutil
 
     from paperscope.analytics.embedders import MiniLMEmbedder
+    from paperscope.services import embeddings
     from paperscope.services.backfill import backfill_embeddings
     from paperscope.store.engine import open_engine
 
     engine = open_engine(url)
-    with engine.begin() as connection:
-        connection.execute(text("DELETE FROM paper_embeddings"))
     embedder = MiniLMEmbedder(threads=1)
+    generation = embeddings.ensure_generation(engine, embedder)
+    shutil.rmtree(generation.folder, ignore_errors=True)  # every paper embedded again
     embedder.embed(["warm up the model"])  # the in-process model loads outside the timing, as a worker's
     load = os.getloadavg()[0]
     cpu0, wall0 = _tree_cpu_seconds(os.getpid()), time.perf_counter()
-    summary = backfill_embeddings(engine, embedder, runner, range_size=range_size)
+    summary = backfill_embeddings(engine, generation, embedder, runner, range_size=range_size)
     wall = time.perf_counter() - wall0
     cpu = _tree_cpu_seconds(os.getpid()) - cpu0
     engine.dispose()

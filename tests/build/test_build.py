@@ -29,6 +29,7 @@ def build(database_url: str, data_dir: Path, *files: Path, batch: int = 500) -> 
     env = {
         **os.environ, "PAPERSCOPE_DATABASE_URL": database_url, "PAPERSCOPE_DATA_DIR": str(data_dir),
         "PAPERSCOPE_BATCH_SIZE": str(batch), "PYTHONPATH": str(REPO / "src"),
+        "PAPERSCOPE_BULK_EMBEDDER": "tfidf",  # no model to distil in a test
     }  # fmt: skip
     command = [sys.executable, "-m", "paperscope", "build", "--json"]
     for f in files:
@@ -80,7 +81,7 @@ def test_small_snapshot_end_to_end_then_a_daily_file(database_url: str, engine: 
     # The indexes answer: the title of a stored paper finds it by keyword.
     with engine.connect() as connection:
         paper_id, title = connection.execute(select(schema.papers.c.id, schema.papers.c.title).limit(1)).one()
-    found = search.Searcher(engine, data_dir, "tfidf").search(title, mode="keyword", limit=5)
+    found = search.Searcher(engine, data_dir).search(title, mode="keyword", limit=5)
     assert paper_id in [hit.paper_id for hit in found.hits]
 
     # A second file on a store with papers: incremental, through the record path.

@@ -13,6 +13,7 @@ from sqlalchemy import Engine, select
 
 from paperscope.services import accounts, recommend
 from paperscope.services.mailer import SmtpTransport
+from paperscope.store import generations
 from paperscope.store import users as users_store
 from paperscope.store.digests_schema import users
 from paperscope.web.routes_accounts import SESSION_COOKIE
@@ -148,9 +149,8 @@ def test_save_upvote_and_recommendations_explained_by_saved_papers(client: Any, 
     sign_up_and_confirm(client, smtp)
     with engine.connect() as connection:
         user = users_store.get_user_by_email(connection, "reader@example.org")
-        model = users_store.embedding_model(connection)
-        ids, vectors = users_store.embeddings_of(connection, *model, users_store.recent_embedded_ids(  # type: ignore[misc]
-            connection, *model, None, 100_000))  # type: ignore[misc]
+        recent = users_store.recent_paper_ids(connection, None, 100_000)
+    ids, vectors = generations.vectors_for(engine, recent)
     # The taste: three papers close to each other (a paper and its two nearest neighbours).
     unit = vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
     seed = 0

@@ -36,16 +36,18 @@ def test_backfill_status_and_publish_from_the_command_line(run, listings_dir: Pa
     before = orjson.loads(run("embed", "status", "--json").stdout)
     papers = before["papers"]
     assert papers == 124
-    tfidf = before["embedders"][0]
-    assert tfidf["embedder"] == "tfidf-svd" and tfidf["target_version"] is None and tfidf["missing"] == papers
+    assert before["generations"] == []  # nothing embedded yet
 
     first = run("embed", "backfill", "--embedder", "tfidf", "--range-size", "10")
     assert first.exit_code == 0, first.output
-    assert f"{papers} embedded, 0 already current" in _flat(first) and "13 ranges" in _flat(first)
+    assert f"{papers} papers embedded, 0 already current, 13 ranges" in _flat(first)
     again = run("embed", "backfill", "--embedder", "tfidf", "--range-size", "10")
-    assert f"0 embedded, {papers} already current" in _flat(again)  # resumes: nothing left to do
-    after = orjson.loads(run("embed", "status", "--json").stdout)["embedders"][0]
-    assert after["done"] and after["embedded"] == papers and after["missing"] == 0
+    assert f"0 papers embedded, {papers} already current" in _flat(again)  # nothing left to do
+    (after,) = orjson.loads(run("embed", "status", "--json").stdout)["generations"]
+    assert after["embedder"] == "tfidf-svd" and after["covered"] == after["papers"] == papers
+    assert not after["active"] and after["state"] == "ready"  # beside the active one: none is active yet
+    activated = run("embed", "activate", str(after["id"]))
+    assert activated.exit_code == 0 and "is active" in _flat(activated)
     assert "tfidf-svd" in run("embed", "status").stdout
 
     published = run("index", "--embedder", "tfidf", "--publish")

@@ -5,6 +5,7 @@ retried by Ray with no paper missing and none written twice."""
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import threading
 from collections.abc import Iterator
@@ -12,16 +13,18 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from sqlalchemy import Engine, bindparam, text
+from sqlalchemy import Engine, text
 
 from paperscope.analytics import novelty
 from paperscope.ingest.pipeline import run_ingest
-from paperscope.services import scores
-from paperscope.services.backfill import BackfillSummary, backfill_embeddings, backfill_status
+from paperscope.services import embeddings, scores
+from paperscope.services.backfill import BackfillSummary, backfill_embeddings
 from paperscope.services.demo import fixture_plans, listing_plans
 from paperscope.services.runners import LocalRunner, RayRunner
+from paperscope.store import generations
 from paperscope.store import scores as store
 from paperscope.store.engine import open_engine
+from paperscope.store.generations import Generation
 from paperscope.store.migrate import upgrade
 from tests.scaleout.conftest import wait_until
 
@@ -52,14 +55,15 @@ def fixture_store(request: pytest.FixtureRequest, shared_dir: Path, tmp_path_fac
     engine.dispose()
 
 
-def _vectors(engine: Engine, embedder) -> tuple[list[str], np.ndarray]:  # type: ignore[no-untyped-def]
-    with engine.connect() as connection:
-        return store.load_embeddings(connection, embedder.name, embedder.version)
+def _vectors(generation: Generation) -> tuple[list[str], np.ndarray]:
+    """The generation's vectors in paper id order."""
+    vectors = generations.open_vectors(generation)
+    ids = sorted(vectors.ids)
+    return vectors.rows(ids)
 
 
-def _forget_vectors(engine: Engine) -> None:
-    with engine.begin() as connection:
-        connection.execute(text("DELETE FROM paper_embeddings"))
+def _forget_vectors(generation: Generation) -> None:
+    shutil.rmtree(generation.folder, ignore_errors=True)
 
 
 def _papers(engine: Engine) -> list[str]:
@@ -67,53 +71,50 @@ def _papers(engine: Engine) -> list[str]:
         return [pid for (pid,) in connection.execute(text("SELECT id FROM papers ORDER BY id"))]
 
 
-def test_cluster_backfill_gives_the_in_process_vectors_and_resumes(fixture_store: Engine, ray_cluster: str) -> None:
+def test_cluster_backfill_gives_the_in_process_vectors_and_resumes(
+    fixture_store: Engine, ray_cluster: str, tmp_path: Path
+) -> None:
     engine = fixture_store
     papers = _papers(engine)
     assert len(papers) > 5000  # enough for many ranges
-    embedder, _ = scores.prepare_embedder(engine, "tfidf", refit=True)
-    _forget_vectors(engine)
-    local = backfill_embeddings(engine, embedder, LocalRunner(), range_size=RANGE)
-    local_ids, local_vectors = _vectors(engine, embedder)
+    embedder, generation, _ = embeddings.prepare(engine, "tfidf", tmp_path, refit=True)
+    _forget_vectors(generation)
+    local = backfill_embeddings(engine, generation, embedder, LocalRunner(), range_size=RANGE)
+    local_ids, local_vectors = _vectors(generation)
     assert local.embedded == len(papers) == len(local_ids)
 
-    _forget_vectors(engine)
+    _forget_vectors(generation)
     runner = RayRunner(ray_cluster)
     assert runner.nodes() == 2
-    spread = backfill_embeddings(engine, embedder, runner, range_size=RANGE)
-    ids, vectors = _vectors(engine, embedder)
+    spread = backfill_embeddings(engine, generation, embedder, runner, range_size=RANGE)
+    ids, vectors = _vectors(generation)
     assert spread.engine == "ray" and spread.ranges == local.ranges > 10
     assert spread.embedded == len(papers) and spread.changed == set(papers)
     assert ids == local_ids
     np.testing.assert_allclose(vectors, local_vectors, rtol=0, atol=1e-6)
 
-    # A backfill stopped part-way resumes: only the papers without a current vector are embedded.
-    lost = papers[::7]
-    with engine.begin() as connection:
-        for start in range(0, len(lost), 500):
-            connection.execute(
-                text("DELETE FROM paper_embeddings WHERE paper_id IN :ids").bindparams(
-                    bindparam("ids", expanding=True)
-                ),
-                {"ids": lost[start : start + 500]},
-            )
-    status = backfill_status(engine)["embedders"][0]
-    assert status["embedder"] == "tfidf-svd" and status["missing"] == len(lost) and not status["done"]
-    resumed = backfill_embeddings(engine, embedder, runner, range_size=RANGE)
-    assert resumed.embedded == len(lost) and resumed.changed == set(lost)
-    assert resumed.unchanged == len(papers) - len(lost)
-    assert backfill_status(engine)["embedders"][0]["done"]
-    np.testing.assert_allclose(_vectors(engine, embedder)[1], local_vectors, rtol=0, atol=1e-6)
+    # A backfill stopped part-way (as a kill would) resumes: the finished ranges are not embedded again.
+    _forget_vectors(generation)
+    stopped = backfill_embeddings(engine, generation, embedder, runner, range_size=RANGE, stop_after=5)
+    assert stopped.stopped and stopped.embedded < len(papers)
+    status = {g["id"]: g for g in embeddings.status(engine)["generations"]}[generation.id]
+    assert status["backfill_in_progress"] and status["ranges_done"] == 5
+    resumed = backfill_embeddings(engine, generation, embedder, runner, range_size=RANGE)
+    assert resumed.resumed_ranges == 5 and resumed.embedded == len(papers) - stopped.embedded
+    assert stopped.changed | resumed.changed == set(papers) and not stopped.changed & resumed.changed
+    status = {g["id"]: g for g in embeddings.status(engine)["generations"]}[generation.id]
+    assert status["covered"] == len(papers) and not status["backfill_in_progress"]
+    np.testing.assert_allclose(_vectors(generation)[1], local_vectors, rtol=0, atol=1e-6)
 
 
 def test_novelty_neighbours_on_the_cluster_equal_the_in_process_search(fixture_store: Engine, ray_cluster: str,
-                                                                       ) -> None:
+                                                                       tmp_path: Path) -> None:
     engine = fixture_store
-    embedder, _ = scores.prepare_embedder(engine, "tfidf")
-    backfill_embeddings(engine, embedder, LocalRunner(), range_size=RANGE)
+    embedder, generation, _ = embeddings.prepare(engine, "tfidf", tmp_path)
+    backfill_embeddings(engine, generation, embedder, LocalRunner(), range_size=RANGE)
     with engine.connect() as connection:
         facts = store.list_paper_facts(connection)
-    vectors = scores._aligned_vectors(engine, embedder, [f["id"] for f in facts])
+    vectors, _ = scores._aligned_vectors(engine, generation, [f["id"] for f in facts])
     args = (vectors, [f["year"] for f in facts], [f["published"] for f in facts],
             [f["primary_category"] for f in facts])
     here = novelty.compute_novelty(*args, method="exact")
@@ -145,39 +146,37 @@ def _alive(pid: int) -> bool:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("fixture_store", ["postgres"], indirect=True)  # the fault holds a PostgreSQL row lock
+@pytest.mark.parametrize("fixture_store", ["postgres"], indirect=True)  # the fault holds a PostgreSQL table lock
 def test_a_worker_killed_mid_range_is_retried_with_no_gap_and_no_duplicate(
-    fixture_store: Engine, ray_cluster: str
+    fixture_store: Engine, ray_cluster: str, tmp_path: Path
 ) -> None:
     engine = fixture_store
     papers = _papers(engine)
-    embedder, _ = scores.prepare_embedder(engine, "tfidf")
-    _forget_vectors(engine)
-    backfill_embeddings(engine, embedder, LocalRunner(), range_size=RANGE)
-    reference_ids, reference = _vectors(engine, embedder)
-    _forget_vectors(engine)
+    embedder, generation, _ = embeddings.prepare(engine, "tfidf", tmp_path)
+    _forget_vectors(generation)
+    backfill_embeddings(engine, generation, embedder, LocalRunner(), range_size=RANGE)
+    reference_ids, reference = _vectors(generation)
+    _forget_vectors(generation)
 
-    # Hold one paper's vector row in an open transaction: the worker whose range holds that paper
-    # blocks in its write, in the middle of its range, until it is killed.
-    held = papers[len(papers) // 2]
+    # Once the backfill has planned its ranges, lock the papers table: every worker blocks in the
+    # read of its range, in the middle of its work, until one of them is killed.
     holder = engine.connect()
     holding = holder.begin()
-    holder.execute(text(
-        "INSERT INTO paper_embeddings (paper_id, model, model_version, dim, vector, text_hash, computed_at) "
-        "VALUES (:pid, :model, 'held by the test', 1, :vector, 'held', now())"
-    ), {"pid": held, "model": embedder.name, "vector": b"\0\0\0\0"})
     outcome: dict[str, BackfillSummary | BaseException] = {}
 
     def run() -> None:
         try:
-            outcome["summary"] = backfill_embeddings(engine, embedder, RayRunner(ray_cluster), range_size=RANGE)
+            outcome["summary"] = backfill_embeddings(engine, generation, embedder, RayRunner(ray_cluster),
+                                                     range_size=RANGE)
         except BaseException as exc:  # reported by the assertions below
             outcome["error"] = exc
 
     thread = threading.Thread(target=run)
     thread.start()
     try:
-        victim = wait_until(lambda: _blocked_worker(engine), 120, "a worker blocked on the held paper")
+        wait_until(lambda: (generation.folder / "plan.json").is_file() or None, 120, "the backfill's plan")
+        holder.execute(text("LOCK TABLE papers IN ACCESS EXCLUSIVE MODE"))
+        victim = wait_until(lambda: _blocked_worker(engine), 120, "a worker blocked on the locked papers")
         os.kill(victim, signal.SIGKILL)
         wait_until(lambda: not _alive(victim), 30, f"worker {victim} to die")
     finally:
@@ -188,13 +187,10 @@ def test_a_worker_killed_mid_range_is_retried_with_no_gap_and_no_duplicate(
     assert "error" not in outcome, outcome.get("error")
     summary = outcome["summary"]
     assert isinstance(summary, BackfillSummary)
-    # Every range reported once: the killed attempt wrote nothing and counted nothing.
+    # Every range reported once: the killed attempt wrote nothing that counted.
     assert summary.embedded == len(papers) and summary.unchanged == 0 and summary.changed == set(papers)
-    with engine.connect() as connection:
-        rows, distinct = connection.execute(text(
-            "SELECT count(*), count(DISTINCT paper_id) FROM paper_embeddings WHERE model = :m"
-        ), {"m": embedder.name}).one()
-    assert rows == distinct == len(papers)  # 0 duplicated, 0 missing
-    ids, vectors = _vectors(engine, embedder)
-    assert ids == reference_ids and held in ids
-    np.testing.assert_allclose(vectors, reference, rtol=0, atol=1e-6)
+    vectors = generations.open_vectors(generation)
+    assert len(vectors.ids) == len(set(vectors.ids)) == len(papers)  # 0 duplicated, 0 missing
+    ids, matrix = _vectors(generation)
+    assert ids == reference_ids
+    np.testing.assert_allclose(matrix, reference, rtol=0, atol=1e-6)

@@ -132,8 +132,8 @@ def test_two_replicas_swap_to_a_published_snapshot_without_a_failed_request(
         pids.add(ops["process"]["pid"])
         assert ops["indexes"]["version"] == "snapshot-000002" and ops["indexes"]["swaps"] == 2
         assert ops["indexes"]["last_error"] is None
-        tfidf = next(e for e in ops["embeddings"]["embedders"] if e["embedder"] == "tfidf-svd")
-        assert tfidf["done"] and tfidf["embedded"] == ops["embeddings"]["papers"] == len(TOPICS) + 1
+        tfidf = next(g for g in ops["embeddings"]["generations"] if g["embedder"] == "tfidf-svd")
+        assert tfidf["active"] and tfidf["covered"] == ops["embeddings"]["papers"] == len(TOPICS) + 1
         page = httpx.get(f"{url}/ops", timeout=10)
         assert page.status_code == 200 and "snapshot-000002" in page.text
     assert len(pids) == 2

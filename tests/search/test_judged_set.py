@@ -29,7 +29,7 @@ def searcher(shared_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iter
     for plan in listing_plans(shared_dir) + fixture_plans(shared_dir):
         run_ingest(engine, plan.source, plan.target, plan.batches)
     search.build_indexes(engine, folder, "tfidf")
-    yield search.Searcher(engine, folder, "tfidf")
+    yield search.Searcher(engine, folder)
     engine.dispose()
 
 

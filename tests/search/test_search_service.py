@@ -50,8 +50,8 @@ def test_search_modes_filters_sorts_similar_and_incremental_indexes(
     assert built.lexical.docs == papers and built.lexical.indexed == papers
     assert built.vectors is not None and built.vectors.count == papers and built.vectors.added == papers
     assert (tmp_path / "index" / "lexical" / "state.json").is_file()
-    assert (tmp_path / "index" / "vectors-tfidf-svd" / "hnsw.bin").is_file()
-    s = Searcher(engine, tmp_path, "tfidf")
+    assert (tmp_path / "index" / "vectors" / "hnsw.bin").is_file()
+    s = Searcher(engine, tmp_path)
 
     # Keyword: BM25, field queries, phrases; every hit says which terms matched where.
     hits = s.search("jailbreak", "keyword").hits
@@ -151,13 +151,13 @@ def test_search_modes_filters_sorts_similar_and_incremental_indexes(
     assert third.lexical.indexed == 1 and third.lexical.docs == papers
     assert third.embedded == 1
     assert third.vectors is not None and third.vectors.replaced == 1 and third.vectors.count == papers
-    fresh = Searcher(engine, tmp_path, "tfidf")
+    fresh = Searcher(engine, tmp_path)
     assert [h.paper_id for h in fresh.search("quixotically", "keyword").hits] == [DEEPINCEPTION]
 
     # A rebuild from scratch gives the same results.
     rebuilt = search.build_indexes(engine, tmp_path, "tfidf", rebuild=True)
     assert rebuilt.lexical.rebuilt and rebuilt.lexical.docs == papers
-    assert Searcher(engine, tmp_path, "tfidf").search("jailbreak", "keyword").hits[0].paper_id == DEEPINCEPTION
+    assert Searcher(engine, tmp_path).search("jailbreak", "keyword").hits[0].paper_id == DEEPINCEPTION
 
 
 def _d(value: object) -> date:

@@ -32,7 +32,7 @@ def scored(shared_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterat
     plans = listing_plans(shared_dir) + [p for p in fixture_plans(shared_dir) if p.source == "openalex"]
     for plan in plans:
         run_ingest(engine, plan.source, plan.target, plan.batches)
-    summary = run_scores(engine, min_labelled=20)
+    summary = run_scores(engine, "tfidf", min_labelled=20)
     assert summary.ai_status == "trained" and summary.novelty_pct > 0
     recompute(engine, similar=False)
     app = create_app(Runtime(load_settings({"PAPERSCOPE_DATA_DIR": str(folder)}), engine), secret_key="k")

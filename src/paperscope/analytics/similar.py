@@ -1,10 +1,10 @@
 """Similar authors: identities whose work reads alike, by the embeddings of their papers.
 
-Each identity with at least `min_papers` papers gets a centroid: the mean of its papers' stored
-embeddings (table paper_embeddings, the embedder with the most papers embedded), or, when the store
-has no embeddings, the mean of its papers' TF-IDF vectors over titles and abstracts (sublinear tf,
-English stop words). Centroids are L2-normalised and compared by cosine; co-authors (identities
-sharing a paper) are left out, since sharing the papers says nothing more about the work.
+Each identity with at least `min_papers` papers gets a centroid: the mean of its papers' vectors
+in the active embedder generation, or, when no generation is active, the mean of its papers'
+TF-IDF vectors over titles and abstracts (sublinear tf, English stop words). Centroids are
+L2-normalised and compared by cosine; co-authors (identities sharing a paper) are left out, since
+sharing the papers says nothing more about the work.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from sqlalchemy import Engine
 
 from paperscope.analytics.authors import stored_identity
 from paperscope.store import authors as store
+from paperscope.store import generations
 
 BLOCK = 2048
 CELLS = 20_000_000  # similarity cells held at once (rows per block x identities)
@@ -49,14 +50,9 @@ def compute_similar_authors(engine: Engine, k: int = 10, min_papers: int = 2,
     identity = stored_identity(engine)
     with engine.connect() as connection:
         authorships = store.load_authorships(connection)
-        models = store.embeddings_available(connection)
-        if models:
-            model, version, _ = models[0]
-            vectors = store.load_embeddings(connection, model, version)
-            texts = None
-        else:
-            vectors = None
-            texts = store.load_paper_texts(connection)
+        generation = generations.active_generation(connection)
+        texts = None if generation is not None else store.load_paper_texts(connection)
+    vectors = generations.open_vectors(generation) if generation is not None else None
     owners: dict[str, int] = {}
     pairs: dict[tuple[int, str], None] = {}
     for paper_id, _pos, author_id in authorships:
@@ -65,11 +61,10 @@ def compute_similar_authors(engine: Engine, k: int = 10, min_papers: int = 2,
     counts = np.bincount(np.fromiter((o for o, _ in pairs), dtype=np.int64, count=len(pairs)),
                          minlength=len(owners))
     keep = counts >= min_papers
-    if vectors is not None:
-        paper_index = {r[0]: i for i, r in enumerate(vectors)}
-        dim = vectors[0][1] if vectors else 0
-        features = np.frombuffer(b"".join(r[2] for r in vectors), dtype="<f4").reshape(len(vectors), dim)
-        method = f"embeddings:{model}"
+    if vectors is not None and generation is not None:
+        paper_index = vectors.row_of
+        features = np.asarray(vectors.matrix, dtype=np.float32)
+        method = f"embeddings:{generation.embedder}"
     else:
         from sklearn.feature_extraction.text import TfidfVectorizer
 

@@ -124,10 +124,10 @@ def demo_command(
         execute(plan, refresh=None)  # one full computation follows the last source
     engine = runtime_or_exit().engine
     console.rule("[bold]scores, author profiles, search indexes")
-    summary = scores.run_scores(engine, settings.embedder, data_dir=settings.data_dir)
+    summary = scores.run_scores(engine, None, data_dir=settings.data_dir, default_embedder=settings.embedder)
     console.print(f"scored {summary.papers:,} papers ({summary.embedder}); AI Score: {summary.ai_status}")
     authors.recompute(engine, data_dir=settings.data_dir)
-    built = search.build_indexes(engine, settings.data_dir, settings.embedder)
+    built = search.build_indexes(engine, settings.data_dir, embed=False)
     console.print(f"search indexes in {built.folder}")
     stats_command()
     console.rule("[bold]Newest papers")

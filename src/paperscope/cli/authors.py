@@ -12,6 +12,7 @@ import typer
 from rich.markup import escape
 
 from paperscope.cli.app import app, console, fail, runtime_or_exit
+from paperscope.services.display import counted
 
 authors_app = typer.Typer(help="Author identities and metrics: recompute, merge, split.")
 app.add_typer(authors_app, name="authors")
@@ -40,7 +41,8 @@ def _header(p: dict[str, Any]) -> None:
     console.print(f"[bold]{escape(p['name'])}[/]   [dim]{escape(p['id'])}[/]")
     console.print(p["field"] or "—")
     console.print(
-        f"h-index {_num(p['h_index'])} · {_num(p['papers'])} papers · {_num(p['citations'])} citations · "
+        f"h-index {_num(p['h_index'])} · {counted(p['papers'], 'paper')} · "
+        f"{counted(p['citations'], 'citation')} · "
         f"Novelty {_num(p['novelty'], '%')} · AI Score {_num(p['ai_score'])}"
     )
     five = p["last_5_years"]
@@ -66,7 +68,7 @@ def _header(p: dict[str, Any]) -> None:
 
 
 def _cards(p: dict[str, Any], limit: int) -> None:
-    console.print(f"\n[bold]{p['papers']} Papers[/]  [dim](sorted by {p['sort']})[/]\n")
+    console.print(f"\n[bold]{counted(p['papers'], 'paper').capitalize()}[/]  [dim](sorted by {p['sort']})[/]\n")
     for card in p["cards"][:limit]:
         meta = "".join([
             _num(card["score"]) if card["score"] is not None else "",

@@ -27,7 +27,8 @@ def build_command(
         ..., "--snapshot", help="arXiv metadata snapshot file(s), JSON lines, plain or gzip."),
     stage: list[str] = typer.Option(None, "--stage", help="Run only these stages (repeatable; the stages "
                                     "are named below, an unknown one is refused with the list)."),
-    embedder: str = typer.Option(None, help="Embedder (default: the embedder setting)."),
+    embedder: str = typer.Option(None, help="Embedder: minilm, model2vec or tfidf (default: the active generation's; "
+                                 "a new store's full build: PAPERSCOPE_BULK_EMBEDDER, model2vec)"),
     restart: bool = typer.Option(False, help="Start a new build instead of resuming an unfinished one."),
     as_json: bool = typer.Option(False, "--json", help="Print the report as JSON."),
     engine_name: str = typer.Option("local", "--engine", help=ENGINE_HELP),
@@ -85,7 +86,8 @@ def build_command(
 
         try:
             report = run_build(
-                engine, settings.data_dir, snapshot, embedder_name=embedder or settings.embedder, stages=stage or None,
+                engine, settings.data_dir, snapshot, embedder_name=embedder, bulk_embedder=settings.bulk_embedder,
+                stages=stage or None,
                 restart=restart, batch_size=settings.batch_size, progress=progress, on_stage=on_stage,
                 runner=runner,
             )

@@ -12,6 +12,7 @@ from rich.table import Table
 
 from paperscope.cli.app import app, console, fail, runtime_or_exit
 from paperscope.cli.embed import ADDRESS_HELP, ENGINE_HELP, runner_or_exit
+from paperscope.services.display import counted, group
 
 model_app = typer.Typer(help="The models behind the scores.")
 app.add_typer(model_app, name="model")
@@ -23,8 +24,9 @@ def _fmt(value: float | None, digits: int = 1) -> str:
 
 @app.command("score")
 def score_command(
-    embedder: str = typer.Option(None, help="tfidf or minilm (default: PAPERSCOPE_EMBEDDER, else tfidf)"),
-    refit: bool = typer.Option(False, "--refit", help="Refit the TF-IDF embedder now (re-embeds every paper)"),
+    embedder: str = typer.Option(None, help="minilm, model2vec or tfidf: whose generation to bring up to date "
+                                 "(default: the active one's, else PAPERSCOPE_EMBEDDER, else minilm)"),
+    refit: bool = typer.Option(False, "--refit", help="Refit the TF-IDF embedder now (a new generation)"),
     k: int = typer.Option(10, min=1, max=100, help="Earlier neighbours behind each Novelty"),
     as_of_year: int = typer.Option(None, help="Year citation counts are taken as of (default: this year)"),
     engine_name: str = typer.Option("local", "--engine", help=ENGINE_HELP),
@@ -56,21 +58,22 @@ def score_command(
             progress.update(tasks[stage], completed=done, total=total)
 
         try:
-            summary = scores.run_scores(engine, embedder or settings.embedder, refit=refit, k=k,
-                                        as_of_year=as_of_year, progress=report, data_dir=settings.data_dir,
-                                        runner=runner)
+            summary = scores.run_scores(engine, embedder, refit=refit, k=k, as_of_year=as_of_year, progress=report,
+                                        data_dir=settings.data_dir, runner=runner, default_embedder=settings.embedder)
         except (EmbedderUnavailable, ValueError) as exc:
             fail(str(exc))
             raise
     if summary.refit_reason:
-        console.print(f"[yellow]refitted {summary.embedder}:[/] {summary.refit_reason} — every paper re-embedded")
+        console.print(f"[yellow]refitted {summary.embedder}:[/] {summary.refit_reason} — a new generation, "
+                      "every paper embedded")
     console.print(
-        f"[green]scored {summary.papers:,} papers[/] with {summary.embedder}@{summary.version}: "
+        f"[green]scored {summary.papers:,} papers[/] with generation {summary.generation} "
+        f"({summary.embedder}@{summary.version}): "
         f"{summary.embedded:,} embedded, {summary.unchanged:,} unchanged · novelty {summary.novelty_raw:,} "
         f"({summary.novelty_pct:,} with a percentile, {summary.novelty_searched:,} searched, "
         f"{summary.novelty_search}) · "
         f"{summary.categories_predicted:,} categories predicted · "
-        f"AI Score {summary.ai_scored:,}"
+        f"AI Score {summary.ai_scored:,}", soft_wrap=True
     )
     if summary.ai_status != "trained":
         console.print(f"[yellow]no AI Score:[/] {summary.ai_reason}")
@@ -103,7 +106,8 @@ def explain_command(
     n = out["novelty"]
     console.print(
         f"\n[bold]Novelty[/] {_fmt(n['percentile'], 0)}% (raw {_fmt(n['raw'], 3)}; "
-        f"percentile among {n['peers'] or 0} papers of {n['group']})"
+        f"percentile among {counted(n['peers'] or 0, 'paper')} of {group(n['group'])}; computed by embedder "
+        f"generation {n['generation'] if n['generation'] is not None else '?'}, {n['model']})"
     )
     if n["reason"]:
         console.print(f"  {n['reason']}")

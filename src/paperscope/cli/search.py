@@ -123,8 +123,8 @@ def similar_command(
         return
     console.print(f"papers similar to [bold]{paper_info['title']}[/] ({paper_info['id']})", highlight=False)
     for hit in hits:
-        console.print(f"[bold]{hit.rank}.[/] {hit.title}  [dim]{hit.paper_id} · {hit.published}[/]",
-                      highlight=False)
+        facts = " · ".join(x for x in (hit.paper_id, hit.published) if x)
+        console.print(f"[bold]{hit.rank}.[/] {hit.title}  [dim]{facts}[/]", highlight=False)
         console.print(f"   [dim]{' · '.join(hit.why)}[/]", highlight=False)
 
 
@@ -197,8 +197,9 @@ def feed_command(
 @app.command("index")
 def index_command(
     rebuild: bool = typer.Option(False, "--rebuild", help="Rebuild the indexes from scratch"),
-    embedder: str = typer.Option(None, help="tfidf or minilm (default: PAPERSCOPE_EMBEDDER, else tfidf)"),
-    no_embed: bool = typer.Option(False, "--no-embed", help="Index the stored embeddings as they are"),
+    embedder: str = typer.Option(None, help="minilm, model2vec or tfidf: whose generation to bring up to date "
+                                 "first (default: the active one's)"),
+    no_embed: bool = typer.Option(False, "--no-embed", help="Index the active generation's vectors as they are"),
     publish: bool = typer.Option(False, "--publish", help="Then publish the indexes as a new snapshot "
                                  "in PAPERSCOPE_INDEX_SNAPSHOTS (or --publish-to) for the web replicas"),
     publish_to: Path = typer.Option(None, "--publish-to", help="Snapshot folder (default: PAPERSCOPE_INDEX_SNAPSHOTS)"),
@@ -218,9 +219,10 @@ def index_command(
     engine = runtime_or_exit().engine
     try:
         summary = service.build_indexes(
-            engine, settings.data_dir, embedder or settings.embedder, rebuild=rebuild, embed=not no_embed, runner=runner
+            engine, settings.data_dir, embedder, rebuild=rebuild, embed=not no_embed, runner=runner,
+            default_embedder=settings.embedder
         )
-    except EmbedderUnavailable as exc:
+    except (EmbedderUnavailable, ValueError) as exc:
         fail(str(exc))
         raise
     lexical = summary.lexical

@@ -81,8 +81,12 @@ class Settings:
     s2_api_key: str = setting("", "Semantic Scholar API key (x-api-key header), optional.", secret=True)
     hf_min_interval: float = setting(0.5, "Seconds between requests to Hugging Face.", minimum=0)
     batch_size: int = setting(5000, "Records written to the store in one transaction.", minimum=1)
-    embedder: str = setting("tfidf", "Embedder feeding Novelty, similar papers and semantic search: tfidf or minilm.",
-                            choices=("tfidf", "minilm"))
+    embedder: str = setting("minilm", "Embedder of a store's first generation and of `paperscope embed backfill` "
+                            "without a name (the active generation feeds Novelty, similar papers and search).",
+                            choices=("minilm", "model2vec", "tfidf"))
+    bulk_embedder: str = setting("model2vec", "Embedder of a new store's full build (`paperscope build`): the static "
+                                 "model2vec embeds thousands of abstracts a second; MiniLM is backfilled after.",
+                                 choices=("minilm", "model2vec", "tfidf"))
     daily_categories: tuple[str, ...] = setting(
         ("cs.LG", "cs.CV", "cs.CL", "cs.AI", "stat.ML"),
         "arXiv categories `paperscope run` fetches each day (comma-separated).")

@@ -2,7 +2,7 @@
 of web replicas open, and swap for a newer one when it appears.
 
 A snapshot is a folder `<snapshots>/<NNNNNN>/` holding the index folders as `paperscope index` builds
-them (`lexical/`, `vectors-<embedder>/`: the keyword index, the vectors with the paper ids they map
+them (`lexical/`, `vectors/`: the keyword index, the vectors with the paper ids they map
 to) and a `MANIFEST.json` (its number, when and from what it was built, every file with its size
 and BLAKE2b digest). It is written under a staging name and renamed into place in one step, so a
 reader never sees a half-written snapshot: a numbered folder with a manifest is complete, and it is

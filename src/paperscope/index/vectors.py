@@ -1,11 +1,11 @@
-"""The semantic index: HNSW (hnswlib, inner product on unit vectors) over the stored paper embeddings.
+"""The semantic index: HNSW (hnswlib, inner product on unit vectors) over one embedder
+generation's paper vectors.
 
-A derived folder (`<data_dir>/index/vectors-<embedder>/`): `hnsw.bin` (the graph and vectors),
-`ids.txt` (paper id of each label, one a line) and `state.json` (embedder name and fitted version,
-dimension, HNSW parameters, the latest `computed_at` indexed). Updates are incremental: embeddings
-computed after the watermark are added, a changed paper's vector replaced under its label. A new
-embedder version (a refit) or a different number of papers than stored embeddings (merged papers)
-rebuilds it.
+A derived folder (`<data_dir>/index/vectors/`, of the active generation): `hnsw.bin` (the graph and vectors),
+`ids.txt` (paper id of each label, one a line), `hashes.txt` (the text hash of each label's
+vector) and `state.json` (generation, embedder and version, dimension, HNSW parameters). Updates
+are incremental: a paper new to the generation is added, one whose vector was recomputed (its
+hash differs) replaced under its label. Papers that left the generation rebuild it.
 """
 
 from __future__ import annotations
@@ -20,11 +20,11 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from sqlalchemy import Engine
 
-from paperscope.store import search_reads as reads
+from paperscope.store import generations
+from paperscope.store.generations import Generation
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 M = 16
 EF_CONSTRUCTION = 100
 # Lookup breadth. Few-word queries land among many papers of nearly equal similarity, where a
@@ -55,6 +55,7 @@ class VectorUpdate:
     count: int = 0
     model: str = ""
     version: str = ""
+    generation: int = 0
     seconds: float = 0.0
 
 
@@ -85,6 +86,10 @@ class VectorIndex:
     @property
     def version(self) -> str:
         return str(self.state["version"])
+
+    @property
+    def generation(self) -> int:
+        return int(self.state.get("generation") or 0)
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -138,103 +143,93 @@ class VectorIndex:
         return [(have[int(i)], float(sims[int(i)])) for i in top]
 
 
-def _write(folder: Path, index: Any, ids: list[str], state: dict[str, Any]) -> None:
+def _write(folder: Path, index: Any, ids: list[str], hashes: list[str], state: dict[str, Any]) -> None:
     folder.mkdir(parents=True, exist_ok=True)
     if ids:
         index.save_index(str(folder / "hnsw.bin.tmp"))
         (folder / "hnsw.bin.tmp").replace(folder / "hnsw.bin")
-    (folder / "ids.txt.tmp").write_text("\n".join(ids))
-    (folder / "ids.txt.tmp").replace(folder / "ids.txt")
+    for name, lines in (("ids.txt", ids), ("hashes.txt", hashes)):
+        (folder / f"{name}.tmp").write_text("\n".join(lines))
+        (folder / f"{name}.tmp").replace(folder / name)
     (folder / "state.json.tmp").write_text(json.dumps(state, indent=2, default=str))
     (folder / "state.json.tmp").replace(folder / "state.json")
 
 
 def update_vectors(
-    engine: Engine, folder: Path, model: str, version: str, *, rebuild: bool = False,
-    progress: Progress = _quiet, threads: int = 2, page: int = 20000,
+    generation: Generation, folder: Path, *, rebuild: bool = False, progress: Progress = _quiet,
+    threads: int = 2, page: int = 20000,
 ) -> VectorUpdate:
-    """Bring the semantic index in `folder` up to date with the stored embeddings of model@version."""
+    """Bring the semantic index in `folder` up to date with the generation's vectors."""
     hnswlib = _hnswlib()
     started = time.perf_counter()
     folder = Path(folder)
-    result = VectorUpdate(model=model, version=version)
+    result = VectorUpdate(model=generation.embedder, version=generation.version, generation=generation.id)
     state = json.loads((folder / "state.json").read_text()) if (folder / "state.json").is_file() else {}
     if not state:
         rebuild, result.reason = True, "no index yet"
     elif state.get("schema_version") != SCHEMA_VERSION:
         rebuild, result.reason = True, "index format changed"
-    elif (state.get("model"), state.get("version")) != (model, version):
-        rebuild, result.reason = True, f"embeddings are now {model}@{version} (index: {state.get('version')})"
+    elif state.get("generation") != generation.id:
+        rebuild, result.reason = True, f"generation {generation.id} ({generation.label}) is now indexed"
     elif rebuild:
         result.reason = "rebuild asked for"
+    source = generations.open_vectors(generation)
+    ids: list[str] = []
+    hashes: list[str] = []
+    index = None
+    if not rebuild and state.get("count"):
+        ids = (folder / "ids.txt").read_text().split("\n")
+        hashes = (folder / "hashes.txt").read_text().split("\n")
+        if any(pid not in source.row_of for pid in ids):
+            rebuild, result.reason, ids, hashes = True, "papers left the generation", [], []
+        else:
+            index = hnswlib.Index(space="ip", dim=int(state["dim"]))
+            index.load_index(str(folder / "hnsw.bin"), max_elements=len(ids))
     if rebuild:
         shutil.rmtree(folder, ignore_errors=True)
-        state = {}
-    ids: list[str] = []
-    index = None
-    if state.get("count"):
-        ids = (folder / "ids.txt").read_text().split("\n")
-        index = hnswlib.Index(space="ip", dim=int(state["dim"]))
-        index.load_index(str(folder / "hnsw.bin"), max_elements=len(ids))
     label_of = {pid: i for i, pid in enumerate(ids)}
-    watermark = datetime.fromisoformat(state["watermark"]) if state.get("watermark") else None
-    newest = watermark
-    dim = int(state.get("dim") or 0)
-    after: str | None = None
-    with engine.connect() as connection:
-        total = reads.count_papers(connection)
-    progress("semantic index", 0, total if watermark is None else None)
-    done = 0
-    while True:
-        with engine.connect() as connection:
-            rows = reads.embeddings_changed(connection, model, version, watermark, after, page)
-        if not rows:
-            break
-        after = rows[-1][0]
-        dim = rows[0][2]
-        matrix = np.frombuffer(b"".join(r[1] for r in rows), dtype="<f4").reshape(len(rows), dim)
+    todo = [r for r, (pid, digest) in enumerate(zip(source.ids, source.hashes, strict=True))
+            if pid not in label_of or hashes[label_of[pid]] != digest]
+    total = len(todo)
+    progress("semantic index", 0, total)
+    dim = generation.dim
+    for start in range(0, total, page):
+        rows = todo[start : start + page]
+        matrix = np.asarray(source.matrix[np.asarray(rows, dtype=np.int64)], dtype=np.float32)
         labels = np.empty(len(rows), dtype=np.int64)
-        for j, (pid, _, _, computed_at) in enumerate(rows):
+        for j, r in enumerate(rows):
+            pid, digest = source.ids[r], source.hashes[r]
             if pid in label_of:
                 labels[j] = label_of[pid]
+                hashes[label_of[pid]] = digest
                 result.replaced += 1
             else:
                 label_of[pid] = labels[j] = len(ids)
                 ids.append(pid)
+                hashes.append(digest)
                 result.added += 1
-            if newest is None or computed_at > newest:
-                newest = computed_at
         if index is None:
             index = hnswlib.Index(space="ip", dim=dim)
-            index.init_index(max_elements=max(total, len(ids), 1), M=M, ef_construction=EF_CONSTRUCTION)
+            index.init_index(max_elements=max(len(source), 1), M=M, ef_construction=EF_CONSTRUCTION)
         if len(ids) > index.get_max_elements():
             index.resize_index(max(len(ids), int(index.get_max_elements() * 1.25)))
         index.set_num_threads(threads)
         index.add_items(matrix, labels)
-        done += len(rows)
-        progress("semantic index", done, total if watermark is None else None)
-    with engine.connect() as connection:
-        stored = reads.count_embeddings(connection, model, version)
-    if len(ids) != stored and not rebuild:
-        again = update_vectors(engine, folder, model, version, rebuild=True, progress=progress,
-                               threads=threads, page=page)
-        again.reason = f"index held {len(ids):,} papers, the store {stored:,} embeddings: rebuilt"
-        return again
-    _write(folder, index, ids, {
+        progress("semantic index", start + len(rows), total)
+    _write(folder, index, ids, hashes, {
         "schema_version": SCHEMA_VERSION,
         "engine": "hnswlib",
-        "model": model,
-        "version": version,
+        "generation": generation.id,
+        "model": generation.embedder,
+        "version": generation.version,
         "dim": dim,
         "count": len(ids),
         "M": M,
         "ef_construction": EF_CONSTRUCTION,
         "ef": EF_SEARCH,
-        "watermark": newest.isoformat() if isinstance(newest, datetime) else newest,
         "updated": datetime.now().astimezone().isoformat(timespec="seconds"),
     })
     result.rebuilt = rebuild
     result.count = len(ids)
     result.seconds = round(time.perf_counter() - started, 3)
     return result
-

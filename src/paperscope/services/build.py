@@ -29,12 +29,15 @@ from paperscope.index.lexical import update_lexical
 from paperscope.index.vectors import update_vectors
 from paperscope.ingest import bulk
 from paperscope.services import authors as authors_service
+from paperscope.services import embeddings
 from paperscope.services import scores as scores_service
 from paperscope.services import search as search_service
 from paperscope.services.runners import Runner
 from paperscope.store import builds as store
 from paperscope.store import bulk as store_bulk
+from paperscope.store import generations
 from paperscope.store import scores as scores_store
+from paperscope.store.generations import Generation
 
 # (stage, done, total): total None when unknown; `note` says what the stage is doing.
 Progress = Callable[[str, int, int | None], None]
@@ -51,27 +54,39 @@ class BuildContext:
     engine: Engine
     data_dir: Path
     files: list[Path]
-    embedder_name: str
+    embedder_name: str | None  # None: the active generation's (a new store's: bulk_embedder)
     incremental: bool
+    bulk_embedder: str = "model2vec"
     batch_size: int = bulk.BULK_BATCH  # snapshot lines per transaction
     progress: Progress = _quiet
     embedder: Any = None
+    generation: Generation | None = None
     changed: set[str] | None = None  # papers embedded by this process (None: not known, e.g. resumed)
     facts: list[dict[str, Any]] | None = None
     vectors: np.ndarray | None = None
+    hashes: dict[str, str] = field(default_factory=dict)
     runner: Runner | None = None  # where the embed and Novelty stages run (None: this process)
 
     def prepared_embedder(self) -> Any:
         if self.embedder is None:
-            self.embedder, _ = scores_service.prepare_embedder(self.engine, self.embedder_name)
+            self.embedder, self.generation, _ = embeddings.prepare(
+                self.engine, self.embedder_name, self.data_dir, default=self.bulk_embedder)
         return self.embedder
+
+    def active_generation(self) -> Generation:
+        """The generation the scores and the semantic index read (the active one)."""
+        with self.engine.connect() as connection:
+            active = generations.active_generation(connection)
+        if active is None:
+            raise RuntimeError("no embedder generation is active: the embed stage has not run")
+        return active
 
     def facts_and_vectors(self) -> tuple[list[dict[str, Any]], np.ndarray]:
         if self.facts is None or self.vectors is None:
             with self.engine.connect() as connection:
                 self.facts = scores_store.list_paper_facts(connection)
-            self.vectors = scores_service._aligned_vectors(
-                self.engine, self.prepared_embedder(), [f["id"] for f in self.facts]
+            self.vectors, self.hashes = scores_service._aligned_vectors(
+                self.engine, self.active_generation(), [f["id"] for f in self.facts]
             )
         return self.facts, self.vectors
 
@@ -104,12 +119,12 @@ def stage_ingest(ctx: BuildContext) -> Outcome:
 
 
 def stage_embed(ctx: BuildContext) -> Outcome:
-    embedder = ctx.prepared_embedder()
+    ctx.prepared_embedder()
     ctx.changed = set()
-    embedded, unchanged = scores_service.update_embeddings(
-        ctx.engine, embedder, ctx.progress, changed=ctx.changed, runner=ctx.runner
-    )
-    return Outcome(embedded, "papers", {"embedder": f"{embedder.name}@{embedder.version}", "unchanged": unchanged})
+    generation, summary, _ = embeddings.update(
+        ctx.engine, ctx.embedder.name, ctx.data_dir, progress=ctx.progress, changed=ctx.changed, runner=ctx.runner)
+    return Outcome(summary.embedded, "papers", {"embedder": generation.label, "generation": generation.id,
+                                                "active": generation.active, "unchanged": summary.unchanged})
 
 
 def stage_novelty(ctx: BuildContext) -> Outcome:
@@ -121,11 +136,11 @@ def stage_novelty(ctx: BuildContext) -> Outcome:
     changed = ctx.changed if ctx.incremental else None
     if ctx.incremental and changed is None:
         changed = set()
-    embedder = ctx.prepared_embedder()
+    generation = ctx.active_generation()
     summary = scores_service.ScoreSummary()
     raw, pct, searched = scores_service.score_novelty(
-        ctx.engine, embedder, facts, vectors, changed=changed,
-        graph_folder=scores_service.novelty_graph_folder(ctx.data_dir, embedder.name), summary=summary,
+        ctx.engine, generation, facts, vectors, ctx.hashes, changed=changed,
+        graph_folder=scores_service.novelty_graph_folder(ctx.data_dir, generation), summary=summary,
         runner=ctx.runner,
     )  # fmt: skip
     ctx.progress("novelty", len(facts), len(facts))
@@ -144,7 +159,7 @@ def stage_categories(ctx: BuildContext) -> Outcome:
 
 def stage_ai_score(ctx: BuildContext) -> Outcome:
     facts, vectors = ctx.facts_and_vectors()
-    scored, card = scores_service.score_impact(ctx.engine, ctx.prepared_embedder(), facts, vectors)
+    scored, card = scores_service.score_impact(ctx.engine, ctx.active_generation(), facts, vectors)
     return Outcome(len(facts), "papers", {"scored": scored, "status": card.get("status"), "reason": card.get("reason")})
 
 
@@ -165,11 +180,8 @@ def stage_keyword_index(ctx: BuildContext) -> Outcome:
 
 
 def stage_vector_index(ctx: BuildContext) -> Outcome:
-    embedder = ctx.prepared_embedder()
     root = search_service.index_root(ctx.data_dir)
-    vectors = update_vectors(
-        ctx.engine, root / f"vectors-{embedder.name}", embedder.name, embedder.version, progress=ctx.progress
-    )
+    vectors = update_vectors(ctx.active_generation(), root / search_service.VECTORS, progress=ctx.progress)
     return Outcome(vectors.added + vectors.replaced, "vectors", {
         "count": vectors.count, "rebuilt": vectors.rebuilt, "reason": vectors.reason,
     })
@@ -259,7 +271,8 @@ def run_build(
     data_dir: Path,
     files: Sequence[Path],
     *,
-    embedder_name: str,
+    embedder_name: str | None = None,
+    bulk_embedder: str = "model2vec",
     stages: Sequence[str] | None = None,
     restart: bool = False,
     batch_size: int = bulk.BULK_BATCH,
@@ -291,7 +304,7 @@ def run_build(
             build_id, finished = store.start_build(connection, target, mode), {}
     ctx = BuildContext(
         engine, Path(data_dir), files, embedder_name,
-        incremental=mode == "incremental", batch_size=batch_size, runner=runner,
+        incremental=mode == "incremental", batch_size=batch_size, bulk_embedder=bulk_embedder, runner=runner,
     )
     report = BuildReport(build_id, mode, resumed=unfinished is not None, stages=[])
     for stage in STAGES:

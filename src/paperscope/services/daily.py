@@ -68,7 +68,7 @@ def run_daily(engine: Engine, settings: Settings, mail: MailSettings, transport:
         return "; ".join(done) or "nothing to ingest"
 
     def score() -> str:
-        s = scores.run_scores(engine, settings.embedder, data_dir=settings.data_dir)
+        s = scores.run_scores(engine, data_dir=settings.data_dir, default_embedder=settings.embedder)
         return f"{s.papers:,} papers, {s.embedded:,} embedded, AI Score {s.ai_status}"
 
     def authors() -> str:
@@ -80,7 +80,7 @@ def run_daily(engine: Engine, settings: Settings, mail: MailSettings, transport:
     def index() -> str:
         from paperscope.services import search
 
-        s = search.build_indexes(engine, settings.data_dir, settings.embedder, embed=False)
+        s = search.build_indexes(engine, settings.data_dir, embed=False)
         return f"indexes refreshed in {s.folder}" + (f"; semantic skipped: {s.semantic_skipped}"
                                                      if s.semantic_skipped else "")
 

@@ -16,6 +16,20 @@ def num(value: Any) -> str:
     return f"{int(value):,}"
 
 
+def counted(value: Any, noun: str) -> str:
+    """`1 paper`, `12 papers`, `— papers` when unknown: the noun agrees with the number."""
+    if value is None:
+        return f"{DASH} {noun}s"
+    return f"{num(value)} {noun}{'' if value == 1 else 's'}"
+
+
+def group(value: Any) -> str:
+    """A percentile group (category tag and year, stored as a list) as words: `LG 2023`."""
+    if isinstance(value, list | tuple):
+        return " ".join(str(v) for v in value if v is not None) or DASH
+    return DASH if value is None else str(value)
+
+
 def score(value: Any) -> str:
     """An AI Score as cards show it (`95.6`), or a dash when there is none."""
     return DASH if value is None else f"{float(value):.1f}"
@@ -41,4 +55,5 @@ def ref(value: Any) -> str:
     return quote(str(value), safe=":~@")
 
 
-FILTERS = {"num": num, "score": score, "pct": pct, "whole": whole, "safe_url": safe_url, "ref": ref}
+FILTERS = {"num": num, "counted": counted, "group": group, "score": score, "pct": pct, "whole": whole,
+           "safe_url": safe_url, "ref": ref}

@@ -1,5 +1,5 @@
-"""What operators watch on a running deployment (docs/deploy.md): how far each embedding backfill
-is, which index snapshot this web process serves, and which process answered."""
+"""What operators watch on a running deployment (docs/deploy.md): each embedder generation (which is
+active, how far its backfill is), which index snapshot this web process serves, and which process answered."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import os
 import socket
 from typing import Any
 
-from paperscope.services.backfill import backfill_status
+from paperscope.services.embeddings import status as generations_status
 from paperscope.services.runtime import Runtime
 
 
@@ -16,6 +16,6 @@ def operations_status(runtime: Runtime) -> dict[str, Any]:
     and pid (behind a proxy, each replica answers for itself)."""
     return {
         "process": {"host": socket.gethostname(), "pid": os.getpid()},
-        "embeddings": backfill_status(runtime.engine),
+        "embeddings": generations_status(runtime.engine),
         "indexes": runtime.index_status(),
     }

@@ -15,6 +15,7 @@ from sqlalchemy import Engine
 
 from paperscope.services import accounts
 from paperscope.store import browse as browse_store
+from paperscope.store import generations
 from paperscope.store import users as store
 
 CANDIDATES = 50_000  # the newest embedded papers the model ranks (and draws its negatives from)
@@ -34,15 +35,15 @@ def recommend(engine: Engine, user_id: int, limit: int = 20, today: date | None 
         out["notes"].append("save papers to get recommendations: the model learns from your saved papers")
         return out
     with engine.connect() as connection:
-        model = store.embedding_model(connection)
-        if model is None:
+        generation = generations.active_generation(connection)
+        if generation is None:
             out["notes"].append("the store has no paper embeddings yet: run paperscope score")
             return out
-        candidate_ids = store.recent_embedded_ids(connection, *model, None, CANDIDATES)
-        pos_ids, pos = store.embeddings_of(connection, *model, saved)
-        saved_set = set(saved)
-        others = [pid for pid in candidate_ids if pid not in saved_set]
-        cand_ids, cand = store.embeddings_of(connection, *model, others)
+        recent = store.recent_paper_ids(connection, None, CANDIDATES * 2)
+    pos_ids, pos = generations.vectors_for(engine, saved, generation)
+    saved_set = set(saved)
+    cand_ids, cand = generations.vectors_for(engine, [p for p in recent if p not in saved_set], generation)
+    cand_ids, cand = cand_ids[:CANDIDATES], cand[:CANDIDATES]
     if len(pos_ids) == 0:
         out["notes"].append("none of your saved papers has an embedding yet: run paperscope score")
         return out
@@ -70,8 +71,9 @@ def recommend(engine: Engine, user_id: int, limit: int = 20, today: date | None 
                     "similarity": round(float(sims[row, j]), 3)} for j in order]
         out["papers"].append({**by_id[pid], "model_score": round(float(scores[top[row]]), 4),
                               "because": because})
-    out["model"] = {"kind": "linear SVM (class-balanced) on paper embeddings", "embedder": model[0],
-                    "embedder_version": model[1], "positives": len(pos_ids), "negatives": int(len(neg_rows)),
+    out["model"] = {"kind": "linear SVM (class-balanced) on paper embeddings", "embedder": generation.embedder,
+                    "embedder_version": generation.version, "embedder_generation": generation.id,
+                    "positives": len(pos_ids), "negatives": int(len(neg_rows)),
                     "candidates": len(cand_ids), "C": C}
     return out
 

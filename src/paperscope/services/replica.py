@@ -43,6 +43,7 @@ def publish_indexes(summary: IndexSummary, folder: Path) -> Snapshot:
     about: dict[str, Any] = {"keyword_docs": summary.lexical.docs}
     if summary.vectors is not None:
         about.update(embedder=summary.vectors.model, embedder_version=summary.vectors.version,
+                     embedder_generation=summary.vectors.generation,
                      vectors=summary.vectors.count)
     return publish_snapshot(Path(summary.folder), folder, about=about)
 
@@ -50,11 +51,9 @@ def publish_indexes(summary: IndexSummary, folder: Path) -> Snapshot:
 class PublishedIndexes:
     """The newest snapshot under `folder` as an opened Searcher, swapped when a newer one appears."""
 
-    def __init__(self, engine: Engine, folder: Path, embedder_name: str | None = None,
-                 check_every: float = CHECK_EVERY) -> None:
+    def __init__(self, engine: Engine, folder: Path, check_every: float = CHECK_EVERY) -> None:
         self.engine = engine
         self.folder = Path(folder)
-        self.embedder_name = embedder_name
         self.check_every = check_every
         self.snapshot: Snapshot | None = None
         self.last_error: str | None = None
@@ -67,7 +66,7 @@ class PublishedIndexes:
 
     def _open(self, snapshot: Snapshot) -> Searcher:
         check_snapshot(snapshot)
-        searcher = Searcher(self.engine, self.folder, self.embedder_name, root=snapshot.path)
+        searcher = Searcher(self.engine, self.folder, root=snapshot.path)
         searcher.lexical  # noqa: B018 - opened now, not by the first request after the swap
         try:
             searcher.vectors  # noqa: B018
@@ -116,7 +115,7 @@ class PublishedIndexes:
         if (self._watcher is None and time.monotonic() - self._checked >= self.check_every
                 and not self._swap_lock.locked()):
             self.refresh()
-        return self._searcher or _Unpublished(self.engine, self.folder, self.embedder_name, root=self.folder)
+        return self._searcher or _Unpublished(self.engine, self.folder, root=self.folder)
 
     def describe(self) -> dict[str, Any]:
         """What the operators' page shows: the snapshot served, since when, and any failed swap."""

@@ -52,13 +52,12 @@ class Runtime:
                 with self._lock:
                     if self._published is None:
                         # A background thread looks for newer snapshots: no request waits for one to open.
-                        self._published = PublishedIndexes(self.engine, Path(self.settings.index_snapshots),
-                                                           self.settings.embedder).watch()
+                        self._published = PublishedIndexes(self.engine, Path(self.settings.index_snapshots)).watch()
             return self._published.current()
         if self._searcher is None:
             with self._lock:
                 if self._searcher is None:
-                    self._searcher = Searcher(self.engine, self.settings.data_dir, self.settings.embedder)
+                    self._searcher = Searcher(self.engine, self.settings.data_dir)
         return self._searcher
 
     def index_status(self) -> dict[str, object]:

@@ -23,27 +23,16 @@ from paperscope.analytics import categories as category_model
 from paperscope.analytics import impact, novelty
 from paperscope.analytics.codecheck import compute_code_detection
 from paperscope.analytics.earlier_graph import EarlierGraph
-from paperscope.analytics.embedders import (
-    MiniLMEmbedder,
-    TfidfSvdEmbedder,
-    make_embedder,
-    paper_text,
-)
-from paperscope.core.settings import declared_default
-from paperscope.services.backfill import backfill_embeddings
+from paperscope.analytics.embedders import paper_text
+from paperscope.services import embeddings
 from paperscope.services.runners import Runner
-from paperscope.store import queries
+from paperscope.store import generations, queries
 from paperscope.store import scores as store
+from paperscope.store.generations import Generation
 
-DEFAULT_EMBEDDER: str = declared_default("embedder")  # callers pass settings.embedder
-REFIT_GROWTH = 0.25  # refit the TF-IDF embedder once the store has grown by a quarter since its fit
-FIT_SAMPLE = 200_000  # papers the TF-IDF embedder is fitted on at most (an even sample by id)
-MIN_FIT_ABSTRACTS = 500  # fit on abstracts alone once there are this many
-EMBED_BATCH = 2000
 GRAPH_SOURCES = ("aan",)  # sources whose citation edges are complete within their own corpus
 
 Progress = Callable[[str, int, int | None], None]
-Embedder = TfidfSvdEmbedder | MiniLMEmbedder
 
 
 def _quiet(stage: str, done: int, total: int | None) -> None:
@@ -54,6 +43,7 @@ def _quiet(stage: str, done: int, total: int | None) -> None:
 class ScoreSummary:
     embedder: str = ""
     version: str = ""
+    generation: int = 0
     refit_reason: str | None = None
     papers: int = 0
     embedded: int = 0
@@ -73,98 +63,33 @@ class ScoreSummary:
 # --- embeddings ---------------------------------------------------------------------------------
 
 
-def _fit_texts(engine: Engine) -> list[str]:
-    with engine.connect() as connection:
-        rows = store.list_texts(connection, with_abstract=True)
-        if len(rows) < MIN_FIT_ABSTRACTS:
-            rows = store.list_texts(connection)
-    if len(rows) > FIT_SAMPLE:
-        step = len(rows) / FIT_SAMPLE
-        rows = [rows[int(i * step)] for i in range(FIT_SAMPLE)]
-    return [paper_text(r["title"], r["abstract"]) for r in rows]
-
-
-def prepare_embedder(engine: Engine, name: str, refit: bool = False) -> tuple[Embedder, str | None]:
-    """The embedder to use and, when the TF-IDF one was (re)fitted now, why."""
-    embedder = make_embedder(name)
-    if not isinstance(embedder, TfidfSvdEmbedder):
-        return embedder, None
-    with engine.connect() as connection:
-        papers = store.count_papers(connection)
-        last = store.latest_model_run(connection, "embedder", embedder.name, with_artifact=True)
-    reason = None
-    if last is None or last["artifact"] is None:
-        reason = "no fitted model in the store yet"
-    elif refit:
-        reason = "refit asked for"
-    else:
-        fitted_at = int(last["card"].get("store_papers") or 0)
-        if papers >= fitted_at * (1 + REFIT_GROWTH) and papers > fitted_at:
-            reason = (
-                f"the store grew from {fitted_at:,} to {papers:,} papers since the last fit "
-                f"(refit at +{REFIT_GROWTH:.0%})"
-            )
-    if reason is None:
-        return TfidfSvdEmbedder.loads(last["artifact"]), None  # type: ignore[index]
-    texts = _fit_texts(engine)
-    if len(texts) < 3:
-        raise ValueError(f"the store holds {len(texts)} papers with text: too few to fit {embedder.name}")
-    embedder.fit(texts)
-    card = {
-        "fitted_on": len(texts),
-        "store_papers": papers,
-        "dim": embedder.dim,
-        "reason": reason,
-        "model": "sublinear TF-IDF (words, English stop words removed) + truncated SVD",
-    }
-    with engine.begin() as connection:
-        run_id = store.insert_model_run(connection, "embedder", embedder.name, embedder.version, card, embedder.dumps())
-        store.prune_model_artifacts(connection, "embedder", run_id)
-    return embedder, reason
-
-
-def update_embeddings(
-    engine: Engine,
-    embedder: Embedder,
-    progress: Progress = _quiet,
-    batch: int = EMBED_BATCH,
-    changed: set[str] | None = None,
-    runner: Runner | None = None,
-) -> tuple[int, int]:
-    """Embed the papers whose text changed or whose embedding is of another model version, range by
-    range on `runner` (this process by default; services/backfill.py). Returns (embedded, unchanged)."""
-    summary = backfill_embeddings(engine, embedder, runner, range_size=batch, progress=progress)
-    if changed is not None:
-        changed.update(summary.changed)
-    return summary.embedded, summary.unchanged
-
-
-def _aligned_vectors(engine: Engine, embedder: Embedder, ids: list[str]) -> np.ndarray:
-    with engine.connect() as connection:
-        have, matrix = store.load_embeddings(connection, embedder.name, embedder.version)
-    out = np.zeros((len(ids), embedder.dim), dtype=np.float32)
-    if have:
-        position = {pid: j for j, pid in enumerate(have)}
-        rows = [(i, position[pid]) for i, pid in enumerate(ids) if pid in position]
-        if rows:
-            mine, theirs = zip(*rows, strict=True)
-            out[list(mine)] = matrix[list(theirs)]
-    return out
+def _aligned_vectors(engine: Engine, generation: Generation, ids: list[str]) -> tuple[np.ndarray, dict[str, str]]:
+    """The generation's vectors in the order of `ids` (zero rows for papers without one), and the
+    hash of the text each was computed from."""
+    vectors = generations.open_vectors(generation)
+    out = np.zeros((len(ids), generation.dim), dtype=np.float32)
+    rows = [(i, vectors.row_of[pid]) for i, pid in enumerate(ids) if pid in vectors.row_of]
+    if rows:
+        mine, theirs = zip(*rows, strict=True)
+        out[list(mine)] = vectors.matrix[list(theirs)]
+    hashes = {pid: vectors.hashes[vectors.row_of[pid]] for pid in ids if pid in vectors.row_of}
+    return out, hashes
 
 
 # --- stages -------------------------------------------------------------------------------------
 
 
-def novelty_graph_folder(data_dir: Path, embedder_name: str) -> Path:
+def novelty_graph_folder(data_dir: Path, generation: Generation) -> Path:
     """Where the approximate Novelty search keeps its graph between runs (a derived folder)."""
-    return Path(data_dir) / "derived" / f"novelty-{embedder_name}"
+    return Path(data_dir) / "derived" / f"novelty-g{generation.id}"
 
 
 def score_novelty(
     engine: Engine,
-    embedder: Embedder,
+    generation: Generation,
     facts: list[dict[str, Any]],
     vectors: np.ndarray,
+    hashes: dict[str, str],
     k: int = novelty.DEFAULT_K,
     changed: set[str] | None = None,
     graph_folder: Path | None = None,
@@ -179,9 +104,7 @@ def score_novelty(
     # A zero vector (no word the embedder knows) says nothing about where the paper lies.
     known = np.abs(vectors).sum(axis=1) > 0
     subset = [i for i, f in enumerate(facts) if (f["abstract_chars"] or 0) > 0 and f["year"] is not None and known[i]]
-    model = f"{embedder.name}@{embedder.version}"
-    with engine.connect() as connection:
-        hashes = store.embedding_hashes(connection, embedder.name, embedder.version)
+    model = generation.label
     previous = None
     changed_mask = None
     if changed is not None:
@@ -234,6 +157,7 @@ def score_novelty(
             "peers": int(result.peers[j]),
             "group": [f["primary_category"], f["year"]],
             "model": model,
+            "generation": generation.id,
             "text_hash": hashes.get(f["id"]),
         }
         if result.earlier[j] < k:
@@ -371,7 +295,7 @@ def score_categories(engine: Engine) -> tuple[int, dict[str, Any]]:
 
 def score_impact(
     engine: Engine,
-    embedder: Embedder,
+    generation: Generation,
     facts: list[dict[str, Any]],
     vectors: np.ndarray,
     as_of_year: int | None = None,
@@ -402,7 +326,8 @@ def score_impact(
         **training.card,
         "as_of_year": as_of_year,
         "min_age_years": impact.MIN_AGE,
-        "embedder": f"{embedder.name}@{embedder.version}",
+        "embedder": generation.label,
+        "embedder_generation": generation.id,
         **_impact_scope(training.card),
     }
     import pickle
@@ -463,11 +388,15 @@ def run_scores(
     progress: Progress = _quiet,
     data_dir: Path | None = None,
     runner: Runner | None = None,
+    default_embedder: str | None = None,
 ) -> ScoreSummary:
-    """Every score for every paper: embeddings (incremental), Novelty, categories, AI Score.
-    With `data_dir`, the approximate Novelty search keeps its graph under it (novelty_graph_folder)
-    and daily runs query that graph; without, a large store grows a new graph each run. With a Ray
-    `runner`, the embeddings and Novelty's exact neighbour search run on its cluster (same results)."""
+    """Every score for every paper: embeddings (the named embedder's generation brought up to date;
+    default: the active one's, else `default_embedder`'s), then Novelty, categories and the AI Score
+    from the active generation's vectors. Vector files live under `data_dir` (a SQLite store without
+    one: beside the database file). With `data_dir`, the approximate Novelty search keeps its graph
+    under it (novelty_graph_folder) and daily runs query that graph; without, a large store grows a
+    new graph each run. With a Ray `runner`, the embeddings and Novelty's exact neighbour search run
+    on its cluster (same results)."""
     summary = ScoreSummary()
     clock = time.perf_counter()
 
@@ -477,24 +406,25 @@ def run_scores(
         summary.seconds[stage] = round(now - clock, 3)
         clock = now
 
-    name = embedder_name or DEFAULT_EMBEDDER
     progress("fit", 0, None)
-    embedder, summary.refit_reason = prepare_embedder(engine, name, refit)
-    summary.embedder, summary.version = embedder.name, embedder.version
-    lap("fit")
     changed: set[str] = set()
-    summary.embedded, summary.unchanged = update_embeddings(
-        engine, embedder, progress, changed=changed, runner=runner
-    )
+    updated, embedded, summary.refit_reason = embeddings.update(
+        engine, embedder_name, data_dir, refit=refit, progress=progress, changed=changed, runner=runner,
+        default=default_embedder)
+    summary.embedded, summary.unchanged = embedded.embedded, embedded.unchanged
     lap("embed")
     with engine.connect() as connection:
+        generation = generations.active_generation(connection) or updated
         facts = store.list_paper_facts(connection)
+    if generation.id != updated.id:
+        changed = set()  # the active generation's vectors did not change in this run
+    summary.embedder, summary.version, summary.generation = generation.embedder, generation.version, generation.id
     summary.papers = len(facts)
-    vectors = _aligned_vectors(engine, embedder, [f["id"] for f in facts])
+    vectors, hashes = _aligned_vectors(engine, generation, [f["id"] for f in facts])
     progress("novelty", 0, None)
-    graph_folder = novelty_graph_folder(data_dir, embedder.name) if data_dir is not None else None
+    graph_folder = novelty_graph_folder(data_dir, generation) if data_dir is not None else None
     summary.novelty_raw, summary.novelty_pct, summary.novelty_searched = score_novelty(
-        engine, embedder, facts, vectors, k, changed, graph_folder, summary, runner
+        engine, generation, facts, vectors, hashes, k, changed, graph_folder, summary, runner
     )
     lap("novelty")
     progress("categories", 0, None)
@@ -502,7 +432,7 @@ def run_scores(
     summary.category_status = category_card["status"]
     lap("categories")
     progress("ai score", 0, None)
-    summary.ai_scored, ai_card = score_impact(engine, embedder, facts, vectors, as_of_year, min_labelled)
+    summary.ai_scored, ai_card = score_impact(engine, generation, facts, vectors, as_of_year, min_labelled)
     summary.ai_status, summary.ai_reason = ai_card["status"], ai_card.get("reason")
     lap("ai_score")
     progress("done", 1, 1)
@@ -544,6 +474,7 @@ def explain_paper(engine: Engine, ref: str) -> dict[str, Any] | None:
         "percentile": scores["novelty_pct"],
         "raw": scores["novelty_raw"],
         "model": scores["novelty_model"],
+        "generation": evidence.get("generation"),
         "k": evidence.get("k"),
         "earlier_papers": evidence.get("earlier"),
         "peers": evidence.get("peers"),

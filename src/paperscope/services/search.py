@@ -1,8 +1,10 @@
 """Search and discovery: keyword (BM25), semantic (HNSW over the paper embeddings) and hybrid
 (reciprocal rank fusion) search with filters and sorts, similar papers, feeds and trending.
 
-The indexes are derived files under `<data_dir>/index/` (`lexical/`, `vectors-<embedder>/`), built
-and refreshed from the store by `build_indexes` (`paperscope index`); deleting them loses nothing.
+The indexes are derived files under `<data_dir>/index/` (`lexical/`, and `vectors/` of the active
+embedder generation), built and refreshed from the store by `build_indexes` (`paperscope index`);
+deleting them loses nothing. Query text is encoded by the model of the generation the semantic
+index holds, which `build_indexes` keeps the active one.
 """
 
 from __future__ import annotations
@@ -21,15 +23,14 @@ from typing import Any
 import numpy as np
 from sqlalchemy import Engine
 
-from paperscope.analytics.embedders import TfidfSvdEmbedder, make_embedder, paper_text
+from paperscope.analytics.embedders import TfidfSvdEmbedder, paper_text
 from paperscope.index.lexical import LexicalIndex, LexicalUpdate, analyse, update_lexical
 from paperscope.index.vectors import VectorIndex, VectorUpdate, update_vectors
-from paperscope.services import inputs
-from paperscope.services import scores as scores_service
+from paperscope.services import embeddings, inputs
 from paperscope.services.runners import Runner
-from paperscope.store import queries
-from paperscope.store import scores as scores_store
+from paperscope.store import generations, queries
 from paperscope.store import search_reads as reads
+from paperscope.store.generations import Generation
 from paperscope.store.search_reads import SearchFilter
 
 MODES = ("keyword", "semantic", "hybrid")
@@ -62,8 +63,7 @@ def index_root(data_dir: Path) -> Path:
     return Path(data_dir) / "index"
 
 
-def _model_name(embedder_name: str | None) -> str:
-    return make_embedder(embedder_name or scores_service.DEFAULT_EMBEDDER).name
+VECTORS = "vectors"  # the semantic index's folder under the index root: of the active generation
 
 
 # --- building ------------------------------------------------------------------------------------
@@ -88,30 +88,28 @@ def build_indexes(
     embed: bool = True,
     progress: Progress = _quiet,
     runner: Runner | None = None,
+    default_embedder: str | None = None,
 ) -> IndexSummary:
-    """Refresh both indexes from the store: the keyword index for changed papers; the paper
-    embeddings (only new or changed papers, `embed=False` to skip) and the semantic index."""
+    """Refresh both indexes from the store: the keyword index for changed papers; the embeddings
+    of the named embedder's generation (default: the active one's, else `default_embedder`'s; only
+    new or changed papers; `embed=False` to skip) and the semantic index of the active generation."""
     root = index_root(data_dir)
     lexical = update_lexical(engine, root / "lexical", rebuild=rebuild, progress=progress)
     summary = IndexSummary(lexical=lexical, vectors=None, folder=str(root))
-    name = embedder_name or scores_service.DEFAULT_EMBEDDER
-    model = _model_name(name)
     if embed:
         try:
-            embedder, summary.refit_reason = scores_service.prepare_embedder(engine, name)
+            _, embedded, summary.refit_reason = embeddings.update(
+                engine, embedder_name, data_dir, progress=progress, runner=runner, default=default_embedder)
         except ValueError as exc:
             summary.semantic_skipped = str(exc)
             return summary
-        summary.embedded, _ = scores_service.update_embeddings(engine, embedder, progress, runner=runner)
-        version = embedder.version
-    else:
-        with engine.connect() as connection:
-            version = reads.current_embedding_version(connection, model)  # type: ignore[assignment]
-        if version is None:
-            summary.semantic_skipped = f"no {model} embeddings in the store: run paperscope score"
-            return summary
-    summary.vectors = update_vectors(engine, root / f"vectors-{model}", model, version, rebuild=rebuild,
-                                     progress=progress)
+        summary.embedded = embedded.embedded
+    with engine.connect() as connection:
+        generation = generations.active_generation(connection)
+    if generation is None:
+        summary.semantic_skipped = "no embedder generation is active: run paperscope score (or paperscope embed)"
+        return summary
+    summary.vectors = update_vectors(generation, root / VECTORS, rebuild=rebuild, progress=progress)
     return summary
 
 
@@ -247,18 +245,16 @@ class Searcher:
     changes, so a long-lived searcher (one per process, held by the runtime) follows
     `paperscope index` without a restart and never opens anything per request."""
 
-    def __init__(
-        self, engine: Engine, data_dir: Path, embedder_name: str | None = None, root: Path | None = None
-    ) -> None:
+    def __init__(self, engine: Engine, data_dir: Path, root: Path | None = None) -> None:
         self.engine = engine
         self.root = Path(root) if root is not None else index_root(data_dir)  # a published snapshot
-        self.model = _model_name(embedder_name)
         self._lexical: LexicalIndex | None = None
         self._lexical_stamp: tuple[int, int, int] | None = None
         self._vectors: VectorIndex | None = None
         self._vectors_stamp: tuple[int, int, int] | None = None
         self._embedder: Any = None
         self._encode: Callable[[str], np.ndarray] | None = None
+        self._generation: Generation | None = None
         self._lock = threading.Lock()
 
     @property
@@ -275,7 +271,7 @@ class Searcher:
 
     @property
     def vectors(self) -> VectorIndex:
-        folder = self.root / f"vectors-{self.model}"
+        folder = self.root / VECTORS
         stamp = index_stamp(folder)
         if self._vectors is None or stamp != self._vectors_stamp:
             with self._lock:
@@ -283,28 +279,34 @@ class Searcher:
                     if stamp is None or not VectorIndex.exists(folder):
                         raise SearchUnavailable(f"no semantic index at {folder}: run paperscope index")
                     opened = VectorIndex(folder)
-                    if self._vectors is None or opened.version != self._vectors.version:
-                        self._embedder, self._encode = None, None  # a refit: the query encoder follows
+                    if self._vectors is None or opened.generation != self._vectors.generation:
+                        # Another generation indexed: the query encoder follows it.
+                        self._embedder, self._encode, self._generation = None, None, None
                     self._vectors, self._vectors_stamp = opened, stamp
         return self._vectors
 
+    @property
+    def generation(self) -> Generation:
+        """The embedder generation whose vectors the semantic index holds (the active one when
+        the index was built)."""
+        vectors = self.vectors
+        if self._generation is None or self._generation.id != vectors.generation:
+            with self.engine.connect() as connection:
+                found = generations.get_generation(connection, vectors.generation)
+            if found is None:
+                raise SearchUnavailable(f"the semantic index holds generation {vectors.generation}, which the store "
+                                        "no longer has: run paperscope index")
+            self._generation = found
+        return self._generation
+
     def embedder(self) -> Any:
-        """The embedder of the semantic index's version (the TF-IDF fit comes from the store)."""
+        """The model of the indexed generation: query text is encoded by the model whose vectors it is
+        compared with."""
         if self._embedder is None:
-            vectors = self.vectors
-            if vectors.model == TfidfSvdEmbedder.name:
-                with self.engine.connect() as connection:
-                    run = scores_store.latest_model_run(
-                        connection, "embedder", vectors.model, with_artifact=True
-                    )
-                if run is None or run["artifact"] is None or run["version"] != vectors.version:
-                    raise SearchUnavailable(
-                        "the semantic index was built from another fit of the embedder than the store's "
-                        "latest: run paperscope index"
-                    )
-                self._embedder = TfidfSvdEmbedder.loads(run["artifact"])
-            else:
-                self._embedder = make_embedder(vectors.model)
+            try:
+                self._embedder = embeddings.load_embedder(self.engine, self.generation)
+            except ValueError as exc:
+                raise SearchUnavailable(str(exc)) from exc
         return self._embedder
 
     def embed_query(self, text: str) -> np.ndarray:

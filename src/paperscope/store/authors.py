@@ -379,22 +379,6 @@ def paper_orgs(connection: Connection, paper_ids: Sequence[str]) -> dict[str, li
     return out
 
 
-def embeddings_available(connection: Connection) -> list[tuple[str, str, int]]:
-    """(model, version, papers) of stored paper embeddings, most papers first; [] without the table."""
-    if not has_table(connection, "paper_embeddings"):
-        return []
-    return [tuple(r) for r in connection.exec_driver_sql(
-        "SELECT model, model_version, COUNT(*) FROM paper_embeddings GROUP BY model, model_version "
-        "ORDER BY COUNT(*) DESC").fetchall()]
-
-
-def load_embeddings(connection: Connection, model: str, version: str) -> list[tuple[str, int, bytes]]:
-    mark = "?" if connection.dialect.name == "sqlite" else "%s"
-    return connection.exec_driver_sql(
-        f"SELECT paper_id, dim, vector FROM paper_embeddings WHERE model = {mark} AND model_version = {mark}",
-        (model, version)).fetchall()
-
-
 def load_paper_texts(connection: Connection) -> list[tuple[str, str, str | None]]:
     """(id, title, abstract) of every paper, for text-based similarity."""
     return connection.exec_driver_sql("SELECT id, title, abstract FROM papers").fetchall()

@@ -10,12 +10,10 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
 
-import numpy as np
-from sqlalchemy import Connection, and_, func, select, update
+from sqlalchemy import Connection, func, select, update
 
 from paperscope.store import schema
-from paperscope.store.ranges import in_range
-from paperscope.store.scores_schema import model_runs, paper_embeddings, paper_scores
+from paperscope.store.scores_schema import model_runs, paper_scores
 from paperscope.store.writes import upsert
 
 Row = dict[str, Any]
@@ -35,36 +33,7 @@ def now() -> datetime:
     return datetime.now(UTC)
 
 
-# --- embeddings ---------------------------------------------------------------------------------
-
-
-def list_embedding_inputs(connection: Connection, model: str, after: str | None, limit: int = 5000) -> list[Row]:
-    """Papers' id, title and abstract with their stored embedding's text hash and version for `model`
-    (None where there is none), in id order after `after` (keyset paging)."""
-    p, e = schema.papers, paper_embeddings
-    query = (
-        select(p.c.id, p.c.title, p.c.abstract, e.c.text_hash, e.c.model_version)
-        .select_from(p.outerjoin(e, and_(e.c.paper_id == p.c.id, e.c.model == model)))
-        .order_by(p.c.id)
-        .limit(limit)
-    )
-    if after is not None:
-        query = query.where(p.c.id > after)
-    return [dict(r) for r in connection.execute(query).mappings()]
-
-
-def list_embedding_inputs_between(
-    connection: Connection, model: str, first: str | None, before: str | None
-) -> list[Row]:
-    """As `list_embedding_inputs`, for the papers of the id range `[first, before)` (store/ranges.py)."""
-    p, e = schema.papers, paper_embeddings
-    query = (
-        select(p.c.id, p.c.title, p.c.abstract, e.c.text_hash, e.c.model_version)
-        .select_from(p.outerjoin(e, and_(e.c.paper_id == p.c.id, e.c.model == model)))
-        .where(*in_range(p.c.id, first, before))
-        .order_by(p.c.id)
-    )
-    return [dict(r) for r in connection.execute(query).mappings()]
+# --- texts ---------------------------------------------------------------------------------------
 
 
 def list_texts(connection: Connection, limit: int | None = None, with_abstract: bool = False) -> list[Row]:
@@ -80,44 +49,6 @@ def list_texts(connection: Connection, limit: int | None = None, with_abstract: 
 
 def count_papers(connection: Connection) -> int:
     return int(connection.execute(select(func.count()).select_from(schema.papers)).scalar_one())
-
-
-def upsert_embeddings(connection: Connection, rows: list[Row]) -> int:
-    return upsert(connection, paper_embeddings, rows, ["paper_id", "model"])
-
-
-def load_embeddings(connection: Connection, model: str, version: str) -> tuple[list[str], np.ndarray]:
-    """All current embeddings of `model`@`version` as (paper ids, float32 matrix), in id order."""
-    e = paper_embeddings
-    query = (
-        select(e.c.paper_id, e.c.dim, e.c.vector)
-        .where(e.c.model == model, e.c.model_version == version)
-        .order_by(e.c.paper_id)
-    )
-    ids: list[str] = []
-    vectors: list[bytes] = []
-    dim = 0
-    for paper_id, d, vector in connection.execute(query):
-        ids.append(paper_id)
-        vectors.append(vector)
-        dim = d
-    if not ids:
-        return [], np.zeros((0, 0), dtype=np.float32)
-    matrix = np.frombuffer(b"".join(vectors), dtype="<f4").reshape(len(ids), dim)
-    return ids, matrix
-
-
-def embedding_hashes(connection: Connection, model: str, version: str) -> dict[str, str]:
-    """Paper id -> hash of the text its current `model`@`version` embedding was computed from."""
-    e = paper_embeddings
-    query = select(e.c.paper_id, e.c.text_hash).where(e.c.model == model, e.c.model_version == version)
-    return {paper_id: digest for paper_id, digest in connection.execute(query)}
-
-
-def embedding_versions(connection: Connection, model: str) -> dict[str, int]:
-    e = paper_embeddings
-    query = select(e.c.model_version, func.count()).where(e.c.model == model).group_by(e.c.model_version)
-    return {version: int(n) for version, n in connection.execute(query)}
 
 
 # --- inputs of the scores -----------------------------------------------------------------------
@@ -282,6 +213,15 @@ def latest_model_run(
     query = select(*columns).where(m.c.kind == kind).order_by(m.c.created_at.desc(), m.c.id.desc()).limit(1)
     if name is not None:
         query = query.where(m.c.name == name)
+    row = connection.execute(query).mappings().first()
+    return dict(row) if row else None
+
+
+def find_model_run(connection: Connection, kind: str, name: str, version: str) -> Row | None:
+    """The newest run of `kind`/`name` at `version`, with its artifact."""
+    m = model_runs
+    query = (select(m).where(m.c.kind == kind, m.c.name == name, m.c.version == version)
+             .order_by(m.c.id.desc()).limit(1))
     row = connection.execute(query).mappings().first()
     return dict(row) if row else None
 

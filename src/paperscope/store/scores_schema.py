@@ -1,28 +1,46 @@
-"""Tables of the scores: paper embeddings, per-paper scores and the fitted models behind them.
+"""Tables of the scores: embedder generations, per-paper scores and the fitted models behind them.
 
-Embeddings are float32 vectors stored as bytes (one row per paper and embedder), with the hash of
-the text they were computed from so that only new or changed papers are embedded again. A fitted
+A generation is one embedder at one version (a TF-IDF fit, a MiniLM release, a distilled static
+model); its vectors are derived files under the data dir (store/vector_files.py), its row says
+where they are and whether it is the one active generation that every query and score uses. A fitted
 model (the TF-IDF embedder, the AI Score model, the category classifier) is one `model_runs` row:
 its card (what it was trained on, its metrics) as JSON and its fitted state as bytes.
 """
 
 from __future__ import annotations
 
-from sqlalchemy import JSON, Column, DateTime, Float, ForeignKey, Index, Integer, LargeBinary, String, Table
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Column,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
 
 from paperscope.store.schema import metadata
 
-paper_embeddings = Table(
-    "paper_embeddings",
+embedding_generations = Table(
+    "embedding_generations",
     metadata,
-    Column("paper_id", String(96), ForeignKey("papers.id"), primary_key=True),
-    Column("model", String(64), primary_key=True),  # embedder name: tfidf-svd, minilm
-    Column("model_version", String(64), nullable=False),  # a refit changes it: older rows are stale
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("embedder", String(64), nullable=False),  # minilm | model2vec | tfidf-svd
+    Column("version", String(128), nullable=False),  # a refit or a new model release is a new generation
     Column("dim", Integer, nullable=False),
-    Column("vector", LargeBinary, nullable=False),  # float32, L2-normalised, little-endian
-    Column("text_hash", String(32), nullable=False),
-    Column("computed_at", DateTime(timezone=True), nullable=False),
-    Index(None, "model", "model_version"),
+    Column("folder", Text, nullable=False),  # where its vector files are (under the data dir)
+    Column("state", String(16), nullable=False),  # backfilling | ready | retired
+    Column("active", Boolean, nullable=False),  # exactly one generation is active once any is
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("activated_at", DateTime(timezone=True)),
+    Column("progress", JSON, nullable=False),  # {"papers", "embedded", "covered", "updated_at", ...}
+    UniqueConstraint("embedder", "version"),
 )
 
 paper_scores = Table(

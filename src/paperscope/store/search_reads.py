@@ -17,7 +17,7 @@ from sqlalchemy import Connection, and_, func, select
 from paperscope.core.categories import short_tag
 from paperscope.store import schema
 from paperscope.store.queries import PaperFilter, filter_papers
-from paperscope.store.scores_schema import paper_embeddings, paper_scores
+from paperscope.store.scores_schema import paper_scores
 
 Row = dict[str, Any]
 _CHUNK = 5000
@@ -106,59 +106,6 @@ def count_papers(connection: Connection) -> int:
 
 def all_paper_ids(connection: Connection) -> set[str]:
     return {pid for (pid,) in connection.execute(select(schema.papers.c.id))}
-
-
-def embeddings_changed(
-    connection: Connection, model: str, version: str, changed_after: datetime | None, after_id: str | None,
-    limit: int = 20000,
-) -> list[tuple[str, bytes, int, datetime]]:
-    """A page (paper id order) of (paper id, vector bytes, dim, computed_at) of `model`@`version`
-    computed after `changed_after` (all when None)."""
-    e = paper_embeddings
-    query = (
-        select(e.c.paper_id, e.c.vector, e.c.dim, e.c.computed_at)
-        .where(e.c.model == model, e.c.model_version == version)
-        .order_by(e.c.paper_id)
-        .limit(limit)
-    )
-    if changed_after is not None:
-        query = query.where(e.c.computed_at > changed_after)
-    if after_id is not None:
-        query = query.where(e.c.paper_id > after_id)
-    return [(a, b, c, d) for a, b, c, d in connection.execute(query)]
-
-
-def current_embedding_version(connection: Connection, model: str) -> str | None:
-    """The version of `model` most papers are embedded with (the current fit), None if none."""
-    e = paper_embeddings
-    query = (
-        select(e.c.model_version, func.count().label("n"))
-        .where(e.c.model == model)
-        .group_by(e.c.model_version)
-        .order_by(func.count().desc())
-        .limit(1)
-    )
-    row = connection.execute(query).first()
-    return row[0] if row else None
-
-
-def count_embeddings(connection: Connection, model: str, version: str) -> int:
-    e = paper_embeddings
-    query = select(func.count()).where(e.c.model == model, e.c.model_version == version)
-    return int(connection.execute(query).scalar_one())
-
-
-def embedding_models(connection: Connection) -> list[str]:
-    e = paper_embeddings
-    return [m for (m,) in connection.execute(select(e.c.model).distinct())]
-
-
-def embedding_of(connection: Connection, paper_id: str, model: str) -> tuple[str, bytes, int] | None:
-    e = paper_embeddings
-    row = connection.execute(
-        select(e.c.model_version, e.c.vector, e.c.dim).where(e.c.paper_id == paper_id, e.c.model == model)
-    ).first()
-    return (row[0], row[1], row[2]) if row else None
 
 
 # --- filters, sort keys and cards ----------------------------------------------------------------

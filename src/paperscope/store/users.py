@@ -7,13 +7,11 @@ from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Any
 
-import numpy as np
 from sqlalchemy import Connection, delete, func, select, update
 
 from paperscope.store import schema
 from paperscope.store.digests import _chunks, insert_ignoring_conflict
 from paperscope.store.digests_schema import paper_upvotes, saved_papers, users
-from paperscope.store.scores_schema import paper_embeddings
 
 Row = dict[str, Any]
 
@@ -86,43 +84,13 @@ def paper_exists(connection: Connection, paper_id: str) -> bool:
     return connection.execute(select(p.c.id).where(p.c.id == paper_id)).first() is not None
 
 
-# --- embeddings for recommendations -------------------------------------------------------------
+# --- candidates for recommendations -----------------------------------------------------------
 
 
-def embedding_model(connection: Connection) -> tuple[str, str] | None:
-    """The (model, version) with the most stored embeddings, None when there are none."""
-    e = paper_embeddings
-    row = connection.execute(
-        select(e.c.model, e.c.model_version).group_by(e.c.model, e.c.model_version)
-        .order_by(func.count().desc(), e.c.model).limit(1)).first()
-    return (row[0], row[1]) if row else None
-
-
-def embeddings_of(connection: Connection, model: str, version: str,
-                  paper_ids: Sequence[str]) -> tuple[list[str], np.ndarray]:
-    e = paper_embeddings
-    ids: list[str] = []
-    blobs: list[bytes] = []
-    dim = 0
-    for chunk in _chunks(list(paper_ids)):
-        query = select(e.c.paper_id, e.c.dim, e.c.vector).where(
-            e.c.model == model, e.c.model_version == version, e.c.paper_id.in_(chunk))
-        for pid, d, vector in connection.execute(query):
-            ids.append(pid)
-            blobs.append(vector)
-            dim = d
-    if not ids:
-        return [], np.zeros((0, 0), dtype=np.float32)
-    return ids, np.frombuffer(b"".join(blobs), dtype="<f4").reshape(len(ids), dim)
-
-
-def recent_embedded_ids(connection: Connection, model: str, version: str, since: date | None,
-                        limit: int) -> list[str]:
-    """Ids of embedded papers published since `since` (all when None), newest first, at most `limit`."""
-    e, p = paper_embeddings, schema.papers
-    query = (select(p.c.id).join(e, e.c.paper_id == p.c.id)
-             .where(e.c.model == model, e.c.model_version == version)
-             .order_by(p.c.published.desc().nulls_last(), p.c.id).limit(limit))
+def recent_paper_ids(connection: Connection, since: date | None, limit: int) -> list[str]:
+    """Ids of papers published since `since` (all when None), newest first, at most `limit`."""
+    p = schema.papers
+    query = select(p.c.id).order_by(p.c.published.desc().nulls_last(), p.c.id).limit(limit)
     if since is not None:
         query = query.where(p.c.published >= since)
     return [pid for (pid,) in connection.execute(query)]

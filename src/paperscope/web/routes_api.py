@@ -170,6 +170,6 @@ def search_body(runtime: RuntimeDep, body: SearchBody) -> Any:
         min_score=body.min_score, page=body.page, per_page=body.per_page))
 
 
-@router.get("/ops", summary="Operations: embedding backfill progress and the index snapshot this replica serves")
+@router.get("/ops", summary="Operations: embedder generations and the index snapshot this replica serves")
 def ops(runtime: RuntimeDep) -> dict[str, Any]:
     return operations_status(runtime)
