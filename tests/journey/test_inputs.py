@@ -61,13 +61,14 @@ def test_empty_search_and_unknown_author_are_errors(cli) -> None:
 
 @BACKENDS
 def test_semantic_matches_below_the_stated_similarity_are_cut(cli) -> None:
-    result = cli("search", "reinforcement learning for robots", "--mode", "semantic", "--limit", "50", "--json")
+    # asked for more than the store holds: the index returns every paper, the unrelated ones are cut
+    result = cli("search", "reinforcement learning for robots", "--mode", "semantic", "--limit", "200", "--json")
     assert result.exit_code == 0, result.output
     payload = orjson.loads(result.stdout)
     cosines = [float(why.split("cosine ")[1].rstrip(")")) for hit in payload["hits"] for why in hit["why"]
                if "cosine" in why]
     assert all(c >= 0.1 for c in cosines)
-    assert 0 < len(payload["hits"]) < 50 and any("below similarity 0.1 left out" in n for n in payload["notes"])
+    assert 0 < len(payload["hits"]) < 96 and any("below similarity 0.1 left out" in n for n in payload["notes"])
 
 
 @BACKENDS

@@ -58,3 +58,19 @@ def test_account_links_save_and_upvote_from_a_card(page: Any, live_url: str, web
     page.locator("nav.account a", has_text="Library").click()
     page.wait_for_url("**/library")
     assert page.locator(f'article.card[data-paper-id="{paper_id}"]').count() == 1
+
+
+def test_the_browser_finds_and_reads_the_feeds(page: Any, live_url: str) -> None:
+    import feedparser
+
+    page.goto(live_url + "/authors/name:bo-han")
+    hrefs = [link.get_attribute("href") for link in page.locator('link[rel="alternate"]').all()]
+    assert "/feeds/daily.atom" in hrefs and "/feeds/authors/name:bo-han.atom" in hrefs
+    for href in hrefs:
+        reply = page.request.get(live_url + href)
+        assert reply.ok and reply.headers["content-type"].startswith("application/atom+xml")
+        parsed = feedparser.parse(reply.body())
+        assert not parsed.bozo and parsed.version == "atom10", href
+    author = feedparser.parse(page.request.get(live_url + "/feeds/authors/name:bo-han.atom").body())
+    titles = {e.title for e in author.entries}
+    assert titles >= {t.strip() for t in page.locator("article.card h3.title").all_inner_texts()[:5]}

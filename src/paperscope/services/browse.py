@@ -75,6 +75,13 @@ def _cards(engine: Engine, rows: list[dict[str, Any]], today: date) -> list[dict
             for r in rows]
 
 
+def cards_of(engine: Engine, paper_ids: list[str], today: date | None = None) -> list[dict[str, Any]]:
+    """The cards of these papers, in this order."""
+    with engine.connect() as connection:
+        rows = browse.papers_by_ids(connection, paper_ids)
+    return _cards(engine, rows, _today(today))
+
+
 def _pages(total: int, page: int, per_page: int) -> dict[str, int]:
     return {"total": total, "page": page, "per_page": per_page, "pages": max(1, math.ceil(total / per_page))}
 

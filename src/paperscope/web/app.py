@@ -20,7 +20,7 @@ from fastapi.staticfiles import StaticFiles
 
 from paperscope.core.settings import Settings
 from paperscope.services.runtime import Runtime, open_runtime
-from paperscope.web import routes_accounts, routes_api, routes_digests, routes_pages
+from paperscope.web import routes_accounts, routes_api, routes_digests, routes_feeds, routes_pages
 from paperscope.web.errors import install_error_handlers
 from paperscope.web.limits import BodyLimit, HeadAndOptions
 from paperscope.web.security import Csrf, SecurityHeaders
@@ -34,6 +34,7 @@ ROUTERS: list[APIRouter] = [
     routes_api.router,
     routes_digests.router,
     routes_accounts.router,
+    routes_feeds.router,
 ]
 
 

@@ -85,7 +85,10 @@ def author(request: Request, engine: EngineDep, author_id: str) -> Response:
 def _search_page(request: Request, query: browse.SearchQuery) -> Response:
     runtime = runtime_of(request)
     results = browse.search_papers(runtime.engine, query, searcher=runtime.searcher)
-    return render(request, "search.html", {"query": query, "results": results, "searched": True})
+    # The header's one search box finds people too: profiles whose name the words are.
+    people = browse.find_authors(runtime.engine, query.q, 5) if query.q.strip() and len(query.q) <= 200 else []
+    return render(request, "search.html", {"query": query, "results": results, "searched": True,
+                                           "people": people})
 
 
 @router.get("/search")
