@@ -151,7 +151,8 @@ class CardRenderer:
     def render(self, card: dict[str, Any]) -> tuple[Markup, str]:
         pid = card["id"]
         if pid not in self.html:
-            self.html[pid] = Markup(absolute_links(str(self.html_macro(card)), self.base_url))
+            # with_controls=False: an email carries no Save/Upvote forms (no session, no CSRF token)
+            self.html[pid] = Markup(absolute_links(str(self.html_macro(card, False)), self.base_url))
             self.text[pid] = str(self.text_macro(card, self.base_url)).strip()
         return self.html[pid], self.text[pid]
 
