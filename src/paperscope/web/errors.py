@@ -13,6 +13,8 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from paperscope.services.inputs import InvalidInput
+
 log = logging.getLogger("paperscope.web")
 
 CODES = {400: "bad_request", 403: "forbidden", 404: "not_found", 405: "method_not_allowed",
@@ -84,6 +86,12 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(WebError)
     async def _web_error(request: Request, exc: WebError) -> Response:
         return render_error(request, exc.status, exc.message, exc.code, exc.details)
+
+    @app.exception_handler(InvalidInput)
+    async def _invalid_input(request: Request, exc: InvalidInput) -> Response:
+        # A value the user typed (an unknown category, an author that is not in the store): the
+        # message names it and what is valid, so it is the client's 422, never the server's 500.
+        return render_error(request, 422, str(exc), "invalid_parameter")
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError) -> Response:
