@@ -4,12 +4,18 @@
 # when any step failed. Extra arguments go to pytest (e.g. scripts/test.sh -k settings -x).
 # The tests marked `netns` (a Ray cluster on loopback) run in a second pytest inside a private network
 # namespace (`unshare -n`, loopback only), so that nothing they start can reach beyond 127.0.0.0/8.
+# The long scale and fault tests are marked `slow` and left out; PAPERSCOPE_TEST_SLOW=1 runs them too.
 # Works from any folder.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 bash scripts/setup.sh
 bin=.venv/bin
+if [ -n "${PAPERSCOPE_TEST_SLOW:-}" ]; then
+    selected="not netns" selected_netns="netns"
+else
+    selected="not netns and not slow" selected_netns="netns and not slow"
+fi
 failed=()
 
 echo "== ruff"
@@ -20,7 +26,7 @@ echo "== import-linter"
 
 echo "== pytest"
 status=0
-"$bin/pytest" --durations=10 -m "not netns and not slow" "$@" || status=$?
+"$bin/pytest" --durations=10 -m "$selected" "$@" || status=$?
 if [ "$status" -eq 5 ]; then
     echo "test: pytest collected no tests: that is a failure, not a pass" >&2
     failed+=("pytest (no tests collected)")
@@ -31,7 +37,7 @@ fi
 echo "== pytest -m netns (inside unshare -n: loopback only)"
 if unshare -n true 2>/dev/null; then
     status=0
-    unshare -n sh -c 'ip link set lo up && exec "$@"' sh "$bin/pytest" --durations=5 -m "netns and not slow" "$@" || status=$?
+    unshare -n sh -c 'ip link set lo up && exec "$@"' sh "$bin/pytest" --durations=5 -m "$selected_netns" "$@" || status=$?
     # 5: no netns test matched the arguments' selection (e.g. -k settings): nothing to run, not a failure.
     if [ "$status" -ne 0 ] && [ "$status" -ne 5 ]; then
         failed+=("pytest -m netns (exit $status)")
