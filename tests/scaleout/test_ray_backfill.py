@@ -145,7 +145,6 @@ def _alive(pid: int) -> bool:
     return not Path(f"/proc/{pid}/status").read_text().count("State:\tZ")
 
 
-@pytest.mark.slow
 @pytest.mark.parametrize("fixture_store", ["postgres"], indirect=True)  # the fault holds a PostgreSQL table lock
 def test_a_worker_killed_mid_range_is_retried_with_no_gap_and_no_duplicate(
     fixture_store: Engine, ray_cluster: str, tmp_path: Path
