@@ -29,7 +29,7 @@ import orjson
 from paperscope.core.ids import InvalidId, parse_arxiv_id
 from paperscope.core.records import AuthorRecord, Batch, Malformed, PaperRecord
 from paperscope.sources.http import PoliteClient, SourceError
-from paperscope.sources.recovery import Damaged, as_utf8, salvage_json_array
+from paperscope.sources.recovery import Damaged, load_json_salvaging
 
 SOURCE = "hf"
 API_PATH = "/api/daily_papers"
@@ -132,7 +132,7 @@ def parse_daily_papers(
     data: bytes | str | list[Any], label: str, list_date: date | None = None
 ) -> list[PaperRecord | Malformed]:
     """A whole response (a JSON array of entries) -> records; raises ValueError if it is not one."""
-    entries = _load_or_salvage(data, label) if isinstance(data, bytes | str) else data
+    entries = load_json_salvaging(data, label) if isinstance(data, bytes | str) else data
     if not isinstance(entries, list):
         raise ValueError(f"expected a JSON array of daily papers, got {type(entries).__name__}")
     return [
@@ -143,17 +143,6 @@ def parse_daily_papers(
     ]
 
 
-def _load_or_salvage(data: bytes | str, label: str) -> Any:
-    """The decoded array; a damaged one keeps every entry that parses on its own (EncodingProblem,
-    like orjson's error, is a ValueError)."""
-    raw = as_utf8(data.encode("utf-8", "surrogatepass") if isinstance(data, str) else data, label)
-    try:
-        return orjson.loads(raw)
-    except orjson.JSONDecodeError:
-        entries = salvage_json_array(raw)
-        if not entries:
-            raise
-        return entries
 
 
 def read_files(paths: str | os.PathLike[str] | Iterable[str | os.PathLike[str]]) -> Iterator[Batch]:

@@ -22,11 +22,9 @@ from paperscope.sources.http import PoliteClient, SourceError
 from paperscope.sources.recovery import (
     DEFAULT_MAX_LINE_BYTES,
     Damaged,
-    EncodingProblem,
     OversizedLine,
-    as_utf8,
     bounded_lines,
-    salvage_json_array,
+    load_json_salvaging,
 )
 
 SOURCE = "openalex"
@@ -335,18 +333,10 @@ def parse_entity(obj: object, position: str, kind: str | None = None) -> Record 
 
 def _load_or_salvage(data: bytes | str, label: str) -> Any:
     """The decoded response; a damaged list page keeps every entry that parses on its own."""
-    raw = data.encode("utf-8", "surrogatepass") if isinstance(data, str) else data
     try:
-        raw = as_utf8(raw, label)
-    except EncodingProblem as exc:
+        return load_json_salvaging(data, label, ("results",))
+    except ValueError as exc:
         raise BadRecord(str(exc)) from exc
-    try:
-        return orjson.loads(raw)
-    except orjson.JSONDecodeError as exc:
-        entries = salvage_json_array(raw, "results")
-        if not entries:
-            raise BadRecord(f"invalid JSON: {exc}") from exc
-        return {"results": entries}
 
 
 def parse_response(data: bytes | str | dict[str, Any], label: str, kind: str | None = None) -> list[Record]:

@@ -153,6 +153,22 @@ def salvage_json_array(data: bytes, key: str | None = None) -> list[Any | Damage
     return _parse_spans(data, spans)
 
 
+def load_json_salvaging(data: bytes | str, label: str, keys: tuple[str | None, ...] = (None,)) -> Any:
+    """A decoded JSON response; when the whole does not parse, the first list found under one of
+    `keys` (None: a top-level array) keeps every entry that parses on its own, as `{key: entries}`
+    (or the bare list). Raises ValueError (EncodingProblem is one) naming what was wrong; each
+    source turns it into its own BadRecord."""
+    raw = as_utf8(data.encode("utf-8", "surrogatepass") if isinstance(data, str) else data, label)
+    try:
+        return orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
+        for key in keys:
+            entries = salvage_json_array(raw, key)
+            if entries:
+                return entries if key is None else {key: entries}
+        raise ValueError(f"invalid JSON: {exc}") from exc
+
+
 def _parse_spans(data: bytes, spans: list[tuple[int, int, bool]], first_index: int = 0) -> list[Any | Damaged]:
     items: list[Any | Damaged] = []
     for index, (begin, end, finished) in enumerate(spans, start=first_index):

@@ -19,7 +19,7 @@ import orjson
 from paperscope.core.ids import InvalidId, normalise_doi, parse_arxiv_id
 from paperscope.core.records import AuthorProfileRecord, AuthorRecord, Batch, Malformed, PaperRecord, Record
 from paperscope.sources.http import PoliteClient, SourceError
-from paperscope.sources.recovery import Damaged, EncodingProblem, as_utf8, salvage_json_array
+from paperscope.sources.recovery import Damaged, load_json_salvaging
 
 SOURCE = "s2"
 BASE_URL = "https://api.semanticscholar.org/graph/v1"
@@ -292,19 +292,10 @@ class _Collector:
 
 def _load_or_salvage(data: bytes | str, label: str) -> Any:
     """The decoded response; a damaged page or batch keeps every entry that parses on its own."""
-    raw = data.encode("utf-8", "surrogatepass") if isinstance(data, str) else data
     try:
-        raw = as_utf8(raw, label)
-    except EncodingProblem as exc:
+        return load_json_salvaging(data, label, ("data", "recommendedPapers", None))
+    except ValueError as exc:
         raise BadRecord(str(exc)) from exc
-    try:
-        return orjson.loads(raw)
-    except orjson.JSONDecodeError as exc:
-        for key in ("data", "recommendedPapers", None):
-            entries = salvage_json_array(raw, key)
-            if entries:
-                return entries if key is None else {key: entries}
-        raise BadRecord(f"invalid JSON: {exc}") from exc
 
 
 def parse_response(
