@@ -193,7 +193,10 @@ def report() -> Path:
     finished = {n: r for n, r in runs.items() if r["status"] == "done"}
     for n, run in sorted(runs.items()):
         if not run["stages"]:
-            rows.append([f"{n:,}", "(started; no stage finished yet)", "", "", "", "", "", "", "", "—"])
+            # a run ended from outside (its machine time ran out) says so, and how far it got
+            state = f"stopped, no stage finished: {run['stopped']}" if run.get("stopped") else (
+                "started; no stage finished yet")
+            rows.append([f"{n:,}", f"({state})", "", "", "", "", "", "", "", "—"])
             continue
         total = sum(s["stage_s"] for s in run["stages"])
         cpu = sum(s["cpu_s"] for s in run["stages"])
