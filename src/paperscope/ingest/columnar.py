@@ -33,12 +33,12 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from paperscope.core.categories import short_tag
+from paperscope.core.codelinks import _HOSTS as _CODE_HOSTS_RE  # the code-link pattern, for RE2 alike
+from paperscope.core.codelinks import _PATH as _CODE_PATH_RE
 from paperscope.core.codelinks import extract_code_urls
 from paperscope.ingest.normalise import EARLIEST_YEAR
 
 SOURCE = "arxiv_snapshot"
-# A character this lane leaves to the per-line lane (anything but printable ASCII, tab and line breaks).
-_OFF_LANE = r"[^\x20-\x7e\t\n\r]"
 _PLAIN_ID = r"^(?:[0-9]{4}\.[0-9]{4,5}|[a-z\-]+(?:\.[A-Za-z\-]+)?/[0-9]{7})$"
 _PLAIN_DOI = r"^10\.[0-9]{4,9}/[!-~]*[!-+\--:<-~]$"  # no whitespace, no trailing ',' or ';'
 _MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
@@ -151,18 +151,21 @@ def _mask(values: Any) -> np.ndarray:
     return np.asarray(pc.fill_null(values, False).to_numpy(zero_copy_only=False), dtype=bool)
 
 
-def _off_lane_text(values: pa.Array) -> np.ndarray:
-    return _mask(pc.match_substring_regex(values, _OFF_LANE))
-
-
-def _collapse(values: pa.Array) -> pa.Array:
-    """`arxiv_snapshot._collapse` for lane text: whitespace runs to one space, trimmed, '' to null."""
-    text = pc.replace_substring(pc.utf8_trim(values, " \t\n\r"), "\n", " ")
-    messy = _mask(pc.match_substring_regex(text, "  |\t|\r"))
-    if messy.any():
-        where = pa.array(messy)
-        text = pc.replace_with_mask(text, where, pc.replace_substring_regex(text.filter(where), "[ \t\r]+", " "))
-    return pc.if_else(pc.equal(text, ""), pa.scalar(None, _STRING), text)
+def _lane_text(values: pa.Array, off: np.ndarray) -> pa.Array:
+    """`arxiv_snapshot._collapse` for the lane's text: whitespace runs to one space, trimmed, '' to
+    null. Marks off the lane the lines whose text is not ASCII or holds another control character.
+    Most values need nothing: one scan finds those that do, and only they are rewritten."""
+    off |= ~_mask(pc.fill_null(pc.string_is_ascii(values), True))
+    odd = _mask(pc.match_substring_regex(values, r"[\x00-\x1f\x7f]|  |^ | $"))
+    if odd.any():
+        where = pa.array(odd)
+        subset = values.filter(where)
+        control = _mask(pc.match_substring_regex(subset, r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]"))
+        off[np.flatnonzero(odd)[control]] = True
+        collapsed = pc.utf8_trim(pc.replace_substring_regex(subset, "[ \t\n\r]+", " "), " ")
+        values = pc.replace_with_mask(values, where, collapsed)
+    empty = _mask(pc.equal(values, ""))
+    return pc.if_else(pa.array(empty), pa.scalar(None, _STRING), values) if empty.any() else values
 
 
 def _iso_dates(values: pa.Array) -> tuple[pa.Array, np.ndarray]:
@@ -229,16 +232,43 @@ def _by_value(values: pa.Array, compute: Callable[[Any], tuple[Any, ...]]) -> li
     return [[column[i] for i in index] for column in zip(*results, strict=True)] if results else []
 
 
-def _per_line_fields(objs: list[Any], n: int) -> tuple[dict[str, Any], np.ndarray]:
+_KEYS = ("id", "title", "abstract", "comments", "journal-ref", "report-no", "doi", "license", "categories",
+         "update_date", "versions", "authors_parsed")
+
+
+def _decode(lines: Sequence[bytes]) -> list[tuple[Any, ...] | None]:
+    """Each line's fields (None: not a JSON object). The fields are taken while the freshly
+    decoded object is still in the cache: about half the cost of one pass per field."""
+    loads = orjson.loads
+    try:
+        return [(o.get("id"), o.get("title"), o.get("abstract"), o.get("comments"), o.get("journal-ref"),
+                 o.get("report-no"), o.get("doi"), o.get("license"), o.get("categories"), o.get("update_date"),
+                 o.get("versions"), o.get("authors_parsed")) for o in map(loads, lines)]
+    except (orjson.JSONDecodeError, AttributeError):
+        out: list[tuple[Any, ...] | None] = []
+        for line in lines:
+            try:
+                o = loads(line)
+            except orjson.JSONDecodeError:
+                out.append(None)
+                continue
+            out.append(tuple(o.get(k) for k in _KEYS) if type(o) is dict else None)
+        return out
+
+
+def _fields(lines: Sequence[bytes]) -> tuple[dict[str, Any], np.ndarray]:
     """Each JSON field as an array over the batch; the mask marks lines off the lane."""
-    off = np.array([type(o) is not dict for o in objs], dtype=bool)
-    plain = [o if type(o) is dict else {} for o in objs]
+    decoded = _decode(lines)
+    off = np.array([row is None for row in decoded], dtype=bool)
+    if off.any():
+        blank = (None,) * len(_KEYS)
+        decoded = [blank if row is None else row for row in decoded]
+    columns = list(zip(*decoded, strict=True)) if decoded else [() for _ in _KEYS]
     fields: dict[str, Any] = {}
-    for key in ("id", "title", "abstract", "comments", "journal-ref", "report-no", "doi", "license",
-                "categories", "update_date"):
-        fields[key] = _strings([o.get(key) for o in plain], off)
-    fields["versions"] = _nested([o.get("versions") for o in plain], _VERSIONS, off)
-    fields["authors_parsed"] = _nested([o.get("authors_parsed") for o in plain], _AUTHORS_PARSED, off)
+    for key, values in zip(_KEYS[:-2], columns, strict=False):
+        fields[key] = _strings(list(values), off)
+    fields["versions"] = _nested(list(columns[-2]), _VERSIONS, off)
+    fields["authors_parsed"] = _nested(list(columns[-1]), _AUTHORS_PARSED, off)
     return fields, off
 
 
@@ -256,19 +286,12 @@ def columnar_rows(
     """The rows of a batch of lines. `now` is the batch's clock in the driver's type; `dates_as_text`:
     the driver takes dates as ISO text (SQLite), else as dates."""
     n = len(lines)
-    objs: list[Any] = []
-    for line in lines:
-        try:
-            objs.append(orjson.loads(line))
-        except orjson.JSONDecodeError:
-            objs.append(None)
-    f, off = _per_line_fields(objs, n)
+    f, off = _fields(lines)
 
     # --- checks that send a line to the per-line lane ---
     raw_id = f["id"]
     off |= ~_mask(pc.match_substring_regex(raw_id, _PLAIN_ID))
-    for key in ("title", "abstract", "comments", "journal-ref", "report-no"):
-        off |= _off_lane_text(f[key])
+    texts = {key: _lane_text(f[key], off) for key in ("title", "abstract", "comments", "journal-ref", "report-no")}
     doi_raw = f["doi"]
     off |= _mask(pc.is_valid(doi_raw)) & ~_mask(pc.match_substring_regex(doi_raw, _PLAIN_DOI))
     update = f["update_date"]
@@ -332,7 +355,7 @@ def columnar_rows(
     listed_all = np.bincount(author_line, minlength=n)
     off |= listed_all == 0  # nobody named: the per-line lane's
 
-    title = _collapse(f["title"])
+    title = texts["title"]
     off |= ~_mask(pc.is_valid(title))
 
     lane = ~off
@@ -343,15 +366,17 @@ def columnar_rows(
     lane_lines = np.flatnonzero(lane)
     m = len(lane_lines)
 
+    everything = m == n  # the common batch: no copies
+
     def pick(values: Any) -> Any:
+        if everything:
+            return values if isinstance(values, pa.Array) else list(values)
         return values.take(take) if isinstance(values, pa.Array) else [values[i] for i in lane_lines]
 
     arxiv_id = pick(raw_id)
     title = pick(title)
-    abstract = pick(_collapse(f["abstract"]))
-    comments = pick(_collapse(f["comments"]))
-    journal_ref = pick(_collapse(f["journal-ref"]))
-    report_no = pick(_collapse(f["report-no"]))
+    abstract, comments = pick(texts["abstract"]), pick(texts["comments"])
+    journal_ref, report_no = pick(texts["journal-ref"]), pick(texts["report-no"])
     doi = pc.ascii_lower(pick(doi_raw))
     published, updated, arxiv_version = pick(published), pick(update), pick(arxiv_version)
     cat_json, primary = pick(cat_json), pick(primary)
@@ -371,12 +396,7 @@ def columnar_rows(
     has_key = _mask(pc.not_equal(name_key, ""))  # a name without letters is listed but gets no author row
     said_authors = _said_authors(name, listed)
 
-    # Code links: the scan only where a code host's name occurs (extract_code_urls tests the same).
-    code_urls: list[list[str]] = [[] for _ in range(m)]
-    maybe = _mask(pc.match_substring_regex(pc.ascii_lower(abstract), _CODE_HOSTS)) | _mask(
-        pc.match_substring_regex(pc.ascii_lower(comments), _CODE_HOSTS))
-    for i in np.flatnonzero(maybe).tolist():
-        code_urls[i] = extract_code_urls(abstract[i].as_py(), comments[i].as_py())
+    code_urls = _code_links(abstract, comments)
     has_code = np.array([bool(urls) for urls in code_urls], dtype=bool)
 
     has_doi = _mask(pc.is_valid(doi))
@@ -476,6 +496,51 @@ def columnar_rows(
     lane_out = Lane(papers, authors, ships, sources, external, code, [], keys,
                     np.concatenate(owners) if owners else np.zeros(0, dtype=np.int64), m)
     return _add_per_line(lane_out, lines, off, per_line, run_id)
+
+
+_CODE_URL = _CODE_HOSTS_RE + _CODE_PATH_RE
+
+
+def _code_links(abstract: pa.Array, comments: pa.Array) -> list[list[str]]:
+    """`extract_code_urls(abstract, comments)` of every line. The common case (one link in all, no
+    LaTeX escapes) is cut out by kernels; lines with more links or a backslash near one get the
+    function itself. Matching runs on lower-cased text as in extract_code_urls; the link is cut
+    from the original, whose offsets are the same in ASCII."""
+    m = len(abstract)
+    code_urls: list[list[str]] = [[] for _ in range(m)]
+    counts, hosts = [], np.zeros(m, dtype=bool)
+    for text in (abstract, comments):
+        # Case-insensitive on ASCII is the function's match on lower-cased text.
+        named = _mask(pc.match_substring_regex(text, _CODE_HOSTS, ignore_case=True))  # its own first test
+        count = np.zeros(m, dtype=np.int64)
+        if named.any():
+            where = pa.array(named)
+            count[named] = pc.fill_null(pc.count_substring_regex(text.filter(where), _CODE_URL, ignore_case=True),
+                                        0).to_numpy(zero_copy_only=False)
+        counts.append(count)
+        hosts |= named
+    total = counts[0] + counts[1]
+    escaped = np.zeros(m, dtype=bool)
+    if hosts.any():
+        near = pa.array(np.flatnonzero(hosts))
+        escaped[hosts] = _mask(pc.match_substring(abstract.take(near), "\\")) | _mask(
+            pc.match_substring(comments.take(near), "\\"))
+    by_function = (total > 1) | escaped
+    for text, count in zip((abstract, comments), counts, strict=True):
+        single = (count == 1) & ~by_function
+        if not single.any():
+            continue
+        rows = np.flatnonzero(single)
+        found = pc.struct_field(pc.extract_regex(text.take(pa.array(rows)), f"(?i)(?P<url>{_CODE_URL})"), "url")
+        found = pc.utf8_rtrim(found, ".:!?'\"/")
+        split = pc.extract_regex(found, r"^(?P<host>[^/]*)(?P<path>/.*)$")
+        url = _join("https://", pc.ascii_lower(pc.struct_field(split, "host")), pc.struct_field(split, "path"))
+        kept = _mask(pc.greater_equal(pc.count_substring(url, "/"), 3))  # a bare host is no link to code
+        for i, link in zip(rows[kept].tolist(), url.filter(pa.array(kept)).to_pylist(), strict=True):
+            code_urls[i] = [link]
+    for i in np.flatnonzero(by_function).tolist():
+        code_urls[i] = extract_code_urls(abstract[i].as_py(), comments[i].as_py())
+    return code_urls
 
 
 def _said_authors(name: pa.Array, listed: np.ndarray) -> pa.Array:
