@@ -21,7 +21,14 @@ from starlette.middleware.gzip import GZipMiddleware
 
 from paperscope.core.settings import Settings
 from paperscope.services.runtime import Runtime, open_runtime
-from paperscope.web import routes_accounts, routes_api, routes_digests, routes_feeds, routes_pages
+from paperscope.web import (
+    routes_accounts,
+    routes_api,
+    routes_api_reader,
+    routes_digests,
+    routes_feeds,
+    routes_pages,
+)
 from paperscope.web.caching import HttpCaching, build_stamp
 from paperscope.web.errors import install_error_handlers
 from paperscope.web.limits import BodyLimit, HeadAndOptions
@@ -33,6 +40,7 @@ API_PREFIX = "/api/v1"
 # The routers of the app, in order. A feature with pages or API routes of its own adds its router here.
 ROUTERS: list[APIRouter] = [
     routes_pages.router,
+    routes_api_reader.router,  # before routes_api: /papers/{id}/similar before /papers/{id}
     routes_api.router,
     routes_digests.router,
     routes_accounts.router,
