@@ -25,6 +25,7 @@ from paperscope.web import (
     routes_api,
     routes_api_reader,
     routes_digests,
+    routes_export,
     routes_feeds,
     routes_pages,
 )
@@ -43,6 +44,7 @@ ROUTERS: list[APIRouter] = [
     routes_digests.router,
     routes_accounts.router,
     routes_feeds.router,
+    routes_export.router,
 ]
 
 
