@@ -26,6 +26,7 @@ from paperscope.web import (
     routes_api,
     routes_api_reader,
     routes_digests,
+    routes_export,
     routes_feeds,
     routes_pages,
 )
@@ -45,6 +46,7 @@ ROUTERS: list[APIRouter] = [
     routes_digests.router,
     routes_accounts.router,
     routes_feeds.router,
+    routes_export.router,
 ]
 
 
