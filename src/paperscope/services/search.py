@@ -257,6 +257,11 @@ class Searcher:
         self._generation: Generation | None = None
         self._lock = threading.Lock()
 
+    def version_stamp(self) -> tuple[object, ...]:
+        """The version of the indexes searches read now (their folders' stamps): what a cached answer
+        must be checked against, without opening anything."""
+        return str(self.root), index_stamp(self.root / "lexical"), index_stamp(self.root / VECTORS)
+
     @property
     def lexical(self) -> LexicalIndex:
         folder = self.root / "lexical"

@@ -17,6 +17,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import APIRouter, FastAPI
 from fastapi.staticfiles import StaticFiles
+from starlette.middleware.gzip import GZipMiddleware
 
 from paperscope.core.settings import Settings
 from paperscope.services.runtime import Runtime, open_runtime
@@ -25,9 +26,11 @@ from paperscope.web import (
     routes_api,
     routes_api_reader,
     routes_digests,
+    routes_export,
     routes_feeds,
     routes_pages,
 )
+from paperscope.web.caching import HttpCaching, build_stamp
 from paperscope.web.errors import install_error_handlers
 from paperscope.web.limits import BodyLimit, HeadAndOptions
 from paperscope.web.security import Csrf, SecurityHeaders
@@ -43,6 +46,7 @@ ROUTERS: list[APIRouter] = [
     routes_digests.router,
     routes_accounts.router,
     routes_feeds.router,
+    routes_export.router,
 ]
 
 
@@ -72,6 +76,9 @@ def create_app(runtime: Runtime, secret_key: str | None = None) -> FastAPI:
     app.add_middleware(HeadAndOptions)
     app.add_middleware(SecurityHeaders)
     app.add_middleware(BodyLimit, max_bytes=runtime.settings.max_request_bytes)
+    app.add_middleware(HttpCaching, version=runtime.content_version,
+                       build=build_stamp([HERE / "templates", HERE / "static"]))
+    app.add_middleware(GZipMiddleware, minimum_size=1000)  # pages and JSON; outermost: 304s stay bare
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     for router in ROUTERS:
         app.include_router(router)
