@@ -18,23 +18,15 @@ from paperscope.analytics.authors import RecomputeReport, coauthor_counts, recom
 from paperscope.analytics.identity import evaluate_pairs
 from paperscope.analytics.similar import compute_similar_authors
 from paperscope.core.ids import normalise_person_name
+from paperscope.services.cards import citation_count
 from paperscope.store import authors as store
 from paperscope.store import freshness
 
 SORTS = ("date", "score", "citations")
-_MONTHS = "Jan Feb Mar Apr May Jun Jul Aug Sep Oct Nov Dec".split()
 
 
 class AuthorNotFound(LookupError):
     """No identity in the store answers to the name or id asked for."""
-
-
-def card_date(published: date | None, year: int | None, today: date) -> str | None:
-    """`Mar 1, 2023`, or `May 30` for a date of the current year, or the bare year."""
-    if published:
-        text = f"{_MONTHS[published.month - 1]} {published.day}"
-        return text if published.year == today.year else f"{text}, {published.year}"
-    return str(year) if year else None
 
 
 def _source_label(report: dict[str, Any]) -> str:
@@ -64,43 +56,19 @@ def _reported(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return out
 
 
-def _paper_citations(row: dict[str, Any], in_store: int) -> tuple[int, str]:
-    reported = row["cited_by_count"]
-    if reported is not None and reported >= in_store:
-        return int(reported), f"reported by {row['cited_by_source']}"
-    return in_store, "citing papers in the store"
-
-
-def _cards(rows: list[dict[str, Any]], authorships: list[dict[str, Any]], years: dict[str, dict[int, int]],
-           scores: dict[str, dict[str, Any]], orgs: dict[str, list[str]], today: date, sort: str,
-           ) -> list[dict[str, Any]]:
-    names: dict[str, list[str]] = {}
-    for a in authorships:
-        if a["origin"] != "page_owner":
-            names.setdefault(a["paper_id"], []).append(a["name"])
-    cards = []
-    for row in rows:
+def _card_order(rows: list[dict[str, Any]], years: dict[str, dict[int, int]],
+                scores: dict[str, dict[str, Any]], sort: str) -> list[str]:
+    """The author's paper ids in the order of their cards: newest (undated last), AI Score or
+    citations (as the card counts them), ties by id."""
+    def key(row: dict[str, Any]) -> tuple[Any, ...]:
+        if sort == "date":
+            return (row["year"] or 0, row["published"].isoformat() if row["published"] else "", row["id"])
+        if sort == "score":
+            score = scores.get(row["id"], {}).get("ai_score")
+            return (score if score is not None else -1.0, row["id"])
         in_store = sum(years.get(row["id"], {}).values())
-        cites, how = _paper_citations(row, in_store)
-        listed = names.get(row["id"], [])
-        more = row["authors_truncated"] or len(listed) > 3
-        score = scores.get(row["id"], {})
-        cards.append({
-            "id": row["id"], "title": row["title"], "tag": row["primary_category"],
-            "date": card_date(row["published"], row["year"], today),
-            "published": row["published"].isoformat() if row["published"] else None, "year": row["year"],
-            "code": bool(row["has_code"]), "authors": listed[:3], "et_al": bool(more),
-            "orgs": orgs.get(row["id"], row["orgs"] or []), "abstract": row["abstract"],
-            "citations": cites, "citations_source": how,
-            "score": score.get("ai_score"), "novelty": score.get("novelty"),
-            "listing_score": row["listing_score"],  # what a listing page showed: reported, not ours
-        })
-    key = {
-        "date": lambda c: (c["year"] or 0, c["published"] or "", c["id"]),  # undated last
-        "score": lambda c: (c["score"] if c["score"] is not None else -1.0, c["id"]),
-        "citations": lambda c: (c["citations"], c["id"]),
-    }[sort]
-    return sorted(cards, key=key, reverse=True)
+        return (citation_count(row["cited_by_count"], row["cited_by_source"], in_store)[0], row["id"])
+    return [row["id"] for row in sorted(rows, key=key, reverse=True)]
 
 
 def ensure_computed(engine: Engine) -> RecomputeReport | None:
@@ -203,7 +171,7 @@ def get_author_profile(engine: Engine, name_or_id: str, sort: str = "date", toda
         "similar_method": (similar or {}).get("method"),
         "also_named": [{"id": o, "papers": v["papers"], "field": v["field"]} for o, v in others.items()],
         "sort": sort,
-        "cards": _cards(rows, everyone, years, scores, orgs, today, sort),
+        "paper_ids": _card_order(rows, years, scores, sort),  # cards are built for the page shown
     }
 
 
