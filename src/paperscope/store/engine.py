@@ -41,3 +41,39 @@ def open_engine(database_url: str) -> Engine:
 
 def is_sqlite(engine: Engine) -> bool:
     return engine.dialect.name == "sqlite"
+
+
+WAL_INDEX_HEADER = 48  # SQLite's wal-index header: change counter, last frame, salts, checksums
+
+
+def write_stamp(engine: Engine) -> tuple[str, float | None]:
+    """A token that changes whenever anything is committed to the store, and when (epoch seconds,
+    None when the backend cannot say). Cheap enough to ask on every request: SQLite, the sizes and
+    modification times of the database file and its write-ahead log, and the header of the WAL
+    index (its change counter moves with every commit, even two within one clock tick of the file
+    times); PostgreSQL, the write-ahead log position (every commit on the server advances it; a
+    replica reports the position it has replayed)."""
+    if is_sqlite(engine):
+        database = engine.url.database
+        if not database or database == ":memory:":
+            return "memory", None
+        parts, changed = [], 0.0
+        for path in (database, database + "-wal"):
+            try:
+                st = Path(path).stat()
+            except FileNotFoundError:
+                parts.append("-")
+                continue
+            parts.append(f"{st.st_ino}.{st.st_size}.{st.st_mtime_ns}")
+            changed = max(changed, st.st_mtime)
+        try:
+            with open(database + "-shm", "rb") as shm:
+                parts.append(shm.read(WAL_INDEX_HEADER).hex())
+        except FileNotFoundError:
+            parts.append("-")
+        return ":".join(parts), changed or None
+    with engine.connect() as connection:
+        lsn = connection.exec_driver_sql(
+            "SELECT CASE WHEN pg_is_in_recovery() THEN pg_last_wal_replay_lsn() ELSE pg_current_wal_lsn() END"
+        ).scalar()
+    return str(lsn), None
