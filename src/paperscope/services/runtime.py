@@ -118,6 +118,7 @@ class Runtime:
             self.engine.dispose()
 
 
-def open_runtime(settings: Settings, migrate: bool = True) -> Runtime:
-    """The runtime over the store the settings name, migrated to the current schema first."""
-    return Runtime(settings, open_store(settings, migrate=migrate), owns_engine=True)
+def open_runtime(settings: Settings, migrate: bool = True, serving: bool = False) -> Runtime:
+    """The runtime over the store the settings name, migrated to the current schema first;
+    `serving`: a web worker's (its connection pool sized with its request threads)."""
+    return Runtime(settings, open_store(settings, migrate=migrate, serving=serving), owns_engine=True)

@@ -1,4 +1,10 @@
-"""Engines for both backends, configured for bulk work (SQLite in WAL mode)."""
+"""Engines for both backends: for bulk work (the CLI), or for serving pages (`open_engine(url,
+threads=N)`), with SQLite in WAL mode either way.
+
+A serving engine's pool holds one connection per request thread and as many again (a request that
+holds two at once), so a thread never waits for a connection. Its SQLite connections each keep a
+small page cache and share the operating system's file cache: memory stays flat in the number of
+connections. A bulk engine (one writer at a time) keeps a large page cache instead."""
 
 from __future__ import annotations
 
@@ -13,13 +19,25 @@ def _json_dumps(value: object) -> str:
     return orjson.dumps(value).decode()
 
 
-def open_engine(database_url: str) -> Engine:
-    """An engine for the URL; creates the SQLite file's folder. Does not migrate (see migrate)."""
+BULK_CACHE_KIB = 200_000  # one writer's page cache for bulk work
+SERVING_CACHE_KIB = 4_000  # each serving connection's own cache: the OS file cache is shared
+
+
+def pool_options(threads: int | None) -> dict[str, int]:
+    """The pool of an engine serving `threads` request threads (SQLAlchemy's default when None)."""
+    return {} if threads is None else {"pool_size": threads, "max_overflow": threads}
+
+
+def open_engine(database_url: str, threads: int | None = None) -> Engine:
+    """An engine for the URL; creates the SQLite file's folder. Does not migrate (see migrate).
+    `threads`: the engine serves that many request threads (pool and cache sized for it)."""
     url = make_url(database_url)
+    pool = pool_options(threads)
     if url.get_backend_name() == "sqlite":
         if url.database and url.database != ":memory:":
             Path(url.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, json_serializer=_json_dumps, json_deserializer=orjson.loads)
+        engine = create_engine(url, json_serializer=_json_dumps, json_deserializer=orjson.loads, **pool)
+        cache_kib = BULK_CACHE_KIB if threads is None else SERVING_CACHE_KIB
 
         @event.listens_for(engine, "connect")
         def _pragmas(dbapi_connection, _record):  # type: ignore[no-untyped-def]
@@ -29,13 +47,13 @@ def open_engine(database_url: str) -> Engine:
             cursor.execute("PRAGMA journal_mode=WAL")
             cursor.execute("PRAGMA synchronous=NORMAL")
             cursor.execute("PRAGMA busy_timeout=30000")
-            cursor.execute("PRAGMA cache_size=-200000")
+            cursor.execute(f"PRAGMA cache_size=-{cache_kib}")
             cursor.execute("PRAGMA temp_store=MEMORY")
             cursor.close()
 
         return engine
     return create_engine(
-        url, json_serializer=_json_dumps, json_deserializer=orjson.loads, pool_pre_ping=True
+        url, json_serializer=_json_dumps, json_deserializer=orjson.loads, pool_pre_ping=True, **pool
     )
 
 

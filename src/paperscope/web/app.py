@@ -15,6 +15,7 @@ import hmac
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+import anyio.to_thread
 from fastapi import APIRouter, FastAPI
 from fastapi.staticfiles import StaticFiles
 from starlette.middleware.gzip import GZipMiddleware
@@ -57,6 +58,9 @@ def create_app(runtime: Runtime, secret_key: str | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        # Sync routes run on anyio's worker threads: as many as the settings say, the number the
+        # store's connection pool was sized for (store/engine.py), so no thread waits for a connection.
+        anyio.to_thread.current_default_thread_limiter().total_tokens = runtime.settings.web_threads
         yield
         runtime.close()
 
@@ -91,4 +95,4 @@ def _csrf_key(secret: str) -> str:
 
 def app_for_settings(settings: Settings) -> FastAPI:
     """A worker's app: its own runtime (engine, indexes) over the settings `paperscope serve` read."""
-    return create_app(open_runtime(settings, migrate=False))
+    return create_app(open_runtime(settings, migrate=False, serving=True))
