@@ -331,18 +331,18 @@ def columnar_rows(
     off |= outer == 0  # no authors_parsed: the free-text author list is the per-line lane's
     triples = authors_parsed.values  # one [last, first, suffix] per author
     triple_line = np.repeat(np.arange(n), outer)
-    if len(triples):
-        not_triple = pc.fill_null(pc.list_value_length(triples), 0).to_numpy(zero_copy_only=False) != 3
-        if not_triple.any():
-            off[np.unique(triple_line[not_triple])] = True
-            return _retry_without(lines, off, today, now, run_id, per_line, dates_as_text)
-    parts = triples.values
-    last, first, suffix = (parts.take(pa.array(np.arange(k, len(parts), 3))) for k in range(3))
+    inner = pc.fill_null(pc.list_value_length(triples), 0).to_numpy(zero_copy_only=False)
+    off[np.unique(triple_line[(inner != 3) & (inner != 4)])] = True  # other shapes: the per-line lane's
+    parts, starts = triples.values, triples.offsets.to_numpy()[:-1]
+    last, first, suffix, extra = (
+        parts.take(pa.array(np.minimum(starts + k, len(parts) - 1))) if len(parts) else pa.nulls(len(starts), _STRING)
+        for k in range(4)
+    )
+    quad = inner == 4  # [last, first, suffix, affiliation]: the parser joins all four
     part_off = np.zeros(len(triple_line), dtype=bool)
-    for part in (last, first, suffix):
-        part_off |= ~_mask(pc.is_valid(part)) | _mask(pc.match_substring_regex(part, r"[^\x20-\x7e]|,"))
-    if part_off.any():
-        off[np.unique(triple_line[part_off])] = True
+    for part in (last, first, suffix, extra):
+        odd = ~_mask(pc.is_valid(part)) | _mask(pc.match_substring_regex(part, r"[^\x20-\x7e]|,"))
+        part_off |= odd if part is not extra else odd & quad
     # "First Last Suffix" (arxiv_snapshot._author_name on ASCII); an empty name is no author at all.
     full = pc.if_else(pc.equal(suffix, ""), _join(first, " ", last), _join(first, " ", last, " ", suffix))
     name = pc.utf8_trim(full, " ")
@@ -350,6 +350,18 @@ def columnar_rows(
     if doubled.any():
         where = pa.array(doubled)
         name = pc.replace_with_mask(name, where, pc.replace_substring_regex(name.filter(where), " +", " "))
+    if quad.any():
+        # Four parts: each stripped, the empty ones left out, joined by one space (no collapse inside
+        # a part: a part with a double space goes to the per-line lane, whose stored name differs).
+        where = pa.array(quad)
+        pieces = [pc.utf8_trim(part.filter(where), " ") for part in (first, last, suffix, extra)]
+        for piece in pieces:
+            part_off[quad] |= _mask(pc.match_substring(piece, "  "))
+        # Joined by spaces, then the runs an empty part leaves closed up (the parts have none of their own).
+        joined = pc.utf8_trim(pc.replace_substring_regex(pc.binary_join_element_wise(*pieces, " "), " +", " "), " ")
+        name = pc.replace_with_mask(name, where, joined)
+    if part_off.any():
+        off[np.unique(triple_line[part_off])] = True
     named = _mask(pc.not_equal(name, ""))
     name, author_line = name.filter(pa.array(named)), triple_line[named]
     listed_all = np.bincount(author_line, minlength=n)
@@ -549,30 +561,6 @@ def _said_authors(name: pa.Array, listed: np.ndarray) -> pa.Array:
     offsets = np.concatenate([[0], np.cumsum(listed)]).astype(np.int32)
     joined = pc.binary_join(pa.ListArray.from_arrays(pa.array(offsets), wrapped), ",")
     return pc.if_else(pa.array(listed > 0), _join(',"authors":[', joined, "]"), pa.scalar(None, _STRING))
-
-
-def _retry_without(
-    lines: Sequence[bytes], off: np.ndarray, today: date, now: Any, run_id: int | None, per_line: PerLine,
-    dates_as_text: bool,
-) -> Lane:
-    """A batch where some author entries are not [last, first, suffix] triples: the columnar lane
-    runs again on the other lines (their triples then line up); the lines marked off so far go to
-    the per-line lane."""
-    keep = np.flatnonzero(~off)
-    if not len(keep):
-        return _add_per_line(_empty_lane(), lines, off, per_line, run_id)
-    inner = columnar_rows([lines[i] for i in keep], today, now, run_id, per_line, dates_as_text)
-    return _add_per_line(_relabel(inner, keep), lines, off, per_line, run_id)
-
-
-def _relabel(lane: Lane, remap: np.ndarray) -> Lane:
-    def fix(rows: Rows) -> Rows:
-        return Rows(rows.columns, remap[rows.lines] if len(rows.lines) else rows.lines,
-                    rows.tuples, [int(remap[i]) for i in rows.tuple_lines])
-
-    return Lane(fix(lane.papers), fix(lane.authors), fix(lane.ships), fix(lane.sources), fix(lane.external),
-                fix(lane.code), [int(remap[i]) for i in lane.declined], lane.keys,
-                remap[lane.owners] if len(lane.owners) else lane.owners, lane.columnar)
 
 
 def _empty_rows(width: int) -> Rows:

@@ -103,6 +103,15 @@ def paper_exists(connection: Connection, paper_id: str) -> bool:
 # --- candidates for recommendations -----------------------------------------------------------
 
 
+def newest_paper_ids(connection: Connection, limit: int) -> list[str]:
+    """Ids of the `limit` newest dated papers, newest first: the index on `published` walked
+    backwards and stopped at the limit (never a sort of the whole table)."""
+    p = schema.papers
+    query = (select(p.c.id).where(p.c.published.is_not(None))
+             .order_by(p.c.published.desc(), p.c.id.desc()).limit(limit))
+    return [pid for (pid,) in connection.execute(query)]
+
+
 def recent_paper_ids(connection: Connection, since: date | None, limit: int) -> list[str]:
     """Ids of papers published since `since` (all when None), newest first, at most `limit`."""
     p = schema.papers

@@ -15,8 +15,10 @@ import hmac
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+import anyio.to_thread
 from fastapi import APIRouter, FastAPI
 from fastapi.staticfiles import StaticFiles
+from starlette.middleware.gzip import GZipMiddleware
 
 from paperscope.core.settings import Settings
 from paperscope.services.runtime import Runtime, open_runtime
@@ -29,6 +31,7 @@ from paperscope.web import (
     routes_feeds,
     routes_pages,
 )
+from paperscope.web.caching import HttpCaching, build_stamp
 from paperscope.web.errors import install_error_handlers
 from paperscope.web.limits import BodyLimit, HeadAndOptions
 from paperscope.web.security import Csrf, SecurityHeaders
@@ -55,6 +58,9 @@ def create_app(runtime: Runtime, secret_key: str | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        # Sync routes run on anyio's worker threads: as many as the settings say, the number the
+        # store's connection pool was sized for (store/engine.py), so no thread waits for a connection.
+        anyio.to_thread.current_default_thread_limiter().total_tokens = runtime.settings.web_threads
         yield
         runtime.close()
 
@@ -74,6 +80,9 @@ def create_app(runtime: Runtime, secret_key: str | None = None) -> FastAPI:
     app.add_middleware(HeadAndOptions)
     app.add_middleware(SecurityHeaders)
     app.add_middleware(BodyLimit, max_bytes=runtime.settings.max_request_bytes)
+    app.add_middleware(HttpCaching, version=runtime.content_version,
+                       build=build_stamp([HERE / "templates", HERE / "static"]))
+    app.add_middleware(GZipMiddleware, minimum_size=1000)  # pages and JSON; outermost: 304s stay bare
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     for router in ROUTERS:
         app.include_router(router)
@@ -86,4 +95,4 @@ def _csrf_key(secret: str) -> str:
 
 def app_for_settings(settings: Settings) -> FastAPI:
     """A worker's app: its own runtime (engine, indexes) over the settings `paperscope serve` read."""
-    return create_app(open_runtime(settings, migrate=False))
+    return create_app(open_runtime(settings, migrate=False, serving=True))
