@@ -20,6 +20,7 @@ import numpy as np
 from sqlalchemy import Engine
 
 from paperscope.services import accounts
+from paperscope.services.cards import build_cards
 from paperscope.store import browse as browse_store
 from paperscope.store import generations
 from paperscope.store import users as store
@@ -71,14 +72,14 @@ def recommend(engine: Engine, user_id: int, limit: int = 20, today: date | None 
     sims = _unit(pool.matrix[top]) @ _unit(pos).T  # candidates x saved
     with engine.connect() as connection:
         titles = {r["id"]: r["title"] for r in browse_store.papers_by_ids(connection, pos_ids)}
-    by_id = {c["id"]: c for c in accounts.cards(engine, chosen, today, user_id)}
+    by_id = {c.id: c for c in build_cards(engine, chosen, today)}
     for row, pid in enumerate(chosen):
         if pid not in by_id:
             continue
         order = np.argsort(-sims[row], kind="stable")[:EXPLAIN]
         because = [{"id": pos_ids[j], "title": titles.get(pos_ids[j], pos_ids[j]),
                     "similarity": round(float(sims[row, j]), 3)} for j in order]
-        out["papers"].append({**by_id[pid], "model_score": round(float(scores[top[row]]), 4),
+        out["papers"].append({**by_id[pid].as_dict(), "model_score": round(float(scores[top[row]]), 4),
                               "because": because})
     out["model"] = {"kind": "linear SVM (class-balanced) on paper embeddings", "embedder": generation.embedder,
                     "embedder_version": generation.version, "embedder_generation": generation.id,

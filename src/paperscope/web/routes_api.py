@@ -10,6 +10,7 @@ from fastapi import APIRouter, Path, Query
 from pydantic import BaseModel, BeforeValidator, Field, StrictBool
 
 from paperscope.services import browse
+from paperscope.services.cards import Card
 from paperscope.services.operations import operations_status
 from paperscope.services.runtime import Runtime
 from paperscope.web.deps import EngineDep, RuntimeDep, SearcherDep
@@ -33,26 +34,6 @@ AuthorSort = Literal["date", "score", "citations"]
 Mode = Literal["keyword", "semantic", "hybrid"]
 Page = Annotated[int, Query(ge=1, le=MAX_PAGE)]
 PerPage = Annotated[int, Query(ge=1, le=MAX_PER_PAGE)]
-
-
-class Card(BaseModel):
-    id: str
-    title: str
-    tag: str | None
-    date: str | None
-    published: str | None
-    code: bool
-    authors: list[dict[str, Any]]
-    et_al: bool
-    author_count: int | None
-    orgs: list[str]
-    abstract: str | None
-    upvotes: int | None
-    citations: int | None
-    score: float | None
-    why: list[str] = []  # why a search result matched, or what makes a paper trend
-    trending: float | None = None  # Daily Papers only: the trending score (docs/search.md)
-    feed_day: str | None = None  # Daily Papers only: the day a daily list featured it, else published
 
 
 class PaperList(BaseModel):
