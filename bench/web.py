@@ -119,7 +119,9 @@ def start_server(data_dir: Path, workers: int) -> tuple[subprocess.Popen, str]:
     raise RuntimeError("server did not answer within 60s")
 
 
-async def load(url: str, paths: list[str], clients: int, seconds: float) -> dict[str, Any]:
+async def load(url: str, paths: list[str], clients: int, seconds: float, *,
+               cookies: dict[str, str] | None = None, timeout: float = 60) -> dict[str, Any]:
+    """Closed loop: `clients` tasks, each sending its next request as soon as its last one answered."""
     import httpx
 
     latencies: list[float] = []
@@ -141,7 +143,7 @@ async def load(url: str, paths: list[str], clients: int, seconds: float) -> dict
                 errors[type(exc).__name__] = errors.get(type(exc).__name__, 0) + 1
             latencies.append(time.perf_counter() - started)
 
-    async with httpx.AsyncClient(base_url=url, timeout=60, limits=limits) as http:
+    async with httpx.AsyncClient(base_url=url, timeout=timeout, limits=limits, cookies=cookies) as http:
         # Warm up: every worker opens its store and fills its caches.
         await asyncio.gather(*(http.get(p) for p in paths[:4]))
         started = time.perf_counter()
