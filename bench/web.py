@@ -168,8 +168,9 @@ def start_server(data_dir: Path, workers: int) -> tuple[subprocess.Popen, str]:
     raise RuntimeError("server did not answer within 60s")
 
 
-async def load(url: str, paths: list[str], clients: int, seconds: float,
-               cookies: dict[str, str] | None = None) -> dict[str, Any]:
+async def load(url: str, paths: list[str], clients: int, seconds: float, *,
+               cookies: dict[str, str] | None = None, timeout: float = 60) -> dict[str, Any]:
+    """Closed loop: `clients` tasks, each sending its next request as soon as its last one answered."""
     import httpx
 
     latencies: list[float] = []
@@ -191,7 +192,7 @@ async def load(url: str, paths: list[str], clients: int, seconds: float,
                 errors[type(exc).__name__] = errors.get(type(exc).__name__, 0) + 1
             latencies.append(time.perf_counter() - started)
 
-    async with httpx.AsyncClient(base_url=url, timeout=120, limits=limits, cookies=cookies) as http:
+    async with httpx.AsyncClient(base_url=url, timeout=timeout, limits=limits, cookies=cookies) as http:
         # Warm up: every worker opens its store and fills its caches.
         await asyncio.gather(*(http.get(p) for p in paths[:4]))
         started = time.perf_counter()
@@ -245,7 +246,7 @@ def main() -> int:
             for count in client_counts:
                 for name, (paths, cookies) in scenarios.items():
                     cpu = os.times()
-                    r = asyncio.run(load(url, paths, count, seconds, cookies))
+                    r = asyncio.run(load(url, paths, count, seconds, cookies=cookies, timeout=120))
                     errors = sum(r["errors"].values())
                     print(f"  {workers} worker(s), {count} client(s), {name}: {r['requests']:,} requests, "
                           f"{r['rps']:.0f}/s, p50 {r['p50']:.1f} ms, p99 {r['p99']:.1f} ms, errors {errors}, "

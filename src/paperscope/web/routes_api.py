@@ -125,6 +125,56 @@ def get_author(engine: EngineDep, author_id: Annotated[str, Path(max_length=300)
         raise WebError(404, str(exc)) from None
 
 
+class TopAuthor(BaseModel):
+    identity_id: str
+    name: str
+    papers: int  # papers in the collection
+    h_index: int | None
+    field: str | None
+
+
+class Collection(BaseModel):
+    kind: Literal["category", "organisation", "venue"]
+    key: str
+    name: str
+    total: int
+    page: int
+    per_page: int
+    pages: int
+    feed: str | None
+    top_authors: list[TopAuthor]
+    top_authors_over: int  # the newest papers the top authors were counted over
+    papers: list[Card]
+
+
+def _collection(engine: Any, kind: str, ref: str, page: int, per_page: int) -> Any:
+    from paperscope.services.collections import CollectionNotFound, collection_page
+
+    try:
+        return collection_page(engine, kind, ref, page, per_page)
+    except CollectionNotFound as exc:
+        raise WebError(404, str(exc)) from None
+
+
+@router.get("/categories/{tag}", response_model=Collection, summary="A category: its papers and top authors")
+def get_category(engine: EngineDep, tag: Annotated[str, Path(pattern=CATEGORY_PATTERN)], page: Page = 1,
+                 per_page: PerPage = 20) -> Any:
+    return _collection(engine, "category", tag, page, per_page)
+
+
+@router.get("/organisations/{ref:path}", response_model=Collection,
+            summary="An organisation (its id or name): its papers and top authors")
+def get_organisation(engine: EngineDep, ref: Annotated[str, Path(min_length=1, max_length=300)], page: Page = 1,
+                     per_page: PerPage = 20) -> Any:
+    return _collection(engine, "organisation", ref, page, per_page)
+
+
+@router.get("/venues/{ref:path}", response_model=Collection, summary="A venue: its papers and top authors")
+def get_venue(engine: EngineDep, ref: Annotated[str, Path(min_length=1, max_length=300)], page: Page = 1,
+              per_page: PerPage = 20) -> Any:
+    return _collection(engine, "venue", ref, page, per_page)
+
+
 def _search(runtime: Runtime, query: browse.SearchQuery) -> Any:
     check_range(query.since, query.until)
     return browse.search_papers(runtime.engine, query, searcher=runtime.searcher)
