@@ -65,8 +65,9 @@ def test_list_rankings_score_like_full_ones_and_fuse_by_rank() -> None:
     # A list that stops early misses relevant papers: they count as never found.
     short = list_scores(dense_lists(vectors, queries, 5), queries, relevant, 39)
     assert short.map < full.map
-    # Fusion: an item near the top of both rankings beats one at the top of the lighter one only.
-    assert fuse_lists([[1, 2, 3], [2, 9, 1]], [1.0, 0.5], k=10)[:2] == [2, 1]
+    # Fusion: second and first beats first and third at equal weights; a lighter second ranking turns it.
+    assert fuse_lists([[1, 2, 3], [2, 9, 1]], [1.0, 1.0], k=10)[:2] == [2, 1]
+    assert fuse_lists([[1, 2, 3], [2, 9, 1]], [1.0, 0.5], k=10)[:2] == [1, 2]
     assert fuse_lists([[1, 2], [3]], [1.0, 0.0], k=10)[0] == 1
     labels = ["a", "a", "b", None]
     assert list_label_share([[1, 2], [0]], [0, 1], labels, k=2) == pytest.approx(0.75)
