@@ -362,7 +362,7 @@ def main() -> int:
                 ps, asl = ({r["server"]: r for r in raw if (r["scenario"], r["clients"], r["round"])
                             == (scenario, count, rnd)}[k] for k in servers)
                 speed, rps_ratio = asl["p50"] / ps["p50"], ps["rps"] / asl["rps"] if asl["rps"] else float("inf")
-                cpu_ratio = asl["cpu_ms_per_request"] / ps["cpu_ms_per_request"]
+                cpu_ratio = asl["cpu_ms_per_request"] / max(ps["cpu_ms_per_request"], 1e-9)
                 pairs.append(speed)
                 cpu_pairs.append(cpu_ratio)
                 rows.append([
