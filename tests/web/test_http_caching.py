@@ -141,3 +141,17 @@ def test_static_files_are_fingerprinted_and_cached_for_a_year(site: dict[str, An
         assert client.get(url, headers={"If-None-Match": r.headers["etag"]}).status_code == 304
     unversioned = client.get("/static/style.css")
     assert unversioned.headers["cache-control"] == "public, max-age=0, must-revalidate"
+
+
+def test_every_page_read_from_the_store_has_validators(site: dict[str, Any]) -> None:
+    client, engine = site["client"], site["engine"]
+    with engine.connect() as connection:
+        paper, tag = connection.exec_driver_sql(
+            "SELECT id, primary_category FROM papers WHERE primary_category IS NOT NULL ORDER BY id").first()
+    for path in ("/", "/?period=month", f"/papers/{paper}", f"/api/v1/papers/{paper}", "/search?q=learning",
+                 "/api/v1/search?q=learning", "/authors?q=a", f"/categories/{tag}", f"/api/v1/categories/{tag}",
+                 "/feeds/daily.atom"):
+        r = client.get(path)
+        assert r.status_code == 200, path
+        assert r.headers["etag"].startswith('W/"') and "last-modified" in r.headers, path
+    assert "etag" not in client.get("/login").headers  # forms that write are not validated
