@@ -16,6 +16,7 @@ import traceback
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date
+from functools import lru_cache
 from pathlib import Path
 
 from paperscope.core.records import Malformed, PaperRecord
@@ -254,11 +255,17 @@ def _keys(records: list, key: Callable[[PaperRecord], str] = _source_key) -> lis
     return [key(r) for r in records if isinstance(r, PaperRecord)]
 
 
+@lru_cache(maxsize=32)
+def _baseline(target: Target) -> list:
+    """The unmutated file's records, read once per target (the AAN release takes a while)."""
+    return target.read(target.path)
+
+
 def run_one(target: Target, name: str, seed: int, folder: Path) -> Outcome:
     """Mutate `target` with mutation `name` under `seed`, read it, judge the result."""
     outcome = Outcome(target.source, name, seed)
     original = target.path.read_bytes()
-    baseline = target.read(target.path)
+    baseline = _baseline(target)
     base_keys = _keys(baseline, target.key)
     spans = target.spans(original)
     mutated, damaged = MUTATIONS[name](original, random.Random(seed))
