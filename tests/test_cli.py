@@ -146,3 +146,18 @@ def test_malformed_line_is_quarantined_and_the_rest_lands(run, tmp_path):
     assert "JSON" in listed.output.split(f"{snapshot}:2")[1].splitlines()[0]  # the reason names the problem
     ids = {orjson.loads(line)["id"] for line in run("papers", "--json").stdout.splitlines()}
     assert ids == {"arXiv:2301.00001", "arXiv:2301.00002"}
+
+
+def test_export_a_search_and_an_author(run, bo_han, tmp_path):
+    assert run("ingest", "listing", str(bo_han), "--as-of", "2026-11-30", "--no-refresh").exit_code == 0
+    found = run("export", "search", "hallucination", "--format", "json")
+    assert found.exit_code == 0, found.output
+    papers = orjson.loads(found.stdout)
+    assert papers and all("hallucination" in (p["title"] + (p["abstract"] or "")).lower() for p in papers)
+    out = tmp_path / "bo-han.bib"
+    wrote = run("export", "author", "Bo Han", "--format", "bibtex", "--out", str(out))
+    cards = orjson.loads(run("author", "Bo Han", "--json").stdout)["cards"]
+    assert wrote.exit_code == 0 and f"wrote {len(cards)} papers" in wrote.output and len(cards) >= 49
+    assert out.read_text().count("\n@") + out.read_text().startswith("@") == len(cards)
+    assert run("export", "author", "Nobody Atall").exit_code == 1
+    assert run("export", "search", "   ").exit_code == 1

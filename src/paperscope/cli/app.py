@@ -99,4 +99,4 @@ def fail(message: str, code: int = 1) -> None:
 
 
 # Sub-commands register themselves on import.
-from paperscope.cli import admin, authors, build, digests, embed, ingest, papers, scores, search, serve  # noqa: E402,F401
+from paperscope.cli import admin, authors, build, digests, embed, enrich, ingest, papers, scores, search, serve  # noqa: E402,F401,I001

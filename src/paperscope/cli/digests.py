@@ -129,12 +129,14 @@ def parse_every(text: str) -> timedelta:
 @app.command("run")
 def run_command(
     every: str = typer.Option(None, "--every", help="Keep running, once per interval (24h, 12h, 30m)."),
-    skip: list[str] = typer.Option(None, "--skip", help="Leave out a step: ingest, score, authors, index, digest."),
+    skip: list[str] = typer.Option(None, "--skip",
+                                   help="Leave out a step: ingest, enrich, score, authors, index, digest."),
     category: list[str] = typer.Option(None, "--category",
                                        help="arXiv categories to ingest (default PAPERSCOPE_DAILY_CATEGORIES)."),
     day: str = typer.Option(None, "--day", help="The day to run for (YYYY-MM-DD); default today (UTC)."),
 ) -> None:
-    """The daily pipeline: ingest -> score -> authors -> index -> digest; once (for cron), or --every interval."""
+    """The daily pipeline: ingest -> enrich -> score -> authors -> index -> digest; once (for cron), or
+    --every interval."""
     from paperscope.services import daily
     from paperscope.services.mailer import SmtpTransport
 

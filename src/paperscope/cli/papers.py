@@ -174,3 +174,70 @@ def paper_command(
             f"{v['source']} ({v['said_at'][:10]}) says {v['value']}" + (" (kept)" if v["value"] == paper.get(field)
                                                                        else "") for v in values)
             + "[/]", highlight=False, soft_wrap=True)
+
+
+class ListFormat(StrEnum):
+    bibtex = "bibtex"
+    csv = "csv"
+    json = "json"
+
+
+def _write_list(ids: list[str], fmt: ListFormat, out: Path | None) -> None:
+    from paperscope.services import export
+
+    text = export.render(runtime_or_exit().engine, ids, fmt.value)
+    if out is None:
+        sys.stdout.write(text)
+        return
+    out.write_text(text, encoding="utf-8", newline="")
+    console.print(f"wrote {len(ids):,} papers to {out}")
+
+
+@export_app.command("search")
+def export_search_command(
+    query: str = typer.Argument(..., help="The words to search for"),
+    mode: str = typer.Option("keyword", help="keyword, semantic or hybrid"),
+    category: str = typer.Option(None, help="Short tag (LG) or arXiv category (cs.LG)"),
+    since: str = typer.Option(None, help="Published on or after (YYYY-MM-DD)"),
+    until: str = typer.Option(None, help="Published on or before (YYYY-MM-DD)"),
+    has_code: bool = typer.Option(None, "--has-code/--no-code"),
+    author: str = typer.Option(None, help="Author id or name"),
+    fmt: ListFormat = typer.Option(ListFormat.bibtex, "--format"),
+    limit: int = typer.Option(1000, min=1, max=1000, help="At most this many results"),
+    out: Path = typer.Option(None, "--out", help="File to write (default: standard output)"),
+) -> None:
+    """A search's results, in rank order, as BibTeX, CSV or JSON (the search page's export)."""
+    from paperscope.services import browse, export
+    from paperscope.services.inputs import InvalidInput
+
+    runtime = runtime_or_exit()
+    if not query.strip():
+        fail("give the words to search for: an empty search matches nothing in particular")
+    try:
+        q = browse.SearchQuery(q=query, mode=mode, category=category, since=date_option(since, "--since"),
+                               until=date_option(until, "--until"), has_code=has_code, author=author)
+        ids = export.search_ids(runtime.engine, q, runtime.searcher, limit)
+    except (ValueError, InvalidInput) as exc:
+        fail(str(exc))
+        return
+    _write_list(ids, fmt, out)
+
+
+@export_app.command("author")
+def export_author_command(
+    author: str = typer.Argument(..., help="Identity id, author id or name"),
+    sort: str = typer.Option("date", help="date, score or citations"),
+    fmt: ListFormat = typer.Option(ListFormat.bibtex, "--format"),
+    out: Path = typer.Option(None, "--out", help="File to write (default: standard output)"),
+) -> None:
+    """An author's papers as BibTeX, CSV or JSON (the author page's export)."""
+    from paperscope.services import export
+    from paperscope.services.authors import AuthorNotFound
+
+    runtime = runtime_or_exit()
+    try:
+        ids = export.author_ids(runtime.engine, author, sort)
+    except (AuthorNotFound, ValueError) as exc:
+        fail(str(exc))
+        return
+    _write_list(ids, fmt, out)

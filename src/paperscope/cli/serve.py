@@ -34,6 +34,9 @@ def serve(
     port: int = typer.Option(8000, min=0, max=65535, help="Port to listen on."),
     workers: int = typer.Option(None, min=1, help="Worker processes (default: one per core)."),
     log_level: str = typer.Option("info", help="uvicorn log level."),
+    forwarded_allow_ips: str = typer.Option(
+        "127.0.0.1", help="Reverse proxies (comma-separated addresses, or *) whose X-Forwarded-For and "
+        "X-Forwarded-Proto headers are believed: the client's address and https as the proxy saw them."),
 ) -> None:
     """Serve Daily Papers, author and paper pages, search and /api/v1 (OpenAPI at /api/v1/openapi.json)."""
     import uvicorn
@@ -49,6 +52,7 @@ def serve(
     factory = partial(import_from_string(FACTORY), settings)
     config = uvicorn.Config(factory, factory=True, host=host, port=port, workers=workers,
                             log_level=log_level, proxy_headers=True,
+                            forwarded_allow_ips=forwarded_allow_ips,
                             # a worker imports the app before it answers the supervisor's pings
                             timeout_worker_healthcheck=60)
     if workers == 1:

@@ -111,6 +111,10 @@ class Settings:
     max_request_bytes: int = setting(
         1024 * 1024, "Largest request body the web app reads, in bytes; a larger one is answered 413 unread.",
         minimum=1)
+    web_threads: int = setting(
+        8, "Threads per web worker process that run requests; the worker's pool of store connections is "
+        "sized from it (one per thread, and as many again for a request that holds two), so no request "
+        "waits for a connection.", minimum=1)
     login_free_failures: int = setting(
         5, "Wrong passwords for one account before each further login attempt must wait (1 s, doubling).",
         minimum=1)

@@ -5,9 +5,11 @@ field; for an empty store and a snapshot whose lines are mostly distinct papers,
 work finds nothing. This path takes the common line straight to the rows it becomes:
 
 - one process parses while the calling process writes (a queue of whole batches between them);
-- each line goes from JSON to tuples in the driver's types (no PaperRecord, no per-row dicts),
-  with the source parser's own field helpers and the normalisation functions of the record path,
-  so the stored values are the same;
+- a batch of lines becomes column arrays (ingest/columnar.py: Arrow kernels over the whole batch,
+  no PaperRecord); a line the columnar lane does not take (non-ASCII text, a field of an odd JSON
+  type or shape) goes through `fast_rows`, the per-line lane, which uses the source parser's own
+  field helpers and the record path's normalisation functions; a test holds all three equal;
+- the writer streams each table's columns into one executemany (SQLite) or COPY (PostgreSQL);
 - matching is vectorised: every key a line could be matched by (arXiv id, DOI, title key, other
   ids) is hashed to 64 bits, and a line whose keys meet an earlier line's (or a stored paper's) is
   set aside, as is any line that needs cleaning, fails a check or does not parse. Set-aside lines
@@ -47,6 +49,7 @@ from paperscope.core.codelinks import extract_code_urls
 from paperscope.core.ids import InvalidId, author_id_for, normalise_person_name, normalise_title, parse_arxiv_id
 from paperscope.core.records import Malformed, Origin, PaperRecord
 from paperscope.ingest.batch import _external_ids, write_batch
+from paperscope.ingest.columnar import PerLine, Rows, columnar_rows, last_spelling
 from paperscope.ingest.normalise import EARLIEST_YEAR, paper_row
 from paperscope.ingest.pipeline import RunSummary, run_ingest
 from paperscope.ingest.repeats import Earlier, RepeatGuard
@@ -344,79 +347,88 @@ def colliding(owners: np.ndarray, hashes: np.ndarray, seen: SeenKeys) -> set[int
 
 @dataclass
 class ParsedBatch:
-    """What the writer stores in one transaction."""
+    """What the writer stores in one transaction: each table's rows as columns (columnar.Rows)."""
 
-    papers: list[tuple[Any, ...]] = field(default_factory=list)
-    authors: dict[str, tuple[Any, ...]] = field(default_factory=dict)  # last spelling in the batch wins
-    ships: list[tuple[Any, ...]] = field(default_factory=list)
-    sources: list[tuple[Any, ...]] = field(default_factory=list)
-    external: list[tuple[str, str, str]] = field(default_factory=list)
-    code: list[tuple[str, str, str]] = field(default_factory=list)
+    papers: Rows
+    authors: Rows  # one row per author id: the last spelling in the batch
+    ships: Rows
+    sources: Rows
+    external: Rows
+    code: Rows
     deferred: list[tuple[int, str, bytes]] = field(default_factory=list)  # (seq, position, raw line)
     lines: int = 0
     bytes_read: int = 0
     cursor: str = ""
+    columnar: int = 0  # lines the columnar lane took
 
 
 def _batches(
-    files: Sequence[str], first_file: int, skip: int, batch_size: int, dialect: str, seen: SeenKeys
+    files: Sequence[str], first_file: int, skip: int, batch_size: int, dialect: str, seen: SeenKeys,
+    run_id: int | None = None,
 ) -> Iterator[ParsedBatch]:
     stamp = _stamp(dialect)
     bytes_read = 0
     for index in range(first_file, len(files)):
         name = files[index]
-        pending: list[tuple[int, bytes, _Fast | None]] = []
+        numbers: list[int] = []
+        pending: list[bytes] = []
         last_line = skip
-        now = datetime.now(UTC)
-        clock = stamp(now)
         with open_snapshot(name) as handle:
             for line_no, line in enumerate(islice(handle, skip, None), start=skip + 1):
                 bytes_read += len(line)
                 if not line.strip():
                     continue
                 if len(pending) >= batch_size:
-                    yield _finish(pending, index, name, last_line, bytes_read, seen)
-                    pending, now = [], datetime.now(UTC)
-                    clock = stamp(now)
-                pending.append((line_no, line, fast_rows(line, now.date(), clock, stamp)))
+                    yield _finish(pending, numbers, index, name, last_line, bytes_read, seen, stamp, dialect, run_id)
+                    numbers, pending = [], []
+                numbers.append(line_no)
+                pending.append(line)
                 last_line = line_no
         if pending:
-            yield _finish(pending, index, name, last_line, bytes_read, seen)
+            yield _finish(pending, numbers, index, name, last_line, bytes_read, seen, stamp, dialect, run_id)
         skip = 0
 
 
 def _finish(
-    pending: list[tuple[int, bytes, _Fast | None]], file_index: int, name: str, last_line: int,
-    bytes_read: int, seen: SeenKeys,
+    pending: list[bytes], numbers: list[int], file_index: int, name: str, last_line: int, bytes_read: int,
+    seen: SeenKeys, stamp: Callable[[Any], Any], dialect: str, run_id: int | None,
 ) -> ParsedBatch:
-    keys: list[str] = []
-    owners: list[int] = []
-    for i, (_, line, fast) in enumerate(pending):
-        mine = fast.keys if fast is not None else line_keys(line)
-        keys.extend(mine)
-        owners.extend([i] * len(mine))
-    hashes = hash_keys(keys)
-    aside = colliding(np.asarray(owners, dtype=np.int64), hashes, seen)
+    """One batch's rows (columnar lane, then per-line lane), less the lines whose keys meet an
+    earlier line's or a stored paper's: those are set aside for the record path."""
+    now = datetime.now(UTC)
+    clock = stamp(now)
+    today = now.date()
+    per_line = PerLine(lambda line: fast_rows(line, today, clock, stamp), line_keys)
+    lane = columnar_rows(pending, today, clock, run_id, per_line, dates_as_text=dialect == "sqlite")
+    # Keys in line order, so of two lines sharing a key the earlier one stays in the fast lane.
+    order = np.argsort(lane.owners, kind="stable")
+    owners = lane.owners[order]
+    hashes = hash_keys(lane.keys)[order] if len(order) else np.empty(0, dtype="<u8")
+    aside_lines = colliding(owners, hashes, seen)
     seen.add(hashes)
-    out = ParsedBatch(lines=len(pending), bytes_read=bytes_read, cursor=f"{name}:{last_line}")
-    for i, (line_no, line, fast) in enumerate(pending):
-        if fast is None or i in aside:
-            out.deferred.append(((file_index << SEQ_SHIFT) | line_no, f"{name}:{line_no}", line))
-            continue
-        out.papers.append(fast.paper)
-        for row in fast.authors:
-            out.authors.pop(row[0], None)
-            out.authors[row[0]] = row
-        out.ships.extend(fast.ships)
-        out.sources.append(fast.source_row)
-        out.external.extend(fast.external)
-        out.code.extend(fast.code)
-    return out
+    aside = np.zeros(len(pending), dtype=bool)
+    aside[list(aside_lines)] = True
+    aside[lane.declined] = True
+    deferred = [((file_index << SEQ_SHIFT) | numbers[i], f"{name}:{numbers[i]}", pending[i])
+                for i in np.flatnonzero(aside).tolist()]
+    return ParsedBatch(
+        papers=lane.papers.without(aside),
+        authors=last_spelling(lane.authors.without(aside)),
+        ships=lane.ships.without(aside),
+        sources=lane.sources.without(aside),
+        external=lane.external.without(aside),
+        code=lane.code.without(aside),
+        deferred=deferred,
+        lines=len(pending),
+        bytes_read=bytes_read,
+        cursor=f"{name}:{last_line}",
+        columnar=lane.columnar,
+    )
 
 
 def _parse_process(
     files: Sequence[str], first_file: int, skip: int, batch_size: int, dialect: str, seen: SeenKeys,
-    out: Any, parent: int,
+    run_id: int, out: Any, parent: int,
 ) -> None:
     """Child process body: parse every batch and hand it over; gives up when the parent is gone."""
 
@@ -432,7 +444,7 @@ def _parse_process(
     # Parsing makes no reference cycles; the collector's scans of the growing batch only cost time.
     gc.disable()
     try:
-        for batch in _batches(files, first_file, skip, batch_size, dialect, seen):
+        for batch in _batches(files, first_file, skip, batch_size, dialect, seen, run_id):
             put(("batch", batch))
         put(("end", None))
     except BaseException:
@@ -452,15 +464,14 @@ def _resolve(cursor: str | None, files: Sequence[str]) -> tuple[int, int]:
     raise ValueError(f"cursor {cursor!r} names none of the files being read")
 
 
-def _write(connection: Any, batch: ParsedBatch, target: str, run_id: int) -> None:
-    store_bulk.insert_tuples(connection, schema.papers, PAPER_COLUMNS, batch.papers)
-    store_bulk.insert_tuples(connection, schema.authors, AUTHOR_COLUMNS, list(batch.authors.values()),
-                             ignore_conflicts=("id",))
-    store_bulk.insert_tuples(connection, schema.authorships, SHIP_COLUMNS, batch.ships)
-    sources = [(*row[:5], run_id, row[6]) for row in batch.sources]
-    store_bulk.insert_tuples(connection, schema.paper_sources, SOURCE_COLUMNS, sources)
-    store_bulk.insert_tuples(connection, schema.paper_external_ids, EXTERNAL_COLUMNS, batch.external)
-    store_bulk.insert_tuples(connection, schema.code_links, CODE_COLUMNS, batch.code)
+def _write(connection: Any, batch: ParsedBatch, target: str) -> None:
+    store_bulk.insert_rows(connection, schema.papers, PAPER_COLUMNS, batch.papers.iter_rows())
+    store_bulk.insert_rows(connection, schema.authors, AUTHOR_COLUMNS, batch.authors.iter_rows(),
+                           ignore_conflicts=("id",))
+    store_bulk.insert_rows(connection, schema.authorships, SHIP_COLUMNS, batch.ships.iter_rows())
+    store_bulk.insert_rows(connection, schema.paper_sources, SOURCE_COLUMNS, batch.sources.iter_rows())
+    store_bulk.insert_rows(connection, schema.paper_external_ids, EXTERNAL_COLUMNS, batch.external.iter_rows())
+    store_bulk.insert_rows(connection, schema.code_links, CODE_COLUMNS, batch.code.iter_rows())
     store_bulk.add_deferred(connection, SOURCE, target, batch.deferred)
 
 
@@ -541,7 +552,8 @@ def _load_lines(
     handover = context.Queue(maxsize=QUEUE_DEPTH)
     parser = context.Process(
         target=_parse_process,
-        args=(names, first_file, skip, batch_size, engine.dialect.name, seen, handover, os.getpid()),
+        args=(names, first_file, skip, batch_size, engine.dialect.name, seen, summary.run_id, handover,
+              os.getpid()),
         daemon=True,
         name="paperscope-snapshot-parser",
     )
@@ -563,9 +575,10 @@ def _load_lines(
                 raise RuntimeError(f"parsing the snapshot failed:\n{item}")
             batch: ParsedBatch = item
             with engine.begin() as connection:
-                _write(connection, batch, target, summary.run_id)
+                _write(connection, batch, target)
                 summary.counts.update(
-                    records=batch.lines, papers_new=len(batch.papers), set_aside=len(batch.deferred)
+                    records=batch.lines, papers_new=len(batch.papers), set_aside=len(batch.deferred),
+                    columnar=batch.columnar,
                 )
                 runs.record_progress(connection, summary.run_id, dict(summary.counts), batch.cursor)
             lines += batch.lines

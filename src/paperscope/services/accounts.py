@@ -319,12 +319,18 @@ def change_password(engine: Engine, user_id: int, current: str, new: str) -> dic
 # --- library ------------------------------------------------------------------------------------
 
 
-def _paper_id(engine: Engine, ref: str) -> str:
+def find_paper_id(engine: Engine, ref: str) -> str | None:
+    """The id of the paper `ref` names (an id, a bare arXiv id or DOI), or None."""
     with engine.connect() as connection:
         row = queries.find_paper(connection, ref) if ref else None
-    if row is None:
+    return row["id"] if row else None
+
+
+def _paper_id(engine: Engine, ref: str) -> str:
+    found = find_paper_id(engine, ref)
+    if found is None:
         raise LookupError(f"no paper with id {ref!r} in the store")
-    return row["id"]
+    return found
 
 
 def save(engine: Engine, user_id: int, ref: str, saved: bool = True) -> str:
@@ -342,6 +348,30 @@ def toggle_upvote(engine: Engine, user_id: int, ref: str) -> tuple[str, bool]:
     pid = _paper_id(engine, ref)
     with engine.begin() as connection:
         return pid, store.toggle_upvote(connection, user_id, pid, _now())
+
+
+def set_upvote(engine: Engine, user_id: int, ref: str, on: bool) -> str:
+    """Upvotes (or, on=False, takes back the upvote of) a paper; idempotent. Returns its id."""
+    pid = _paper_id(engine, ref)
+    with engine.begin() as connection:
+        store.set_upvote(connection, user_id, pid, on, _now())
+    return pid
+
+
+def marks(engine: Engine, user_id: int, paper_id: str) -> dict[str, Any]:
+    """What a card's Save and Upvote controls show for this reader and paper."""
+    with engine.connect() as connection:
+        saved = paper_id in set(store.saved_ids(connection, user_id))
+        upvoted = paper_id in store.upvoted_ids(connection, user_id, [paper_id])
+        count = store.upvote_counts(connection, [paper_id]).get(paper_id, 0)
+    return {"paper_id": paper_id, "saved": saved, "upvoted": upvoted, "local_upvotes": count}
+
+
+def upvoted(engine: Engine, user_id: int) -> list[dict[str, Any]]:
+    """The cards of the papers the reader upvoted, most recent first."""
+    with engine.connect() as connection:
+        ids = store.user_upvoted_ids(connection, user_id)
+    return cards(engine, ids, user_id=user_id)
 
 
 def saved_ids(engine: Engine, user_id: int) -> list[str]:

@@ -286,3 +286,17 @@ def evaluate_identities(engine: Engine, pairs: list[dict[str, Any]]) -> dict[str
         return by_author[side["author"]]
 
     return evaluate_pairs(pairs, identity_of)
+
+
+def identity_paper_ids(engine: Engine, name_or_id: str) -> list[str]:
+    """The ids of the papers of the identity `name_or_id` names; AuthorNotFound when none does."""
+    ensure_computed(engine)
+    ref = name_or_id.strip()
+    with engine.connect() as connection:
+        found = store.find_identities(connection, ref, normalise_person_name(ref))
+        if not found:
+            raise AuthorNotFound(f"no author named or identified {name_or_id!r} in the store")
+        metrics = store.get_metrics(connection, found[0])
+        members = list(metrics["members"]) if metrics and metrics["members"] else [found[0]]
+        ships = store.identity_authorships(connection, found[0], members)
+    return sorted({s["paper_id"] for s in ships})

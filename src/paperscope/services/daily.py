@@ -1,5 +1,6 @@
-"""The daily pipeline behind `paperscope run`: ingest the day's new papers, score, recompute the
-profiles of their authors, refresh the search indexes, then send the digests. Each step runs even
+"""The daily pipeline behind `paperscope run`: ingest the day's new papers, enrich them (citation
+counts, references and ids from OpenAlex and Semantic Scholar), score, recompute the profiles of
+their authors, refresh the search indexes, then send the digests. Each step runs even
 when an earlier one failed (yesterday's store still makes a digest), and the run says which steps
 failed and why."""
 
@@ -7,9 +8,9 @@ from __future__ import annotations
 
 import time
 import traceback
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Engine
@@ -20,7 +21,7 @@ from paperscope.ingest.registry import IngestPlan, live_plan
 from paperscope.services import digests, scores
 from paperscope.services.mailer import MailSettings, Transport
 
-STEPS = ("ingest", "score", "authors", "index", "digest")
+STEPS = ("ingest", "enrich", "score", "authors", "index", "digest")
 LOOKBACK_DAYS = 2  # the arXiv API is asked for papers submitted in the last days: listings lag
 
 
@@ -56,16 +57,33 @@ Say = Callable[[str], None]
 
 
 def run_daily(engine: Engine, settings: Settings, mail: MailSettings, transport: Transport, day: date,
-              plans: Sequence[IngestPlan], steps: Sequence[str] = STEPS, say: Say = lambda _: None) -> DailyRun:
-    """Runs the steps in order; one failing is recorded and the next ones still run."""
+              plans: Sequence[IngestPlan], steps: Sequence[str] = STEPS, say: Say = lambda _: None,
+              enrich_base_urls: Mapping[str, str] | None = None) -> DailyRun:
+    """Runs the steps in order; one failing is recorded and the next ones still run.
+
+    `enrich_base_urls` replaces the APIs' roots for the enrich step (a local server in tests)."""
     run = DailyRun(day)
+    ingest_started: list[datetime] = []
 
     def ingest() -> str:
+        ingest_started.append(datetime.now(UTC))
         done = []
         for plan in plans:
             summary = run_ingest(engine, plan.source, plan.target, plan.batches)
             done.append(f"{plan.source}: {summary.counts['papers_new']} new")
         return "; ".join(done) or "nothing to ingest"
+
+    def enrich() -> str:
+        from paperscope.services.enrich import choose_papers, enrich_papers
+
+        if not ingest_started:
+            return "no new papers to look up (no papers were fetched in this run)"
+        new = choose_papers(engine, since=ingest_started[0])
+        if not new:
+            return "no new papers"
+        summary, _ = enrich_papers(engine, settings, new, recompute=False, base_urls=enrich_base_urls)
+        return "; ".join(f"{name}: {part.asked} looked up, {sum(part.found.values())} found"
+                         for name, part in summary.sources.items())
 
     def score() -> str:
         s = scores.run_scores(engine, data_dir=settings.data_dir, default_embedder=settings.embedder)
@@ -92,7 +110,7 @@ def run_daily(engine: Engine, settings: Settings, mail: MailSettings, transport:
             raise RuntimeError(f"{text}; stopped: {r.error}")
         return text
 
-    actions: dict[str, Callable[[], str]] = {"ingest": ingest, "score": score, "authors": authors,
+    actions: dict[str, Callable[[], str]] = {"ingest": ingest, "enrich": enrich, "score": score, "authors": authors,
                                               "index": index, "digest": digest}
     for name in steps:
         if name not in actions:

@@ -23,13 +23,19 @@ class LibraryMarks:
 
     def _load(self) -> None:
         with self.engine.connect() as connection:
-            self._counts = store.local_upvote_counts(connection)
             self._saved, self._voted = (store.reader_marks(connection, int(self.user["id"]))
                                         if self.user else (set(), set()))
+
+    def _count(self, paper_id: str) -> int:
+        # One index read per card shown: a page shows tens of cards, the table holds every reader's votes.
+        if paper_id not in self._counts:
+            with self.engine.connect() as connection:
+                self._counts[paper_id] = store.local_upvote_count(connection, paper_id)
+        return self._counts[paper_id]
 
     def of(self, paper_id: str) -> dict[str, Any]:
         if self._saved is None:
             self._load()
         assert self._saved is not None
         return {"saved": paper_id in self._saved, "upvoted": paper_id in self._voted,
-                "local_upvotes": self._counts.get(paper_id, 0), "signed_in": self.user is not None}
+                "local_upvotes": self._count(paper_id), "signed_in": self.user is not None}

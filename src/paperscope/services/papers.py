@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import functools
 import io
 from collections.abc import Iterable, Iterator
 from datetime import date
@@ -125,8 +126,32 @@ def write_jsonl(papers: Iterable[dict[str, Any]], out: TextIO) -> int:
     return n
 
 
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _cell(value: Any) -> Any:
+    """A text cell a spreadsheet would run as a formula (=, +, -, @ first) gets a leading quote
+    (OWASP's advice against CSV injection); numbers stay numbers."""
+    if isinstance(value, str) and value.startswith(_FORMULA_START):
+        return "'" + value
+    return value
+
+
+def write_json(papers: Iterable[dict[str, Any]], out: TextIO) -> int:
+    """One JSON array, written paper by paper."""
+    n = 0
+    out.write("[")
+    for paper in papers:
+        out.write(",\n" if n else "\n")
+        out.write(orjson.dumps(paper).decode())
+        n += 1
+    out.write("\n]\n")
+    return n
+
+
 def write_csv(papers: Iterable[dict[str, Any]], out: TextIO) -> int:
-    """Lists are joined with '; ' and maps written as JSON, so every cell is plain text."""
+    """Lists are joined with '; ' and maps written as JSON, so every cell is plain text; a cell a
+    spreadsheet would read as a formula is quoted (see _cell)."""
     writer = csv.DictWriter(out, fieldnames=list(EXPORT_FIELDS), extrasaction="ignore")
     writer.writeheader()
     n = 0
@@ -138,17 +163,32 @@ def write_csv(papers: Iterable[dict[str, Any]], out: TextIO) -> int:
                 value = "; ".join(str(v) for v in value)
             elif isinstance(value, dict):
                 value = orjson.dumps(value).decode() if value else ""
-            flat[key] = "" if value is None else value
+            flat[key] = "" if value is None else _cell(value)
         writer.writerow(flat)
         n += 1
     return n
 
 
-_BIBTEX_SPECIAL = str.maketrans({"{": r"\{", "}": r"\}", "&": r"\&", "%": r"\%", "#": r"\#", "_": r"\_"})
+@functools.cache
+def _latex_encoder() -> Any:
+    """Built once per process: the encoder's tables are large."""
+    from pylatexenc.latexencode import RULE_DICT, UnicodeToLatexConversionRule, UnicodeToLatexEncoder
+
+    # BibTeX counts every brace, escaped or not, so "\\{" alone cannot stand for a lone brace in a
+    # title: braces become the text commands, whose own braces always balance. A straight double
+    # quote stays one (the defaults would make it a closing quote).
+    braces = UnicodeToLatexConversionRule(RULE_DICT, {ord("{"): r"\textbraceleft", ord("}"): r"\textbraceright",
+                                                      ord('"'): r"\textquotedbl"})
+    return UnicodeToLatexEncoder(conversion_rules=[braces, "defaults"], non_ascii_only=False,
+                                 replacement_latex_protection="braces-all", unknown_char_policy="keep",
+                                 unknown_char_warning=False)
 
 
 def _bib_value(text: str) -> str:
-    return " ".join(str(text).split()).translate(_BIBTEX_SPECIAL)
+    """Text as BibTeX field content: every character LaTeX treats as markup ({ } \\ $ & % # _ ~ ^ and
+    the rest) and every accented letter is written as its LaTeX command (pylatexenc), so a title
+    can neither end its field early nor run commands."""
+    return _latex_encoder().unicode_to_latex(" ".join(str(text).split()))
 
 
 def bibtex_entry(paper: dict[str, Any]) -> str:
@@ -157,7 +197,7 @@ def bibtex_entry(paper: dict[str, Any]) -> str:
     last = authors[0].split()[-1] if authors else "anon"
     year = paper["year"] or ""
     tail = paper["id"].split(":", 1)[-1]
-    key = "".join(ch for ch in f"{last}{year}_{tail}" if ch.isalnum() or ch in "_-.:")
+    key = "".join(ch for ch in f"{last}{year}_{tail}" if (ch.isascii() and ch.isalnum()) or ch in "_-.:")
     kind = "article" if paper["journal_ref"] or paper["doi"] else "misc"
     fields: list[tuple[str, str]] = [("title", "{" + _bib_value(paper["title"]) + "}")]
     if authors:
@@ -170,16 +210,25 @@ def bibtex_entry(paper: dict[str, Any]) -> str:
     elif paper["venue"]:
         fields.append(("howpublished", _bib_value(paper["venue"])))
     if paper["arxiv_id"]:
-        fields += [("eprint", paper["arxiv_id"]), ("archivePrefix", "arXiv")]
+        fields += [("eprint", _bib_verbatim(paper["arxiv_id"])), ("archivePrefix", "arXiv")]
         if paper["categories"]:
-            fields.append(("primaryClass", paper["categories"][0]))
+            fields.append(("primaryClass", _bib_value(paper["categories"][0])))
     if paper["doi"]:
-        fields.append(("doi", _bib_value(paper["doi"])))
+        fields.append(("doi", _bib_verbatim(paper["doi"])))
     url = (paper["links"] or {}).get("abs") or (paper["links"] or {}).get("landing")
     if url:
-        fields.append(("url", url))
+        fields.append(("url", _bib_verbatim(url)))
     body = ",\n".join(f"  {name} = {{{value}}}" for name, value in fields)
     return f"@{kind}{{{key},\n{body}\n}}\n"
+
+
+_VERBATIM_UNSAFE = str.maketrans({"{": "%7B", "}": "%7D", "\\": "%5C", " ": "%20"})
+
+
+def _bib_verbatim(value: str) -> str:
+    """A url, doi or eprint field is read verbatim (no LaTeX commands), so it keeps its characters;
+    only what could close the field or split it (braces, backslashes, spaces) is percent-encoded."""
+    return str(value).strip().translate(_VERBATIM_UNSAFE)
 
 
 def write_bibtex(papers: Iterable[dict[str, Any]], out: TextIO) -> int:
@@ -191,7 +240,7 @@ def write_bibtex(papers: Iterable[dict[str, Any]], out: TextIO) -> int:
     return n
 
 
-WRITERS = {"jsonl": write_jsonl, "csv": write_csv, "bibtex": write_bibtex}
+WRITERS = {"jsonl": write_jsonl, "json": write_json, "csv": write_csv, "bibtex": write_bibtex}
 
 
 def export_papers(engine: Engine, fmt: str, out: TextIO, f: PaperFilter | None = None) -> int:

@@ -3,10 +3,16 @@ per tag. The user's saved papers are the positives, the other candidate papers t
 linear SVM (class-balanced) learns the direction of the user's taste and ranks the unsaved
 candidates by its decision value. Each recommendation is explained by the saved papers it is
 closest to (cosine similarity of the embeddings): the papers the model learned from.
+
+The candidates (the newest embedded papers) and their vectors are gathered once per process and
+kept until the active generation's vector files change (`candidate_pool`): a request reads the
+user's saved ids and their vectors, fits the SVM and scores the pool, nothing row by row.
 """
 
 from __future__ import annotations
 
+import threading
+from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
@@ -17,6 +23,7 @@ from paperscope.services import accounts
 from paperscope.store import browse as browse_store
 from paperscope.store import generations
 from paperscope.store import users as store
+from paperscope.store.generations import Generation
 
 CANDIDATES = 50_000  # the newest embedded papers the model ranks (and draws its negatives from)
 NEGATIVES = 10_000  # negatives sampled from the candidates at most
@@ -36,30 +43,32 @@ def recommend(engine: Engine, user_id: int, limit: int = 20, today: date | None 
         return out
     with engine.connect() as connection:
         generation = generations.active_generation(connection)
-        if generation is None:
-            out["notes"].append("the store has no paper embeddings yet: run paperscope score")
-            return out
-        recent = store.recent_paper_ids(connection, None, CANDIDATES * 2)
-    pos_ids, pos = generations.vectors_for(engine, saved, generation)
+    if generation is None:
+        out["notes"].append("the store has no paper embeddings yet: run paperscope score")
+        return out
+    pool = candidate_pool(engine, generation)
+    pos_ids, pos = pool.vectors.rows(saved)
     saved_set = set(saved)
-    cand_ids, cand = generations.vectors_for(engine, [p for p in recent if p not in saved_set], generation)
-    cand_ids, cand = cand_ids[:CANDIDATES], cand[:CANDIDATES]
+    # The pool less the user's saved papers, as row numbers: the pool's matrix is never copied.
+    keep = np.fromiter((pid not in saved_set for pid in pool.ids), dtype=bool, count=len(pool.ids))
+    cand_rows = np.flatnonzero(keep)
     if len(pos_ids) == 0:
         out["notes"].append("none of your saved papers has an embedding yet: run paperscope score")
         return out
-    if len(cand_ids) == 0:
+    if len(cand_rows) == 0:
         out["notes"].append("no other embedded papers to recommend")
         return out
     rng = np.random.default_rng(SEED)
-    neg_rows = rng.choice(len(cand_ids), size=min(NEGATIVES, len(cand_ids)), replace=False)
-    x = np.vstack([pos, cand[neg_rows]])
+    neg_rows = rng.choice(cand_rows, size=min(NEGATIVES, len(cand_rows)), replace=False)
+    x = np.vstack([pos, pool.matrix[neg_rows]])
     y = np.concatenate([np.ones(len(pos_ids)), np.zeros(len(neg_rows))])
     svm = LinearSVC(C=C, class_weight="balanced", max_iter=10_000, tol=1e-5)
     svm.fit(x, y)
-    scores = svm.decision_function(cand)
-    top = np.argsort(-scores, kind="stable")[:limit]
-    chosen = [cand_ids[i] for i in top]
-    sims = _unit(cand[top]) @ _unit(pos).T  # candidates x saved
+    scores = svm.decision_function(pool.matrix)
+    scores[~keep] = -np.inf  # a saved paper is never recommended back
+    top = np.argsort(-scores, kind="stable")[:min(limit, len(cand_rows))]
+    chosen = [pool.ids[i] for i in top]
+    sims = _unit(pool.matrix[top]) @ _unit(pos).T  # candidates x saved
     with engine.connect() as connection:
         titles = {r["id"]: r["title"] for r in browse_store.papers_by_ids(connection, pos_ids)}
     by_id = {c["id"]: c for c in accounts.cards(engine, chosen, today, user_id)}
@@ -74,8 +83,45 @@ def recommend(engine: Engine, user_id: int, limit: int = 20, today: date | None 
     out["model"] = {"kind": "linear SVM (class-balanced) on paper embeddings", "embedder": generation.embedder,
                     "embedder_version": generation.version, "embedder_generation": generation.id,
                     "positives": len(pos_ids), "negatives": int(len(neg_rows)),
-                    "candidates": len(cand_ids), "C": C}
+                    "candidates": len(cand_rows), "C": C}
     return out
+
+
+@dataclass(frozen=True)
+class CandidatePool:
+    """The newest embedded papers (at most CANDIDATES) and their vectors, as one contiguous matrix."""
+
+    files: tuple[int, tuple[str, ...]]  # the generation and its vector files it was read from
+    vectors: Any  # the generation's VectorSet (memory-mapped), for the saved papers' vectors
+    ids: list[str]
+    matrix: np.ndarray
+
+
+_pools: dict[int, CandidatePool] = {}
+_pool_lock = threading.Lock()
+
+
+def candidate_pool(engine: Engine, generation: Generation) -> CandidatePool:
+    """The generation's candidate pool, rebuilt only when its vector files change (a paper is a
+    candidate once it has a vector, and vectors arrive with new files): once per process and
+    vector version, a bounded index read of the newest ids and one gather of their rows."""
+    vectors = generations.open_vectors(generation)
+    key = (generation.id, vectors.files)
+    pool = _pools.get(generation.id)
+    if pool is not None and pool.files == key:
+        return pool
+    with _pool_lock:
+        pool = _pools.get(generation.id)
+        if pool is not None and pool.files == key:
+            return pool
+        with engine.connect() as connection:
+            # Twice as many as needed: some of the newest papers may have no vector yet.
+            newest = store.newest_paper_ids(connection, CANDIDATES * 2)
+        ids, matrix = vectors.rows(newest)
+        pool = CandidatePool(key, vectors, ids[:CANDIDATES], np.ascontiguousarray(matrix[:CANDIDATES]))
+        _pools.clear()  # only the active generation's pool is kept
+        _pools[generation.id] = pool
+        return pool
 
 
 def _unit(m: np.ndarray) -> np.ndarray:

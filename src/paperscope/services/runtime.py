@@ -10,12 +10,16 @@ takes one (web/app.py); web routes reach it through the typed dependencies of we
     runtime = Runtime(settings, engine)            # over an engine the caller owns (tests, bench)
     runtime.searcher.search("graph neural", "keyword")
     runtime.mail.secret_key
+    runtime.content_version()                      # what the pages show now: store and index stamps
     runtime.close()                                # disposes the engine when the runtime opened it
 """
 
 from __future__ import annotations
 
+import hashlib
 import threading
+import time
+from dataclasses import dataclass
 from pathlib import Path
 
 from sqlalchemy import Engine
@@ -25,6 +29,16 @@ from paperscope.services.mailer import MailSettings, resolved_mail_settings
 from paperscope.services.replica import PublishedIndexes
 from paperscope.services.search import Searcher
 from paperscope.services.store import open_store
+from paperscope.store.engine import write_stamp
+
+
+@dataclass(frozen=True)
+class ContentVersion:
+    """The version of everything a page is read from: `tag` changes whenever the store or the search
+    indexes change; `changed_at` (epoch seconds) is when they last did, as near as can be known."""
+
+    tag: str
+    changed_at: float
 
 
 class Runtime:
@@ -41,6 +55,7 @@ class Runtime:
         self._searcher: Searcher | None = None
         self._published: PublishedIndexes | None = None
         self._lock = threading.Lock()
+        self._first_seen: tuple[str, float] = ("", 0.0)
 
     @property
     def searcher(self) -> Searcher:
@@ -69,6 +84,24 @@ class Runtime:
             return {"source": "published snapshots", **self._published.describe()}
         return {"source": "data folder", "folder": str(Path(self.settings.data_dir) / "index")}
 
+    def content_version(self) -> ContentVersion:
+        """The store's write stamp and the indexes' version stamp, as one tag (web/caching.py builds
+        ETag and Last-Modified from it). When the store cannot date its last write (PostgreSQL),
+        the moment this process first saw the stamp stands in."""
+        store_tag, store_changed = write_stamp(self.engine)
+        indexes = self.searcher.version_stamp()
+        raw = repr((store_tag, indexes))
+        tag = hashlib.blake2b(raw.encode(), digest_size=12).hexdigest()
+        changed = store_changed
+        if changed is None:
+            seen_tag, seen_at = self._first_seen
+            if seen_tag != store_tag:
+                seen_at = time.time()
+                self._first_seen = (store_tag, seen_at)
+            changed = seen_at
+        index_times = [stamp[1] / 1e9 for stamp in indexes[1:] if isinstance(stamp, tuple)]
+        return ContentVersion(tag, max([changed, *index_times]))
+
     @property
     def mail(self) -> MailSettings:
         """The mail settings with the signing secret resolved (configured, else kept in data_dir)."""
@@ -85,6 +118,7 @@ class Runtime:
             self.engine.dispose()
 
 
-def open_runtime(settings: Settings, migrate: bool = True) -> Runtime:
-    """The runtime over the store the settings name, migrated to the current schema first."""
-    return Runtime(settings, open_store(settings, migrate=migrate), owns_engine=True)
+def open_runtime(settings: Settings, migrate: bool = True, serving: bool = False) -> Runtime:
+    """The runtime over the store the settings name, migrated to the current schema first;
+    `serving`: a web worker's (its connection pool sized with its request threads)."""
+    return Runtime(settings, open_store(settings, migrate=migrate, serving=serving), owns_engine=True)

@@ -13,7 +13,7 @@ import math
 import re
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from datetime import time as dtime
@@ -256,6 +256,11 @@ class Searcher:
         self._encode: Callable[[str], np.ndarray] | None = None
         self._generation: Generation | None = None
         self._lock = threading.Lock()
+
+    def version_stamp(self) -> tuple[object, ...]:
+        """The version of the indexes searches read now (their folders' stamps): what a cached answer
+        must be checked against, without opening anything."""
+        return str(self.root), index_stamp(self.root / "lexical"), index_stamp(self.root / VECTORS)
 
     @property
     def lexical(self) -> LexicalIndex:
@@ -641,15 +646,20 @@ def trending_scores(
 LOCAL = "paperscope"  # the readers' own upvotes, as a source of observations
 
 
-def with_local_upvotes(connection: Any, observations: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def with_local_upvotes(connection: Any, observations: list[dict[str, Any]], paper_ids: Iterable[str] = (),
+                       upvoted_since: datetime | None = None) -> list[dict[str, Any]]:
     """The observations plus this instance's readers' upvotes as a series of their own: the count
-    after each upvote, dated when it was given. Local upvotes add to a source's upvotes."""
-    from paperscope.store.library_marks import local_upvote_events
+    after each upvote, dated when it was given. Local upvotes add to a source's upvotes. The upvotes
+    read are those of the observed papers, of `paper_ids`, and of papers upvoted since `upvoted_since`."""
+    from paperscope.store import library_marks
 
+    wanted = {r["paper_id"] for r in observations} | set(paper_ids)
+    if upvoted_since is not None:
+        wanted |= library_marks.upvoted_since(connection, upvoted_since)
     rows = list(observations)
     count: dict[str, int] = {}
     first: dict[str, Any] = {}
-    for pid, when in local_upvote_events(connection):
+    for pid, when in library_marks.local_upvote_events(connection, wanted):
         count[pid] = count.get(pid, 0) + 1
         first.setdefault(pid, when)
         rows.append({"paper_id": pid, "source": LOCAL, "observed_at": when, "dated_by": "source",
@@ -691,10 +701,10 @@ def feed(
     with engine.connect() as connection:
         if period == "trending":
             days = WINDOWS[window]
+            since = now - timedelta(days=TRENDING_LOOKBACK_DAYS)
             trend = trending_scores(
-                with_local_upvotes(connection, reads.observations_since(
-                    connection, now - timedelta(days=TRENDING_LOOKBACK_DAYS))), now,
-                window_days=days,
+                with_local_upvotes(connection, reads.observations_since(connection, since), upvoted_since=since),
+                now, window_days=days,
             )
             ids = sorted((pid for pid, t in trend.items() if t["trending"] > 0),
                          key=lambda pid: (-trend[pid]["trending"], pid))
@@ -719,8 +729,9 @@ def feed(
             start, end = period_window(period, anchor)
             rows = reads.feed_papers(connection, start, end, f)
             if sort == "trending":
+                row_ids = [r["id"] for r in rows]
                 trend = trending_scores(with_local_upvotes(
-                    connection, reads.observations_since(connection, None, [r["id"] for r in rows])), now)
+                    connection, reads.observations_since(connection, None, row_ids), row_ids), now)
                 rows.sort(key=lambda r: (-trend.get(r["id"], {}).get("trending", 0.0), -(r["upvotes"] or 0),
                                          r["id"]))
             elif sort == "upvotes":
@@ -730,7 +741,7 @@ def feed(
             ids = [r["id"] for r in rows]
             if sort != "trending":
                 trend = trending_scores(with_local_upvotes(
-                    connection, reads.observations_since(connection, None, ids[:limit])), now)
+                    connection, reads.observations_since(connection, None, ids[:limit]), ids[:limit]), now)
         ids = ids[:limit]
         cards = reads.paper_cards(connection, ids)
     items = []

@@ -9,9 +9,10 @@ from paperscope.store.engine import open_engine
 from paperscope.store.migrate import upgrade
 
 
-def open_store(settings: Settings, migrate: bool = True) -> Engine:
-    """The engine of the configured store; migrations run first (they are idempotent)."""
-    engine = open_engine(settings.database_url)
+def open_store(settings: Settings, migrate: bool = True, serving: bool = False) -> Engine:
+    """The engine of the configured store; migrations run first (they are idempotent). `serving`:
+    an engine for a web worker, its pool sized from `web_threads` (store/engine.py)."""
+    engine = open_engine(settings.database_url, threads=settings.web_threads if serving else None)
     if migrate:
         upgrade(engine)
     return engine

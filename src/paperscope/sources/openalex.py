@@ -549,3 +549,58 @@ def fetch_openalex_work(
     data = _get_json(client, url, {"mailto": mailto})
     record = parse_entity(data, f"works/{key}", "work")
     yield Batch([record] if record is not None else [], cursor=None, label=f"works/{key}")
+
+
+# --------------------------------------------------------------------------- lookups by id and title
+
+# OpenAlex takes up to 100 values OR-ed in one filter; 50 keeps the URL well under its length limit.
+LOOKUP_CHUNK = 50
+
+
+def arxiv_doi(arxiv_id: str) -> str:
+    """The DataCite DOI under which OpenAlex (and everyone else) lists an arXiv paper."""
+    return f"{ARXIV_DOI_PREFIX}{arxiv_id.lower()}"
+
+
+def lookup_openalex_works(
+    client: PoliteClient,
+    *,
+    dois: Iterable[str] = (),
+    openalex_ids: Iterable[str] = (),
+    mailto: str | None = None,
+    base_url: str = BASE_URL,
+) -> Iterator[Batch]:
+    """Works by DOI and by OpenAlex id, 50 to a request (`filter=doi:a|b|…`): one Batch per request.
+
+    An arXiv paper is found by its DataCite DOI (`arxiv_doi`). Ids OpenAlex does not know are
+    simply absent from the answers.
+    """
+    url = f"{base_url.rstrip('/')}/works"
+    for scheme, values in (("doi", list(dict.fromkeys(dois))), ("ids.openalex", list(dict.fromkeys(openalex_ids)))):
+        for start in range(0, len(values), LOOKUP_CHUNK):
+            chunk = values[start : start + LOOKUP_CHUNK]
+            data = _get_json(client, url, {"filter": f"{scheme}:{'|'.join(chunk)}",
+                                           "per-page": 200, "mailto": mailto})
+            label = f"works by {scheme} {start}-{start + len(chunk) - 1}"
+            try:
+                records = parse_response(data, label, "work")
+            except BadRecord as exc:
+                raise SourceError(url, f"{label}: {exc}") from exc
+            yield Batch(records, cursor=None, label=label)
+
+
+def search_openalex_title(
+    client: PoliteClient, title: str, *, mailto: str | None = None, per_page: int = 5, base_url: str = BASE_URL
+) -> list[Record]:
+    """The first few works whose title matches `title` (`filter=title.search:`); one request.
+
+    The caller decides which, if any, is the same paper: a title search always answers something.
+    """
+    url = f"{base_url.rstrip('/')}/works"
+    # Commas and pipes separate filters and values: a title carrying them is searched without them.
+    cleaned = " ".join(title.replace(",", " ").replace("|", " ").replace(":", " ").split())
+    data = _get_json(client, url, {"filter": f"title.search:{cleaned}", "per-page": per_page, "mailto": mailto})
+    try:
+        return parse_response(data, f"works titled {cleaned[:60]!r}", "work")
+    except BadRecord as exc:
+        raise SourceError(url, str(exc)) from exc

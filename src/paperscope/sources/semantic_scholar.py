@@ -36,6 +36,8 @@ PAPER_FIELDS = (
     "paperId,externalIds,title,abstract,venue,publicationVenue,year,publicationDate,citationCount,"
     "fieldsOfStudy,authors,openAccessPdf,url,journal"
 )
+# What enrichment asks of /paper/batch: the usual fields and the works each paper cites.
+ENRICH_FIELDS = PAPER_FIELDS + ",references.paperId"
 AUTHOR_FIELDS = "authorId,name,externalIds,affiliations,paperCount,citationCount,hIndex,url,homepage"
 PAPER_BATCH_SIZE = 500  # the API's limit for /paper/batch
 AUTHOR_BATCH_SIZE = 1000  # the API's limit for /author/batch
@@ -600,3 +602,20 @@ def fetch_s2_authors_batch(
     """Author profiles by id via POST /author/batch, 1000 at a time; unknown ids are skipped."""
     url = f"{base_url.rstrip('/')}/author/batch"
     yield from _batch_post(client, url, ids, fields, AUTHOR_BATCH_SIZE, cursor)
+
+
+def match_s2_title(
+    client: PoliteClient, title: str, *, fields: str = PAPER_FIELDS, base_url: str = BASE_URL
+) -> list[Record]:
+    """The paper S2 matches to `title` (/paper/search/match): at most one, none when S2 finds none.
+
+    S2 answers 404 "Title match not found" when nothing matches: that is an empty answer here.
+    """
+    url = f"{base_url.rstrip('/')}/paper/search/match"
+    try:
+        data = _request_json(client, "GET", url, {"query": title, "fields": fields})
+    except SourceError as exc:
+        if exc.status == 404:
+            return []
+        raise
+    return _parse_live(data, url, f"paper/search/match {title[:60]!r}", as_of=_today())

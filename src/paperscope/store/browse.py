@@ -72,10 +72,11 @@ def find_authors_by_name(connection: Connection, name_key: str, limit: int) -> l
     m = author_metrics
     if not name_key or not has_table(connection, "author_metrics"):
         return []
-    pattern = name_key.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+    # A prefix as a range on the index of name_key (a LIKE cannot use it under every collation):
+    # every key that starts with name_key sorts between it and it followed by the highest code point.
     query = (
         select(m.c.identity_id, m.c.name, m.c.field, m.c.papers, m.c.citations, m.c.h_index)
-        .where(or_(m.c.name_key == name_key, m.c.name_key.like(pattern, escape="\\")))
+        .where(m.c.name_key >= name_key, m.c.name_key < name_key + "\U0010ffff")
         .order_by((m.c.name_key == name_key).desc(), m.c.papers.desc(), m.c.identity_id)
         .limit(limit)
     )

@@ -105,4 +105,5 @@ paper_upvotes = Table(
     Column("paper_id", String(96), ForeignKey("papers.id"), primary_key=True),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Index(None, "paper_id"),
+    Index(None, "created_at"),  # papers upvoted lately, for trending (migration 0120)
 )

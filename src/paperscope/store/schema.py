@@ -77,6 +77,7 @@ papers = Table(
     Index(None, "s2_id"),
     Index(None, "title_key"),
     Index(None, "published"),
+    Index(None, "featured_on"),  # the Daily Papers window by feed day (migration 0120)
     Index(None, "primary_category", "published"),
 )
 
@@ -172,6 +173,7 @@ observations = Table(
     # (a source that gives no date), which trending uses only as a baseline.
     Column("dated_by", String(16)),
     Index(None, "paper_id", "observed_at"),
+    Index(None, "observed_at"),  # papers observed lately, for trending (migration 0120)
 )
 
 paper_sources = Table(

@@ -204,15 +204,16 @@ def observations_since(
         .select_from(o.join(p, p.c.id == o.c.paper_id))
         .order_by(o.c.paper_id, o.c.source, o.c.observed_at, o.c.id)
     )
+    if paper_ids is None and since is not None:
+        # The papers first (an index read on observed_at), then their whole histories by paper id.
+        recent = select(o.c.paper_id).where(o.c.observed_at >= since)
+        paper_ids = sorted({pid for (pid,) in connection.execute(recent)})
     if paper_ids is not None:
         out: list[Row] = []
         for chunk in _chunks(paper_ids):
             out.extend(dict(r) for r in connection.execute(base.where(o.c.paper_id.in_(chunk))).mappings())
         out.sort(key=lambda r: (r["paper_id"], r["source"], r["observed_at"]))
         return out
-    if since is not None:
-        recent = select(o.c.paper_id).where(o.c.observed_at >= since)
-        base = base.where(o.c.paper_id.in_(recent))
     return [dict(r) for r in connection.execute(base).mappings()]
 
 

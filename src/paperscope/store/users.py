@@ -61,6 +61,22 @@ def toggle_upvote(connection: Connection, user_id: int, paper_id: str, now: date
     return False
 
 
+def set_upvote(connection: Connection, user_id: int, paper_id: str, on: bool, now: datetime) -> None:
+    """Upvote (on) or take the upvote back; doing either twice changes nothing the second time."""
+    t = paper_upvotes
+    if on:
+        insert_ignoring_conflict(connection, t, {"user_id": user_id, "paper_id": paper_id, "created_at": now})
+    else:
+        connection.execute(delete(t).where(t.c.user_id == user_id, t.c.paper_id == paper_id))
+
+
+def user_upvoted_ids(connection: Connection, user_id: int) -> list[str]:
+    """The papers the user upvoted, most recent first."""
+    t = paper_upvotes
+    return [pid for (pid,) in connection.execute(
+        select(t.c.paper_id).where(t.c.user_id == user_id).order_by(t.c.created_at.desc(), t.c.paper_id))]
+
+
 def upvoted_ids(connection: Connection, user_id: int, paper_ids: Sequence[str]) -> set[str]:
     t = paper_upvotes
     out: set[str] = set()
@@ -85,6 +101,15 @@ def paper_exists(connection: Connection, paper_id: str) -> bool:
 
 
 # --- candidates for recommendations -----------------------------------------------------------
+
+
+def newest_paper_ids(connection: Connection, limit: int) -> list[str]:
+    """Ids of the `limit` newest dated papers, newest first: the index on `published` walked
+    backwards and stopped at the limit (never a sort of the whole table)."""
+    p = schema.papers
+    query = (select(p.c.id).where(p.c.published.is_not(None))
+             .order_by(p.c.published.desc(), p.c.id.desc()).limit(limit))
+    return [pid for (pid,) in connection.execute(query)]
 
 
 def recent_paper_ids(connection: Connection, since: date | None, limit: int) -> list[str]:

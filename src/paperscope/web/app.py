@@ -15,12 +15,23 @@ import hmac
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+import anyio.to_thread
 from fastapi import APIRouter, FastAPI
 from fastapi.staticfiles import StaticFiles
+from starlette.middleware.gzip import GZipMiddleware
 
 from paperscope.core.settings import Settings
 from paperscope.services.runtime import Runtime, open_runtime
-from paperscope.web import routes_accounts, routes_api, routes_digests, routes_feeds, routes_pages
+from paperscope.web import (
+    routes_accounts,
+    routes_api,
+    routes_api_reader,
+    routes_digests,
+    routes_export,
+    routes_feeds,
+    routes_pages,
+)
+from paperscope.web.caching import HttpCaching, build_stamp
 from paperscope.web.errors import install_error_handlers
 from paperscope.web.limits import BodyLimit, HeadAndOptions
 from paperscope.web.security import Csrf, SecurityHeaders
@@ -31,10 +42,12 @@ API_PREFIX = "/api/v1"
 # The routers of the app, in order. A feature with pages or API routes of its own adds its router here.
 ROUTERS: list[APIRouter] = [
     routes_pages.router,
+    routes_api_reader.router,  # before routes_api: /papers/{id}/similar before /papers/{id}
     routes_api.router,
     routes_digests.router,
     routes_accounts.router,
     routes_feeds.router,
+    routes_export.router,
 ]
 
 
@@ -45,6 +58,9 @@ def create_app(runtime: Runtime, secret_key: str | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        # Sync routes run on anyio's worker threads: as many as the settings say, the number the
+        # store's connection pool was sized for (store/engine.py), so no thread waits for a connection.
+        anyio.to_thread.current_default_thread_limiter().total_tokens = runtime.settings.web_threads
         yield
         runtime.close()
 
@@ -64,6 +80,9 @@ def create_app(runtime: Runtime, secret_key: str | None = None) -> FastAPI:
     app.add_middleware(HeadAndOptions)
     app.add_middleware(SecurityHeaders)
     app.add_middleware(BodyLimit, max_bytes=runtime.settings.max_request_bytes)
+    app.add_middleware(HttpCaching, version=runtime.content_version,
+                       build=build_stamp([HERE / "templates", HERE / "static"]))
+    app.add_middleware(GZipMiddleware, minimum_size=1000)  # pages and JSON; outermost: 304s stay bare
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     for router in ROUTERS:
         app.include_router(router)
@@ -76,4 +95,4 @@ def _csrf_key(secret: str) -> str:
 
 def app_for_settings(settings: Settings) -> FastAPI:
     """A worker's app: its own runtime (engine, indexes) over the settings `paperscope serve` read."""
-    return create_app(open_runtime(settings, migrate=False))
+    return create_app(open_runtime(settings, migrate=False, serving=True))

@@ -15,6 +15,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 CSRF_COOKIE = "paperscope_csrf"
 CSRF_FIELD = "csrf_token"
+CSRF_HEADER = "x-csrf-token"  # the JSON API and the pages' script send the token here
 CSRF_MAX_AGE = 12 * 3600
 
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "

@@ -11,6 +11,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from paperscope.services.display import DASH, FILTERS
+from paperscope.web.caching import static_url
 from paperscope.web.charts import bar_chart
 from paperscope.web.security import CSRF_COOKIE, CSRF_FIELD, Csrf
 
@@ -19,7 +20,7 @@ def make_templates() -> Jinja2Templates:
     env = Environment(loader=FileSystemLoader(HERE / "templates"), autoescape=True,
                       undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
     env.filters.update(FILTERS)
-    env.globals.update(bar_chart=bar_chart, CSRF_FIELD=CSRF_FIELD, DASH=DASH)
+    env.globals.update(bar_chart=bar_chart, CSRF_FIELD=CSRF_FIELD, DASH=DASH, static_url=static_url(HERE / "static"))
     return Jinja2Templates(env=env)
 
 
