@@ -15,6 +15,8 @@ Environment:
   BENCH_INGEST_SIZES         bulk-load line counts (default 100000,1000000)
   BENCH_INGEST_RECORD_SIZES  record-path line counts (default 100000; empty: none)
   BENCH_INGEST_INPUTS        folder of the cached inputs (default bench/.cache)
+  BENCH_INGEST_KEEP          1: keep the figures on file for the (path, size) pairs not run now, so
+                             the sizes can run one at a time (each row says its code version)
   BENCH_INGEST_PROFILE       a line count: also run the bulk load of that size under cProfile (the
                              writing process) and print the top 25 functions by own time
 """
@@ -34,7 +36,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import CACHE, current_rss_mib, peak_rss_mib, write_result  # noqa: E402
+from _common import CACHE, RESULTS, code_version, current_rss_mib, peak_rss_mib, write_result  # noqa: E402
 
 NAME = "ingest_snapshot"
 SEED = 20240601
@@ -147,6 +149,7 @@ def _ingest(path_kind: str, n: int, source: Path, profile_to: Path | None) -> di
         "peak_rss_mib": peak_rss_mib(),
         "store_mib": store_bytes / 2**20,
         "status": summary.status,
+        "code": code_version(),
     }
 
 
@@ -187,6 +190,11 @@ def main() -> int:
               f"{run['records_per_cpu_s']:,.0f} per CPU s, {run['seconds']:.1f}s wall, {run['cpu_seconds']:.1f} CPU s, "
               f"load {run['load_start']}-{run['load_end']}", flush=True)
         runs.append(run)
+    if os.environ.get("BENCH_INGEST_KEEP") == "1" and (RESULTS / f"{NAME}.json").exists():
+        done = {(r["path"], r["lines"]) for r in runs}
+        kept = [r for r in json.loads((RESULTS / f"{NAME}.json").read_text())["raw"]
+                if (r["path"], r["lines"]) not in done]
+        runs = sorted(runs + kept, key=lambda r: (r["path"] != "bulk", r["lines"]))
 
     rows = [
         [r["path"], f"{r['lines']:,}", f"{r['seconds']:.1f}", f"{r['cpu_seconds']:.1f}",
@@ -196,6 +204,10 @@ def main() -> int:
         for r in runs
     ]
     notes = []
+    versions = {r.get("code", "unknown") for r in runs}
+    if len(versions) > 1:
+        notes.append("Code per row: " + "; ".join(f"{r['path']} {r['lines']:,}: {r.get('code', 'unknown')}"
+                                                  for r in runs) + ".")
     bulk = [r for r in runs if r["path"] == "bulk"]
     if bulk:
         slowest = min(bulk, key=lambda r: r["records_per_s"])

@@ -55,7 +55,7 @@ def test_library_and_upvotes_need_a_session_and_the_csrf_token(client: Any, engi
     assert again["local_upvotes"] == 1  # idempotent: a second PUT is no second vote
     assert [c["id"] for c in client.get("/api/v1/me/upvotes").json()["papers"]] == [first]
     # The page shows what the API did.
-    assert "▲ Upvote (1)" in client.get("/library").text
+    assert '▲ Upvoted <span class="count">1</span>' in client.get("/library").text
 
     taken = client.delete(f"/api/v1/me/upvotes/{first}", headers={HEADER: token}).json()
     assert (taken["upvoted"], taken["local_upvotes"]) == (False, 0)

@@ -21,7 +21,8 @@ class _NoMarks:
 
 def _card(**fields: Any) -> str:
     env = make_templates().env
-    paper = {"id": "arXiv:2401.00001", "title": "A paper", "score": None, "tag": "LG", "date": None,
+    paper = {"id": "arXiv:2401.00001", "title": "A paper", "ai_score": None,
+             "citations": 0, "trending_label": None, "tag": "LG", "date": None,
              "published": None, "year": None, "code": False, "authors": [], "et_al": False, "orgs": [],
              "abstract": None, "author_count": None, "upvotes": None} | fields
     macro = env.from_string('{% from "_cards.html" import entry with context %}{{ entry(p) }}')

@@ -83,7 +83,7 @@ def test_corrections_check_their_ids_and_can_be_removed(cli) -> None:
 
     # The author filter takes the identity: a paper split off to a namesake leaves "Bo Han"'s list.
     papers = _ids(cli("papers", "--author", "Bo Han", "--limit", "500", "--json"))
-    profile = orjson.loads(cli("author", "Bo Han", "--json").stdout)
+    profile = orjson.loads(cli("author", "Bo Han", "--json", "--limit", "500").stdout)
     assert set(papers) == {c["id"] for c in profile["cards"]}
     moved = papers[0]
     split = cli("authors", "split", profile["id"], "--paper", moved)
@@ -92,7 +92,8 @@ def test_corrections_check_their_ids_and_can_be_removed(cli) -> None:
     assert "#1 split_papers" in listed
     after = _ids(cli("papers", "--author", "Bo Han", "--limit", "500", "--json"))
     assert moved not in after and len(after) < len(papers)
-    assert set(after) == {c["id"] for c in orjson.loads(cli("author", "Bo Han", "--json").stdout)["cards"]}
+    shown = orjson.loads(cli("author", "Bo Han", "--json", "--limit", "500").stdout)["cards"]
+    assert set(after) == {c["id"] for c in shown}
     hits = orjson.loads(cli("search", "learning", "--mode", "keyword", "--author", "Bo Han", "--limit", "500",
                             "--json").stdout)["hits"]
     assert moved not in {h["paper_id"] for h in hits}

@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy import Engine
 
 from paperscope.index.snapshots import SnapshotError, check_snapshot, latest_snapshot, list_snapshots
+from paperscope.services.cards import build_cards
 from paperscope.services.replica import PublishedIndexes, publish_indexes
 from paperscope.services.search import SearchUnavailable, build_indexes
 from tests.analytics.test_scores_service import TOPICS, load, record
@@ -67,7 +68,8 @@ def test_a_replica_swaps_to_a_new_snapshot_under_load_without_an_error(engine: E
     assert replica.swaps == 2 and replica.describe()["version"] == "snapshot-000002"
     assert 0 in answers and answers[-1] >= 1  # the old snapshot did not know the paper; the new one does
     hits = replica.current().search("zeolite", "keyword").hits
-    assert [h.title for h in hits] == ["Zeolite pores from equivariant transformers"]
+    assert [c.title for c in build_cards(engine, [h.paper_id for h in hits])] == [
+        "Zeolite pores from equivariant transformers"]
 
 
 def test_only_complete_snapshots_are_seen_and_old_ones_are_pruned(engine: Engine, tmp_path: Path) -> None:

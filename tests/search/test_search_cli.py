@@ -36,7 +36,7 @@ def test_index_search_similar_feed(run, listings_dir: Path, tmp_path: Path) -> N
     result = run("search", "ERASE label noise graphs", "--json", "--limit", "3")
     assert result.exit_code == 0, result.output
     payload = orjson.loads(result.output)
-    assert payload["mode"] == "hybrid" and payload["hits"][0]["title"].startswith("ERASE")
+    assert payload["mode"] == "hybrid" and payload["hits"][0]["paper"]["title"].startswith("ERASE")
     assert payload["hits"][0]["why"]
 
     text = run("search", "title:ERASE", "--mode", "keyword", "--since", "2023-01-01", "--has-code")

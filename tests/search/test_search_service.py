@@ -12,6 +12,7 @@ from sqlalchemy import Engine, func, insert, select, update
 from paperscope.ingest.pipeline import run_ingest
 from paperscope.ingest.registry import files_plan
 from paperscope.services import search
+from paperscope.services.cards import build_cards
 from paperscope.services.demo import listing_plans
 from paperscope.services.search import Searcher, SearchFilter
 from paperscope.store import schema
@@ -101,8 +102,10 @@ def test_search_modes_filters_sorts_similar_and_incremental_indexes(
         if mode == "semantic" and not by_author:  # the author's papers are all unrelated to the topic
             assert any(f"below similarity {search.MIN_SIMILARITY:g} left out" in n for n in result.notes)
             continue
-        assert by_author and all(name in h.authors or name.upper() in [a.upper() for a in h.authors]
-                                 for h in by_author), mode
+        with engine.connect() as connection:
+            listed = {(pid, n.upper()) for pid, n in connection.execute(select(s_.c.paper_id, s_.c.name).where(
+                s_.c.paper_id.in_([h.paper_id for h in by_author])))}
+        assert by_author and all((h.paper_id, name.upper()) in listed for h in by_author), mode
 
     # Minimum AI Score: scores written for two papers only.
     with engine.begin() as connection:
@@ -113,11 +116,11 @@ def test_search_modes_filters_sorts_similar_and_incremental_indexes(
     for mode in search.MODES:
         scored = s.search("learning language graphs labels", mode, SearchFilter(min_score=50), limit=10).hits
         assert [h.paper_id for h in scored] == [ERASE], mode
-        assert scored[0].ai_score == 80.0
+        assert build_cards(engine, [scored[0].paper_id])[0].ai_score == 80.0
 
     # Sorts reorder the relevant matches by date, AI Score, citations.
     by_date = s.search(topic, "keyword", sort="date", limit=30).hits
-    days = [h.published for h in by_date if h.published]
+    days = [facts[h.paper_id].published for h in by_date if facts[h.paper_id].published]
     assert days == sorted(days, reverse=True) and len(days) >= 20
     by_score = s.search("learning language graphs labels", "hybrid", sort="score", limit=3).hits
     assert [h.paper_id for h in by_score[:2]] == [ERASE, DEEPINCEPTION]
@@ -171,7 +174,8 @@ def test_feeds_by_featured_day_and_trending(engine: Engine, shared_dir: Path) ->
     day = search.feed(engine, "day", date(2026, 6, 12), sort="upvotes", limit=50)
     assert day.start == day.end == "2026-06-12"
     assert len(day.items) == 30 and all(i.feed_day == "2026-06-12" for i in day.items)
-    assert day.items[0].title.startswith("EvoArena") and day.items[0].upvotes == 118
+    top = build_cards(engine, [day.items[0].paper_id])[0]
+    assert top.title.startswith("EvoArena") and top.upvotes == 118
     # The ISO week of 2026-06-10 (Mon 8 - Sun 14): the featured papers and those published that week.
     week = search.feed(engine, "week", date(2026, 6, 10), limit=500)
     assert (week.start, week.end) == ("2026-06-08", "2026-06-14")
@@ -208,7 +212,8 @@ def test_feeds_by_featured_day_and_trending(engine: Engine, shared_dir: Path) ->
     expected = 103 * 0.5 ** (1 / 3) + 200 * 0.5 ** (0.25 / 3)
     assert first.trending == pytest.approx(expected, rel=1e-6)
     second = trending.items[1]
-    assert second.title.startswith("EvoArena") and second.trending == pytest.approx(118 * 0.5 ** (1 / 3))
+    assert build_cards(engine, [second.paper_id])[0].title.startswith("EvoArena")
+    assert second.trending == pytest.approx(118 * 0.5 ** (1 / 3))
     assert "half-life 3 days" in first.why[0]
     # The day's feed sorted by trending agrees.
     by_trend = search.feed(engine, "day", date(2026, 6, 12), sort="trending", as_of=as_of, limit=3)

@@ -58,20 +58,28 @@ def _count_queries(engine: Any) -> list[str]:
 
 def test_a_revalidation_is_answered_304_without_running_the_page(site: dict[str, Any]) -> None:
     client = site["client"]
-    first = client.get("/")
-    assert first.status_code == 200
-    etag, modified = first.headers["etag"], first.headers["last-modified"]
+    queries = _count_queries(site["engine"])
+    # On PostgreSQL the stamp is the server's WAL position: a write to another database of a shared
+    # server (other tests) moves it too, and the page is then rebuilt. Nothing here writes: within a
+    # few tries a revalidation finds the stamp unchanged.
+    for _ in range(20):
+        first = client.get("/")
+        assert first.status_code == 200
+        etag = first.headers["etag"]
+        queries.clear()
+        again = client.get("/", headers={"If-None-Match": etag})
+        if again.status_code == 304 or site["engine"].dialect.name == "sqlite":
+            break
     assert first.headers["cache-control"] == "private, no-cache"  # the forms carry this browser's token
     assert "cookie" in first.headers["vary"].lower()
-    queries = _count_queries(site["engine"])
-    again = client.get("/", headers={"If-None-Match": etag})
     assert again.status_code == 304 and again.content == b""
     assert again.headers["etag"] == etag
     if site["engine"].dialect.name == "sqlite":
         assert queries == []  # a stat of the store's files, no page built
     else:
         assert len(queries) == 1 and "wal_lsn" in queries[0]  # one stamp query, no page built
-    assert client.get("/", headers={"If-Modified-Since": modified}).status_code == 304
+    assert any(client.get("/", headers={"If-Modified-Since": client.get("/").headers["last-modified"]}).status_code
+               == 304 for _ in range(20))
     long_ago = formatdate(0, usegmt=True)
     assert client.get("/", headers={"If-Modified-Since": long_ago}).status_code == 200
     assert client.get("/", headers={"If-None-Match": 'W/"something-else"'}).status_code == 200
@@ -133,3 +141,17 @@ def test_static_files_are_fingerprinted_and_cached_for_a_year(site: dict[str, An
         assert client.get(url, headers={"If-None-Match": r.headers["etag"]}).status_code == 304
     unversioned = client.get("/static/style.css")
     assert unversioned.headers["cache-control"] == "public, max-age=0, must-revalidate"
+
+
+def test_every_page_read_from_the_store_has_validators(site: dict[str, Any]) -> None:
+    client, engine = site["client"], site["engine"]
+    with engine.connect() as connection:
+        paper, tag = connection.exec_driver_sql(
+            "SELECT id, primary_category FROM papers WHERE primary_category IS NOT NULL ORDER BY id").first()
+    for path in ("/", "/?period=month", f"/papers/{paper}", f"/api/v1/papers/{paper}", "/search?q=learning",
+                 "/api/v1/search?q=learning", "/authors?q=a", f"/categories/{tag}", f"/api/v1/categories/{tag}",
+                 "/feeds/daily.atom"):
+        r = client.get(path)
+        assert r.status_code == 200, path
+        assert r.headers["etag"].startswith('W/"') and "last-modified" in r.headers, path
+    assert "etag" not in client.get("/login").headers  # forms that write are not validated

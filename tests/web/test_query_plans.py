@@ -59,6 +59,8 @@ def store(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFacto
             prolific = connection.execute(text(
                 "SELECT identity_id FROM author_metrics ORDER BY papers DESC, identity_id LIMIT 1")).scalar_one()
             word = connection.execute(text("SELECT title FROM papers ORDER BY id LIMIT 1")).scalar_one().split()[-1]
+            category = connection.execute(text("SELECT primary_category FROM papers "
+                                               "WHERE primary_category IS NOT NULL ORDER BY id LIMIT 1")).scalar_one()
         user = confirmed_reader(engine)
         for pid in papers[:3]:
             accounts.save(engine, user["id"], pid)
@@ -76,7 +78,7 @@ def store(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFacto
         settings = load_settings({"PAPERSCOPE_DATA_DIR": str(folder)})
         app = create_app(Runtime(settings, engine), secret_key="test-secret")
         yield {"engine": engine, "app": app, "paper": papers[-1], "author": prolific, "word": word,
-               "cookie": accounts.start_session(engine, user), "backend": request.param}
+               "category": category, "cookie": accounts.start_session(engine, user), "backend": request.param}
         engine.dispose()
 
 
@@ -96,6 +98,8 @@ def list_pages(s: dict[str, Any]) -> dict[str, str]:
         "hybrid search (JSON)": f"/api/v1/search?q={quote(s['word'])}&mode=hybrid",
         "library": "/library",
         "recommendations": "/recommended",
+        "category page": f"/categories/{s['category']}",
+        "category page (JSON), page 2": f"/api/v1/categories/{s['category']}?page=2",
     }
 
 

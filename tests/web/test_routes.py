@@ -109,11 +109,12 @@ def test_author_page_shows_the_header_and_the_listing_card(client: Any) -> None:
     assert "h-index 87" in html and "12,368 citations" in html and "Novelty 54%" in html
     card = next(c for c in profile["cards"] if c["title"] == COMBATING)
     assert card["date"] == "Mar 1, 2023" and card["code"] and card["tag"] == "LG"
-    assert card["authors"] == ["Jianing Zhu", "Jiangchao Yao", "Tongliang Liu"] and card["et_al"]
+    assert [a["name"] for a in card["authors"]] == ["Jianing Zhu", "Jiangchao Yao", "Tongliang Liu"] and card["et_al"]
     assert card["orgs"] == ["tsinghua"]
-    block = html[html.index(escape(COMBATING)) - 600:html.index(escape(COMBATING)) + 400]
+    block = html[html.index(escape(COMBATING)) - 600:html.index(escape(COMBATING)) + 900]
     assert "Mar 1, 2023" in block and 'class="code-badge">Code<' in block
-    assert "Jianing Zhu, Jiangchao Yao, Tongliang Liu et al.<span class=\"orgs\"> · tsinghua</span>" in block
+    byline = re.sub(r"<[^>]+>|\s*\n\s*", "", block[block.index('class="authors"'):])
+    assert byline.startswith('class="authors">Jianing Zhu, Jiangchao Yao, Tongliang Liu et al. · tsinghua')
     assert "Citations per year" in html
 
 
@@ -191,7 +192,7 @@ def test_listing_paper_page_and_bibtex(client: Any) -> None:
     paper = api(client, f"/api/v1/papers/{card['id']}")
     assert paper["title"] == COMBATING and paper["has_code"]
     assert {"kind": "Code", "url": "https://github.com/ZFancy/SFAT"} in paper["link_list"]
-    assert [a["name"] for a in paper["author_list"]][:3] == card["authors"]
+    assert [a["name"] for a in paper["author_list"]][:3] == [a["name"] for a in card["authors"]]
     assert "Bo Han" not in [a["name"] for a in paper["author_list"]][:3]
     assert "title = {{Combating Exacerbated Heterogeneity" in paper["bibtex"]
     html = client.get(f"/papers/{card['id']}").text

@@ -39,7 +39,8 @@ OPERATIONS = ["GET /api/v1/papers", "GET /api/v1/papers/{paper_id}", "GET /api/v
               "PUT /api/v1/me/library/{paper_id}", "DELETE /api/v1/me/library/{paper_id}", "GET /api/v1/me/upvotes",
               "PUT /api/v1/me/upvotes/{paper_id}", "DELETE /api/v1/me/upvotes/{paper_id}",
               "POST /api/v1/subscriptions", "GET /api/v1/subscriptions/preferences",
-              "PUT /api/v1/subscriptions/preferences", "POST /api/v1/subscriptions/unsubscribe"]
+              "PUT /api/v1/subscriptions/preferences", "POST /api/v1/subscriptions/unsubscribe",
+              "GET /api/v1/categories/{tag}", "GET /api/v1/organisations/{ref}", "GET /api/v1/venues/{ref}"]
 
 
 def test_every_api_operation_is_covered(operations: dict[str, Any]) -> None:

@@ -72,17 +72,17 @@ def test_paper_page_shows_each_score_with_its_evidence(scored: tuple[Engine, Any
 def test_card_scores_match_the_scores(scored: tuple[Engine, Any]) -> None:
     engine, client = scored
     results = client.get("/api/v1/search?q=learning&per_page=100").json()
-    assert any(p["score"] is not None for p in results["papers"])
+    assert any(p["ai_score"] is not None for p in results["papers"])
     for p in results["papers"]:
         explained = explain_paper(engine, p["id"])
-        assert p["score"] == (explained.get("ai_score") or {}).get("score")
+        assert p["ai_score"] == (explained.get("ai_score") or {}).get("score")
     strong = client.get("/api/v1/search?q=learning&min_score=50&per_page=100").json()
     assert 0 < strong["total"] < results["total"]
-    assert all(p["score"] >= 50 for p in strong["papers"])
+    assert all(p["ai_score"] >= 50 for p in strong["papers"])
     html = client.get("/search?q=learning&per_page=100").text
-    shown = [p for p in results["papers"] if p["score"] is not None][0]
+    shown = [p for p in results["papers"] if p["ai_score"] is not None][0]
     block = html[html.index(f'data-paper-id="{shown["id"]}"'):][:400]
-    assert f'<span class="score" title="AI Score">{shown["score"]:.1f}</span>' in block
+    assert f'<span class="score" title="AI Score">{shown["ai_score"]:.1f}</span>' in block
 
 
 def test_author_header_and_cards_carry_scores(scored: tuple[Engine, Any]) -> None:
@@ -93,7 +93,7 @@ def test_author_header_and_cards_carry_scores(scored: tuple[Engine, Any]) -> Non
     assert f'<dd data-stat="ai_score">{expected}</dd>' in html
     novelty = "—" if profile["novelty"] is None else f"{profile['novelty']:.0f}%"
     assert f'<dd data-stat="novelty">{novelty}</dd>' in html
-    assert any(c["score"] is not None for c in profile["cards"])
+    assert any(c["ai_score"] is not None for c in profile["cards"])
     for c in profile["cards"][:10]:
-        if c["score"] is not None:
-            assert f'<span class="score" title="AI Score">{c["score"]:.1f}</span>' in html
+        if c["ai_score"] is not None:
+            assert f'<span class="score" title="AI Score">{c["ai_score"]:.1f}</span>' in html

@@ -11,7 +11,7 @@ import orjson
 import typer
 from rich.markup import escape
 
-from paperscope.cli.app import app, console, fail, runtime_or_exit
+from paperscope.cli.base import app, console, fail, runtime_or_exit
 from paperscope.services.display import counted
 
 authors_app = typer.Typer(help="Author identities and metrics: recompute, merge, split.")
@@ -67,26 +67,15 @@ def _header(p: dict[str, Any]) -> None:
                       f"({other['papers']} papers, {other['field'] or '—'})[/]")
 
 
-def _cards(p: dict[str, Any], limit: int) -> None:
+def _cards(p: dict[str, Any]) -> None:
+    from paperscope.cli.cards import print_card
+
     console.print(f"\n[bold]{counted(p['papers'], 'paper').capitalize()}[/]  [dim](sorted by {p['sort']})[/]\n")
-    for card in p["cards"][:limit]:
-        meta = "".join([
-            _num(card["score"]) if card["score"] is not None else "",
-            card["tag"] or "", card["date"] or "", "Code" if card["code"] else "",
-        ])
-        console.print(escape(meta), style="cyan", highlight=False)
-        console.print(f"[bold]{escape(card['title'])}[/]")
-        byline = ", ".join(card["authors"]) + (" et al." if card["et_al"] else "")
-        if card["orgs"]:
-            byline += " · " + ", ".join(card["orgs"])
-        console.print(escape(byline), highlight=False)
-        console.print(f"[dim]{card['citations']:,} citations ({escape(card['citations_source'])})[/]")
-        if card["abstract"]:
-            text = card["abstract"]
-            console.print(escape(text if len(text) <= 300 else text[:300].rsplit(" ", 1)[0] + " …"))
+    for card in p["cards"]:
+        print_card(card, abstract=300)
         console.print()
-    if len(p["cards"]) > limit:
-        console.print(f"[dim]… {len(p['cards']) - limit} more (--limit)[/]")
+    if p["cards_total"] > len(p["cards"]):
+        console.print(f"[dim]… {p['cards_total'] - len(p['cards'])} more (--limit)[/]")
 
 
 def _extras(p: dict[str, Any]) -> None:
@@ -118,15 +107,17 @@ def author_command(
     name_or_id: str = typer.Argument(
         ..., help="A name (\"Bo Han\") or an id (s2:2262347, orcid:…, name:bo-han)"),
     sort: Sort = typer.Option(Sort.date, "--sort", help="Order of the cards"),
-    limit: int = typer.Option(20, min=1, help="Cards to print"),
-    as_json: bool = typer.Option(False, "--json", help="The whole profile as JSON"),
+    limit: int = typer.Option(20, min=1, max=500, help="Cards to print"),
+    as_json: bool = typer.Option(False, "--json", help="The profile with its first cards as JSON "
+                                 "(what /api/v1/authors/ID?per_page=LIMIT answers)"),
 ) -> None:
     """An author's profile: header as the listings show it, then the papers as cards."""
-    from paperscope.services.authors import AuthorNotFound, get_author_profile
+    from paperscope.services.authors import AuthorNotFound
+    from paperscope.services.browse import author_page
 
     engine = runtime_or_exit().engine
     try:
-        profile = get_author_profile(engine, name_or_id, sort=sort.value)
+        profile = author_page(engine, name_or_id, sort=sort.value, per_page=limit)
     except AuthorNotFound as exc:
         fail(str(exc))
         return
@@ -134,7 +125,7 @@ def author_command(
         sys.stdout.write(orjson.dumps(profile, option=orjson.OPT_NON_STR_KEYS).decode() + "\n")
         return
     _header(profile)
-    _cards(profile, limit)
+    _cards(profile)
     _extras(profile)
 
 

@@ -9,9 +9,10 @@ from typing import TYPE_CHECKING
 
 import orjson
 import typer
+from rich.markup import escape
 from rich.table import Table
 
-from paperscope.cli.app import app, console, date_option, fail, runtime_or_exit
+from paperscope.cli.base import app, console, date_option, fail, runtime_or_exit
 
 if TYPE_CHECKING:
     from paperscope.store.queries import PaperFilter
@@ -78,21 +79,16 @@ def papers_command(
         for row in rows:
             sys.stdout.write(orjson.dumps(row).decode() + "\n")
         return
+    from paperscope.services.cards import build_cards
+
     table = Table(title=f"{total:,} papers", show_lines=False)
     for column in ("id", "tag", "date", "code", "title", "authors", "cites", "votes"):
         table.add_column(column, overflow="fold")
-    for row in rows:
-        names = row["authors"][:3]
-        more = " et al." if row["authors_truncated"] or len(row["authors"]) > 3 else ""
+    for card in build_cards(engine, [row["id"] for row in rows]):
         table.add_row(
-            row["id"],
-            row["primary_category"] or "—",
-            row["published"] or str(row["year"] or "—"),
-            "Code" if row["has_code"] else "",
-            row["title"],
-            ", ".join(names) + more,
-            "—" if row["cited_by_count"] is None else str(row["cited_by_count"]),
-            "—" if row["upvotes"] is None else str(row["upvotes"]),
+            card.id, card.tag or "—", card.date or "—", "Code" if card.code else "", card.title,
+            ", ".join(a.name for a in card.authors) + (" et al." if card.et_al else ""),
+            str(card.citations), "—" if card.upvotes is None else str(card.upvotes),
         )
     console.print(table)
 
@@ -133,10 +129,12 @@ def paper_command(
     bibtex: bool = typer.Option(False, "--bibtex", help="Print the BibTeX entry"),
 ) -> None:
     """One paper with everything the store knows about it."""
-    from paperscope.services.papers import bibtex_entry, get_paper
+    from paperscope.services.browse import paper_page
+    from paperscope.services.papers import bibtex_entry
 
-    engine = runtime_or_exit().engine
-    paper = get_paper(engine, ref, provenance=True)
+    runtime = runtime_or_exit()
+    # The paper page's read model: `--json` prints what /api/v1/papers/ID answers and the page shows.
+    paper = paper_page(runtime.engine, ref, searcher=runtime.searcher)
     if paper is None:
         fail(f"no paper {ref!r} in the store (try `paperscope papers` to list ids)")
         return
@@ -146,25 +144,23 @@ def paper_command(
     if bibtex:
         sys.stdout.write(bibtex_entry(paper))
         return
-    console.print(f"[bold]{paper['title']}[/]  ({paper['id']})", highlight=False)
-    meta = [paper["primary_category"] or "—", paper["published"] or str(paper["year"] or "—")]
-    if paper["has_code"]:
-        meta.append("Code")
+    console.print(f"[bold]{escape(paper['title'])}[/]  ({paper['id']})", highlight=False)
+    meta = [paper["primary_category"] or "—", paper["date"] or "—"] + (["Code"] if paper["has_code"] else [])
     console.print(" · ".join(meta), highlight=False)
-    authors = ", ".join(paper["authors"]) + (" et al." if paper["authors_truncated"] else "")
-    console.print(authors + (f" · {' '.join(paper['orgs'])}" if paper["orgs"] else ""), highlight=False)
-    for name, url in sorted((paper["links"] or {}).items()):
-        console.print(f"  {name}: {url}", highlight=False)
-    for url in paper["code_urls"]:
-        console.print(f"  code: {url}", highlight=False)
-    cites = (
-        "—" if paper["cited_by_count"] is None else f"{paper['cited_by_count']} ({paper['cited_by_source']})"
-    )
-    console.print(
-        f"citations: {cites} · upvotes: {paper['upvotes'] if paper['upvotes'] is not None else '—'}"
-    )
+    # The page lists every author with their affiliations, as here.
+    console.print(escape(", ".join(a["name"] + (f" ({'; '.join(a['affiliations'])})" if a["affiliations"] else "")
+                                   for a in paper["author_list"])), highlight=False)
+    if paper["orgs"]:
+        console.print(escape(" · ".join(paper["orgs"])), highlight=False)
+    for link in paper["link_list"]:
+        console.print(f"  {link['kind']}: {link['url']}", highlight=False)
+    cites = paper["citations"]
+    source = f" ({cites['source']})" if cites["count"] is not None and cites["source"] else ""
+    console.print(f"citations: {'—' if cites['count'] is None else cites['count']}{source}"
+                  f" · {cites['in_store']} citing papers in the store"
+                  f" · upvotes: {paper['upvotes'] if paper['upvotes'] is not None else '—'}", highlight=False)
     if paper["abstract"]:
-        console.print(paper["abstract"], highlight=False)
+        console.print(escape(paper["abstract"]), highlight=False)
     said = paper["provenance"]
     console.print("[dim]from: " + " · ".join(
         f"{s['source']} {s['source_key']} ({s['first_seen'][:10]})" for s in said["sources"]) + "[/]",
@@ -174,6 +170,12 @@ def paper_command(
             f"{v['source']} ({v['said_at'][:10]}) says {v['value']}" + (" (kept)" if v["value"] == paper.get(field)
                                                                        else "") for v in values)
             + "[/]", highlight=False, soft_wrap=True)
+    if paper["similar"]:
+        from paperscope.cli.cards import print_card
+
+        console.print("[bold]Similar papers[/]")
+        for rank, card in enumerate(paper["similar"], 1):
+            print_card(card, rank)
 
 
 class ListFormat(StrEnum):

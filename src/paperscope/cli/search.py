@@ -11,9 +11,10 @@ from typing import Any
 
 import orjson
 import typer
+from rich.markup import escape
 from rich.table import Table
 
-from paperscope.cli.app import app, console, date_option, fail, runtime_or_exit, settings_or_exit
+from paperscope.cli.base import app, console, date_option, fail, runtime_or_exit, settings_or_exit
 from paperscope.cli.embed import ADDRESS_HELP, ENGINE_HELP, runner_or_exit
 
 
@@ -34,10 +35,6 @@ class FeedSort(StrEnum):
     newest = "newest"
     upvotes = "upvotes"
     trending = "trending"
-
-
-def _short(names: list[str]) -> str:
-    return ", ".join(names[:3]) + (" et al." if len(names) > 3 else "")
 
 
 def _emit_json(payload: dict[str, Any]) -> None:
@@ -64,6 +61,8 @@ def search_command(
 ) -> None:
     """Search the papers by words and by meaning; every result says why it matched."""
     from paperscope.analytics.embedders import EmbedderUnavailable
+    from paperscope.cli.cards import print_card
+    from paperscope.services.cards import build_cards
     from paperscope.services.search import SearchFilter, SearchUnavailable
 
     runtime = runtime_or_exit()
@@ -76,8 +75,12 @@ def search_command(
     except (SearchUnavailable, EmbedderUnavailable, ValueError) as exc:
         fail(str(exc))
         raise
+    cards = {c.id: c for c in build_cards(runtime.engine, [h.paper_id for h in result.hits])}
     if as_json:
-        _emit_json(result.as_dict())
+        payload = result.as_dict()
+        for hit in payload["hits"]:
+            hit["paper"] = cards[hit["paper_id"]].as_dict() if hit["paper_id"] in cards else None
+        _emit_json(payload)
         return
     for note in result.notes:
         console.print(f"[yellow]{note}[/]", highlight=False)
@@ -85,17 +88,8 @@ def search_command(
         console.print("no results")
         return
     for hit in result.hits:
-        facts = " · ".join(
-            x for x in (
-                hit.published, hit.category, _short(hit.authors), "code" if hit.has_code else "",
-                f"{hit.cited_by_count} citations" if hit.cited_by_count is not None else "",
-                f"AI {hit.ai_score}" if hit.ai_score is not None else "",
-            ) if x
-        )
-        console.print(f"[bold]{hit.rank}.[/] {hit.title}  [dim]{hit.paper_id}[/]", highlight=False)
-        console.print(f"   {facts}", highlight=False)
-        for reason in hit.why:
-            console.print(f"   [dim]{reason}[/]", highlight=False)
+        if hit.paper_id in cards:
+            print_card(cards[hit.paper_id], hit.rank, hit.why)
     console.print(f"[dim]{result.mode} search, {result.seconds * 1000:.0f} ms[/]")
 
 
@@ -107,6 +101,8 @@ def similar_command(
 ) -> None:
     """The papers nearest to one paper, with the similarity and the rarest terms they share."""
     from paperscope.analytics.embedders import EmbedderUnavailable
+    from paperscope.cli.cards import print_card
+    from paperscope.services.cards import build_cards
     from paperscope.services.search import SearchUnavailable
 
     runtime = runtime_or_exit()
@@ -118,14 +114,15 @@ def similar_command(
     except (SearchUnavailable, EmbedderUnavailable) as exc:
         fail(str(exc))
         raise
+    cards = {c.id: c for c in build_cards(runtime.engine, [h.paper_id for h in hits])}
     if as_json:
-        _emit_json({"paper": paper_info, "similar": [h.as_dict() for h in hits]})
+        _emit_json({"paper": paper_info, "similar": [
+            {**h.as_dict(), "paper": cards[h.paper_id].as_dict()} for h in hits if h.paper_id in cards]})
         return
-    console.print(f"papers similar to [bold]{paper_info['title']}[/] ({paper_info['id']})", highlight=False)
+    console.print(f"papers similar to [bold]{escape(paper_info['title'])}[/] ({paper_info['id']})", highlight=False)
     for hit in hits:
-        facts = " · ".join(x for x in (hit.paper_id, hit.published) if x)
-        console.print(f"[bold]{hit.rank}.[/] {hit.title}  [dim]{facts}[/]", highlight=False)
-        console.print(f"   [dim]{' · '.join(hit.why)}[/]", highlight=False)
+        if hit.paper_id in cards:
+            print_card(cards[hit.paper_id], hit.rank, hit.why)
 
 
 @app.command("feed")
@@ -146,6 +143,7 @@ def feed_command(
     """The day's, week's or month's papers (by the day a daily list featured them, else published),
     or the trending ones."""
     from paperscope.services import search as service
+    from paperscope.services.cards import build_cards
 
     if week and month:
         fail("choose one of --week and --month")
@@ -173,8 +171,12 @@ def feed_command(
     except ValueError as exc:
         fail(str(exc))
         raise
+    cards = {c.id: c for c in build_cards(engine, [i.paper_id for i in result.items])}
     if as_json:
-        _emit_json(result.as_dict())
+        payload = result.as_dict()
+        for item in payload["items"]:
+            item["paper"] = cards[item["paper_id"]].as_dict() if item["paper_id"] in cards else None
+        _emit_json(payload)
         return
     span = f"{result.start} to {result.end}" if result.start and result.start != result.end else result.start
     heading = f"trending this {result.window}" if result.window else period
@@ -185,9 +187,12 @@ def feed_command(
     for column in ("#", "day", "title", "cat", "upvotes", "trend", "id"):
         table.add_column(column, overflow="fold")
     for item in result.items:
+        card = cards.get(item.paper_id)
+        if card is None:
+            continue
         table.add_row(
-            str(item.rank), item.feed_day or "—", item.title, item.category or "—",
-            "—" if item.upvotes is None else str(item.upvotes), item.label, item.paper_id,
+            str(item.rank), item.feed_day or "—", card.title, card.tag or "—",
+            "—" if card.upvotes is None else str(card.upvotes), item.label, item.paper_id,
         )
     console.print(table)
     if not result.items:

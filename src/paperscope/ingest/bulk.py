@@ -412,10 +412,10 @@ def _finish(
     deferred = [((file_index << SEQ_SHIFT) | numbers[i], f"{name}:{numbers[i]}", pending[i])
                 for i in np.flatnonzero(aside).tolist()]
     return ParsedBatch(
-        papers=lane.papers.without(aside),
+        papers=lane.papers.without(aside).sorted_by(0),  # in primary-key order
         authors=last_spelling(lane.authors.without(aside)),
-        ships=lane.ships.without(aside),
-        sources=lane.sources.without(aside),
+        ships=lane.ships.without(aside).sorted_by(0),
+        sources=lane.sources.without(aside).sorted_by(0),
         external=lane.external.without(aside),
         code=lane.code.without(aside),
         deferred=deferred,

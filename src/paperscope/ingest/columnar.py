@@ -67,6 +67,7 @@ class Rows:
     lines: np.ndarray
     tuples: list[tuple[Any, ...]]
     tuple_lines: list[int]
+    order: np.ndarray | None = None  # the order to write the array rows in (None: as they are)
 
     def __len__(self) -> int:
         return len(self.lines) + len(self.tuples)
@@ -74,6 +75,8 @@ class Rows:
     def without(self, aside: np.ndarray) -> Rows:
         """These rows less those of the lines marked in `aside` (a boolean per batch line)."""
         keep = ~aside[self.lines] if len(self.lines) else np.zeros(0, dtype=bool)
+        if keep.all() and not any(aside[line] for line in self.tuple_lines):
+            return self  # the common batch: nothing set aside, nothing copied
         mask = pa.array(keep)
         return Rows(
             [c.filter(mask) if isinstance(c, pa.Array) else c for c in self.columns],
@@ -82,12 +85,22 @@ class Rows:
             [line for line in self.tuple_lines if not aside[line]],
         )
 
+    def sorted_by(self, column: int) -> Rows:
+        """These rows to be written in the order of one column (stable; the arrays stay as they are,
+        only the order is kept): rows that arrive in key order go into the key's B-tree side by side,
+        which spares SQLite page reads (about 5 µs a line of the writer's CPU)."""
+        key = self.columns[column]
+        if isinstance(key, pa.Array) and len(key) > 1:
+            self.order = pc.sort_indices(key).to_numpy()
+        return self
+
     def iter_rows(self) -> Iterator[tuple[Any, ...]]:
         """Every row as a tuple in the driver's types, for an executemany or a COPY."""
         n = len(self.lines)
         if n:
-            yield from zip(*[c.to_pylist() if isinstance(c, pa.Array) else repeat(c.value, n)
-                             for c in self.columns], strict=False)  # repeat() is endless
+            rows = zip(*[c.to_pylist() if isinstance(c, pa.Array) else repeat(c.value, n)
+                         for c in self.columns], strict=False)  # repeat() is endless
+            yield from rows if self.order is None else map(list(rows).__getitem__, self.order.tolist())
         yield from self.tuples
 
 

@@ -18,7 +18,7 @@ from sqlalchemy import Engine
 from zxcvbn import zxcvbn
 
 from paperscope.core.settings import Settings
-from paperscope.services.browse import list_card
+from paperscope.services.cards import Card, build_cards
 from paperscope.services.mailer import (
     InvalidAddress,
     MailSettings,
@@ -27,10 +27,7 @@ from paperscope.services.mailer import (
     compose,
     validate_address,
 )
-from paperscope.services.papers import paper_view
-from paperscope.services.scores import score_fields
 from paperscope.services.tokens import MAX_AGE, TokenError, make_token, read_token
-from paperscope.store import browse as browse_store
 from paperscope.store import queries
 from paperscope.store import sessions as sessions_store
 from paperscope.store import users as store
@@ -367,11 +364,22 @@ def marks(engine: Engine, user_id: int, paper_id: str) -> dict[str, Any]:
     return {"paper_id": paper_id, "saved": saved, "upvoted": upvoted, "local_upvotes": count}
 
 
+def marked_cards(engine: Engine, user_id: int, paper_ids: list[str]) -> list[dict[str, Any]]:
+    """The papers' cards (as JSON) with the reader's marks on each: saved, upvoted, local upvotes."""
+    shown = build_cards(engine, paper_ids, _now().date())
+    with engine.connect() as connection:
+        saved = set(store.saved_ids(connection, user_id))
+        voted = store.upvoted_ids(connection, user_id, paper_ids)
+        counts = store.upvote_counts(connection, paper_ids)
+    return [{**card.as_dict(), "saved": card.id in saved, "upvoted": card.id in voted,
+             "local_upvotes": counts.get(card.id, 0)} for card in shown]
+
+
 def upvoted(engine: Engine, user_id: int) -> list[dict[str, Any]]:
-    """The cards of the papers the reader upvoted, most recent first."""
+    """The cards of the papers the reader upvoted, most recent first, with the reader's marks."""
     with engine.connect() as connection:
         ids = store.user_upvoted_ids(connection, user_id)
-    return cards(engine, ids, user_id=user_id)
+    return marked_cards(engine, user_id, ids)
 
 
 def saved_ids(engine: Engine, user_id: int) -> list[str]:
@@ -379,25 +387,6 @@ def saved_ids(engine: Engine, user_id: int) -> list[str]:
         return store.saved_ids(connection, user_id)
 
 
-def cards(engine: Engine, paper_ids: list[str], today: date | None = None,
-          user_id: int | None = None) -> list[dict[str, Any]]:
-    """Paper cards (the web's list shape) in the order of `paper_ids`, with this paperscope's own
-    upvotes (`local_upvotes`) and, for a user, whether they saved and upvoted each."""
-    today = today or _now().date()
-    with engine.connect() as connection:
-        rows = browse_store.papers_by_ids(connection, paper_ids)
-        identities = browse_store.authorship_identities(connection, [a for r in rows for a in r["authorships"]])
-        local = store.upvote_counts(connection, paper_ids)
-        mine = store.upvoted_ids(connection, user_id, paper_ids) if user_id else set()
-        saved = set(store.saved_ids(connection, user_id)) if user_id else set()
-    scores = score_fields(engine, [r["id"] for r in rows]) if rows else {}
-    out = []
-    for r in rows:
-        card = list_card(paper_view(r), r["authorships"], identities, scores[r["id"]]["ai_score"], today)
-        card.update(local_upvotes=local.get(r["id"], 0), upvoted=r["id"] in mine, saved=r["id"] in saved)
-        out.append(card)
-    return out
-
-
-def library(engine: Engine, user_id: int) -> list[dict[str, Any]]:
-    return cards(engine, saved_ids(engine, user_id), user_id=user_id)
+def library(engine: Engine, user_id: int, today: date | None = None) -> list[Card]:
+    """The reader's saved papers as cards (the Save/Upvote state is the page's `LibraryMarks`)."""
+    return build_cards(engine, saved_ids(engine, user_id), today or _now().date())

@@ -12,29 +12,21 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
 
 from paperscope.analytics.authors import RecomputeReport, coauthor_counts, recompute_authors
 from paperscope.analytics.identity import evaluate_pairs
 from paperscope.analytics.similar import compute_similar_authors
 from paperscope.core.ids import normalise_person_name
+from paperscope.services.cards import citation_count
 from paperscope.store import authors as store
 from paperscope.store import freshness
 
 SORTS = ("date", "score", "citations")
-_MONTHS = "Jan Feb Mar Apr May Jun Jul Aug Sep Oct Nov Dec".split()
 
 
 class AuthorNotFound(LookupError):
     """No identity in the store answers to the name or id asked for."""
-
-
-def card_date(published: date | None, year: int | None, today: date) -> str | None:
-    """`Mar 1, 2023`, or `May 30` for a date of the current year, or the bare year."""
-    if published:
-        text = f"{_MONTHS[published.month - 1]} {published.day}"
-        return text if published.year == today.year else f"{text}, {published.year}"
-    return str(year) if year else None
 
 
 def _source_label(report: dict[str, Any]) -> str:
@@ -64,43 +56,79 @@ def _reported(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return out
 
 
-def _paper_citations(row: dict[str, Any], in_store: int) -> tuple[int, str]:
-    reported = row["cited_by_count"]
-    if reported is not None and reported >= in_store:
-        return int(reported), f"reported by {row['cited_by_source']}"
-    return in_store, "citing papers in the store"
+PROLIFIC = 100  # papers from which an identity's page parts are stored by the profile step
+COAUTHORS_KEPT = 100
+ORGS_KEPT = 10
 
 
-def _cards(rows: list[dict[str, Any]], authorships: list[dict[str, Any]], years: dict[str, dict[int, int]],
-           scores: dict[str, dict[str, Any]], orgs: dict[str, list[str]], today: date, sort: str,
-           ) -> list[dict[str, Any]]:
-    names: dict[str, list[str]] = {}
-    for a in authorships:
-        if a["origin"] != "page_owner":
-            names.setdefault(a["paper_id"], []).append(a["name"])
-    cards = []
-    for row in rows:
-        in_store = sum(years.get(row["id"], {}).values())
-        cites, how = _paper_citations(row, in_store)
-        listed = names.get(row["id"], [])
-        more = row["authors_truncated"] or len(listed) > 3
-        score = scores.get(row["id"], {})
-        cards.append({
-            "id": row["id"], "title": row["title"], "tag": row["primary_category"],
-            "date": card_date(row["published"], row["year"], today),
-            "published": row["published"].isoformat() if row["published"] else None, "year": row["year"],
-            "code": bool(row["has_code"]), "authors": listed[:3], "et_al": bool(more),
-            "orgs": orgs.get(row["id"], row["orgs"] or []), "abstract": row["abstract"],
-            "citations": cites, "citations_source": how,
-            "score": score.get("ai_score"), "novelty": score.get("novelty"),
-            "listing_score": row["listing_score"],  # what a listing page showed: reported, not ours
-        })
-    key = {
-        "date": lambda c: (c["year"] or 0, c["published"] or "", c["id"]),  # undated last
-        "score": lambda c: (c["score"] if c["score"] is not None else -1.0, c["id"]),
-        "citations": lambda c: (c["citations"], c["id"]),
-    }[sort]
-    return sorted(cards, key=key, reverse=True)
+def _stamp(metrics_at: Any) -> str:
+    return metrics_at.isoformat() if hasattr(metrics_at, "isoformat") else str(metrics_at)
+
+
+def build_page_parts(connection: Connection, ident: str, members: list[str]) -> dict[str, Any]:
+    """The parts of an identity's page whose cost grows with its papers: co-authors (most shared
+    papers first), top organisations, the card order by date (undated last) and by citations (as
+    the cards count them), and the papers split off by identity evidence."""
+    ships = store.identity_authorships(connection, ident, members)
+    paper_ids = sorted({s["paper_id"] for s in ships})
+    rows = store.paper_rows(connection, paper_ids)
+    everyone = store.authorships_of_papers(connection, paper_ids)
+    identity_of = store.identity_map(connection, [(a["paper_id"], a["author_id"]) for a in everyone])
+    years = store.paper_citation_years(connection, paper_ids)
+    orgs = store.paper_orgs(connection, paper_ids)
+    name_of = {a["author_id"]: a["name"] for a in everyone}
+    coauthors = [[c, name_of.get(c.split("~", 1)[0], c), n]
+                 for c, n in coauthor_counts(ident, everyone, identity_of).most_common(COAUTHORS_KEPT)]
+    org_counts: Counter[str] = Counter()
+    for paper_id in paper_ids:
+        org_counts.update(orgs.get(paper_id, []))
+    for s in ships:
+        org_counts.update(s["affiliations"] or [])
+
+    def cites(row: dict[str, Any]) -> int:
+        return citation_count(row["cited_by_count"], row["cited_by_source"],
+                              sum(years.get(row["id"], {}).values()))[0]
+
+    by_date = sorted(rows, key=lambda r: (r["year"] or 0, r["published"].isoformat() if r["published"] else "",
+                                          r["id"]), reverse=True)
+    return {
+        "coauthors": coauthors,
+        "orgs": [[org, n] for org, n in org_counts.most_common(ORGS_KEPT)],
+        "order": {"date": [r["id"] for r in by_date],
+                  "citations": [r["id"] for r in sorted(rows, key=lambda r: (cites(r), r["id"]), reverse=True)]},
+        "split": sorted({s["identity_evidence"] for s in ships if s.get("identity_evidence")}),
+    }
+
+
+def page_parts(connection: Connection, ident: str, members: list[str], metrics_at: Any) -> dict[str, Any]:
+    """The stored parts when they were built with these metrics, else built now (cheap for an
+    identity below PROLIFIC papers; the profile step stores the others)."""
+    stored = store.get_page_parts(connection, ident)
+    if stored is not None and stored["metrics_at"] == _stamp(metrics_at):
+        return stored["parts"]
+    return build_page_parts(connection, ident, members)
+
+
+def store_page_parts(engine: Engine, min_papers: int = PROLIFIC, progress: Any = None) -> int:
+    """Build and store the page parts of every identity with `min_papers` papers or more whose
+    stored parts are missing or older than its metrics; returns how many were written."""
+    with engine.connect() as connection:
+        stale = [r for r in store.stale_prolific_identities(connection, min_papers)
+                 if r["metrics_at"] != _stamp(r["computed_at"])]
+    now = datetime.now(UTC)
+    for done, row in enumerate(stale, 1):
+        with engine.begin() as connection:
+            parts = build_page_parts(connection, row["identity_id"], list(row["members"]) or [row["identity_id"]])
+            store.put_page_parts(connection, row["identity_id"], _stamp(row["computed_at"]), parts, now)
+        if progress is not None:
+            progress("author pages", done, len(stale))
+    return len(stale)
+
+
+def _by_score(connection: Connection, paper_ids: list[str]) -> list[str]:
+    """The ids by AI Score (unscored last), read now: scores change without a profile run."""
+    scores = {pid: s["ai_score"] for pid, s in store.paper_scores_of(connection, paper_ids).items()}
+    return sorted(paper_ids, key=lambda pid: (s if (s := scores.get(pid)) is not None else -1.0, pid), reverse=True)
 
 
 def ensure_computed(engine: Engine) -> RecomputeReport | None:
@@ -132,17 +160,9 @@ def get_author_profile(engine: Engine, name_or_id: str, sort: str = "date", toda
         if metrics is None:
             raise AuthorNotFound(f"{ident} has no computed profile yet: run `paperscope authors recompute`")
         members = list(metrics["members"]) or [ident]
-        ships = store.identity_authorships(connection, ident, members)
-        paper_ids = sorted({s["paper_id"] for s in ships})
-        rows = store.paper_rows(connection, paper_ids)
-        everyone = store.authorships_of_papers(connection, paper_ids)
-        identity_of = store.identity_map(connection, [(a["paper_id"], a["author_id"]) for a in everyone])
-        years = store.paper_citation_years(connection, paper_ids)
-        scores = store.paper_scores_of(connection, paper_ids)
-        orgs = store.paper_orgs(connection, paper_ids)
-        co = coauthor_counts(ident, everyone, identity_of)
-        top = co.most_common(coauthor_limit)
-        co_info = store.get_metrics_many(connection, [c for c, _ in top])
+        parts = page_parts(connection, ident, members, metrics["computed_at"])
+        top = parts["coauthors"][:coauthor_limit]
+        co_info = store.get_metrics_many(connection, [c for c, _, _ in top])
         # A report is about an author id's own identity: not about a namesake split off from it.
         own = store.author_identities(connection, members)
         reports = [r for r in store.get_author_reports(connection, members) if own[r["author_id"]] == ident]
@@ -152,15 +172,7 @@ def get_author_profile(engine: Engine, name_or_id: str, sort: str = "date", toda
         others = store.get_metrics_many(connection, found[1:])
         as_of = freshness.profiles_computed_at(connection)
         newer = freshness.papers_of_authors_updated_after(connection, members, as_of)
-    name_of = {a["author_id"]: a["name"] for a in everyone}
-    org_counts: Counter[str] = Counter()
-    for paper_id in paper_ids:
-        for org in orgs.get(paper_id, []):
-            org_counts[org] += 1
-    for s in ships:
-        for aff in s["affiliations"] or []:
-            org_counts[aff] += 1
-    split_parts = sorted({s["identity_evidence"] for s in ships if s.get("identity_evidence")})
+        order = (_by_score(connection, parts["order"]["date"]) if sort == "score" else parts["order"][sort])
     return {
         "id": ident,
         "name": metrics["name"],
@@ -188,13 +200,11 @@ def get_author_profile(engine: Engine, name_or_id: str, sort: str = "date", toda
             "members": members,
             "links": [{"author_id": r["author_id"], "rule": r["rule"], "evidence": r["evidence"]}
                       for r in links],
-            "split": split_parts,
+            "split": parts["split"],
         },
-        "coauthors": [
-            {"id": c, "name": (co_info.get(c) or {}).get("name") or name_of.get(c.split("~", 1)[0], c),
-             "papers": n} for c, n in top
-        ],
-        "orgs": [{"org": org, "papers": n} for org, n in org_counts.most_common(10)],
+        "coauthors": [{"id": c, "name": (co_info.get(c) or {}).get("name") or name, "papers": n}
+                      for c, name, n in top],
+        "orgs": [{"org": org, "papers": n} for org, n in parts["orgs"]],
         "similar_authors": [
             {"id": s, "name": (sim_info.get(s) or {}).get("name", s),
              "field": (sim_info.get(s) or {}).get("field"),
@@ -203,7 +213,7 @@ def get_author_profile(engine: Engine, name_or_id: str, sort: str = "date", toda
         "similar_method": (similar or {}).get("method"),
         "also_named": [{"id": o, "papers": v["papers"], "field": v["field"]} for o, v in others.items()],
         "sort": sort,
-        "cards": _cards(rows, everyone, years, scores, orgs, today, sort),
+        "paper_ids": order,  # cards are built for the page shown
     }
 
 
@@ -223,6 +233,7 @@ def recompute(engine: Engine, incremental: bool = False, similar: bool = True, r
     out = report.as_dict()
     if similar:
         out["similar"] = compute_similar_authors(engine, progress=progress)
+    out["page_parts"] = store_page_parts(engine)
     return out
 
 

@@ -17,10 +17,11 @@ from sqlalchemy import Engine
 
 from paperscope.core.ids import normalise_person_name
 from paperscope.services import search as search_service
-from paperscope.services.authors import AuthorNotFound, card_date, get_author_profile
+from paperscope.services.authors import AuthorNotFound, get_author_profile
+from paperscope.services.cards import Card, build_cards, card_date
 from paperscope.services.papers import bibtex_entry, paper_view
 from paperscope.services.provenance import paper_provenance
-from paperscope.services.scores import explain_paper, score_fields
+from paperscope.services.scores import explain_paper
 from paperscope.store import browse, queries
 from paperscope.store.authors import paper_citation_years
 from paperscope.store.queries import PaperFilter
@@ -29,7 +30,6 @@ from paperscope.store.search_reads import SearchFilter
 PERIODS = ("day", "week", "month")
 LIST_SORTS = ("newest", "trending")
 SEARCH_MODES = ("keyword", "semantic", "hybrid")
-FEED_LIMIT = 100_000  # papers of one window the list pages through
 MAX_PER_PAGE = 100
 
 __all__ = ["AuthorNotFound", "SearchQuery", "author_page", "daily_papers", "find_authors", "paper_page",
@@ -40,46 +40,9 @@ def _today(today: date | None) -> date:
     return today or datetime.now(UTC).date()
 
 
-def list_card(view: dict[str, Any], ships: list[dict[str, Any]], identities: dict[tuple[str, str], str],
-              score: float | None, today: date) -> dict[str, Any]:
-    """The card shape of every paper list (Daily Papers, search, similar papers)."""
-    shown = [a for a in ships if a["origin"] != "page_owner"]
-    authors = [{"name": a["name"], "id": identities.get((a["paper_id"], a["author_id"]))} for a in shown]
-    count = view["author_count"] or len(shown)
-    published = date.fromisoformat(view["published"]) if view["published"] else None
-    return {
-        "id": view["id"],
-        "title": view["title"],
-        "tag": view["primary_category"],
-        "date": card_date(published, view["year"], today),
-        "published": view["published"],
-        "year": view["year"],
-        "code": view["has_code"],
-        "authors": authors[:3],
-        "et_al": bool(view["authors_truncated"] or len(shown) > 3),
-        "author_count": count,
-        "orgs": view["orgs"],
-        "abstract": view["abstract"],
-        "upvotes": view["upvotes"],
-        "citations": view["cited_by_count"],
-        "score": score,
-    }
-
-
-def _cards(engine: Engine, rows: list[dict[str, Any]], today: date) -> list[dict[str, Any]]:
-    ships = [a for r in rows for a in r["authorships"]]
-    with engine.connect() as connection:
-        identities = browse.authorship_identities(connection, ships)
-    scores = score_fields(engine, [r["id"] for r in rows]) if rows else {}
-    return [list_card(paper_view(r), r["authorships"], identities, scores[r["id"]]["ai_score"], today)
-            for r in rows]
-
-
-def cards_of(engine: Engine, paper_ids: list[str], today: date | None = None) -> list[dict[str, Any]]:
+def cards_of(engine: Engine, paper_ids: list[str], today: date | None = None) -> list[Card]:
     """The cards of these papers, in this order."""
-    with engine.connect() as connection:
-        rows = browse.papers_by_ids(connection, paper_ids)
-    return _cards(engine, rows, _today(today))
+    return build_cards(engine, paper_ids, _today(today))
 
 
 def _pages(total: int, page: int, per_page: int) -> dict[str, int]:
@@ -98,22 +61,19 @@ def daily_papers(engine: Engine, period: str = "day", sort: str = "newest", day:
     today = _today(today)
     # A window lies wholly within the calendar (years 1 to 9999).
     anchor = min(max(day, date(1, 2, 1)), date(9999, 11, 30)) if day else None
-    feed = search_service.feed(engine, period, day=anchor, sort=sort, limit=FEED_LIMIT)
     offset = (page - 1) * per_page
-    shown = feed.items[offset:offset + per_page]
-    with engine.connect() as connection:
-        rows = browse.papers_by_ids(connection, [item.paper_id for item in shown])
-    cards = _cards(engine, rows, today)
-    for card, item in zip(cards, shown, strict=True):
-        card["trending"] = round(item.trending, 6)
-        card["feed_day"] = item.feed_day
-        card["why"] = item.why
+    feed = search_service.feed(engine, period, day=anchor, sort=sort, limit=per_page, offset=offset)
+    shown = feed.items
+    listed = {item.paper_id: item for item in shown}
+    cards = [card.with_context(trending=round(listed[card.id].trending, 6), trending_label=listed[card.id].label,
+                               feed_day=listed[card.id].feed_day, why=listed[card.id].why)
+             for card in build_cards(engine, list(listed), today)]
     end = date.fromisoformat(feed.end) if feed.end else (anchor or today)
     start = date.fromisoformat(feed.start) if feed.start else end
     return {
         "period": period, "sort": sort, "date": end.isoformat(), "start": start.isoformat(),
         "end": end.isoformat(), "previous": _shift(start, -1).isoformat(), "next": _shift(end, 1).isoformat(),
-        "notes": feed.notes, **_pages(len(feed.items), page, per_page), "papers": cards,
+        "notes": feed.notes, **_pages(feed.total, page, per_page), "papers": cards,
     }
 
 
@@ -214,11 +174,12 @@ def find_authors(engine: Engine, q: str, limit: int = 20) -> list[dict[str, Any]
 def author_page(engine: Engine, ref: str, sort: str = "date", today: date | None = None, page: int = 1,
                 per_page: int = 50) -> dict[str, Any]:
     """The author profile (services.authors) with one page of its cards; raises AuthorNotFound."""
-    profile = get_author_profile(engine, ref, sort=sort, today=_today(today))
-    cards = profile["cards"]
+    today = _today(today)
+    profile = get_author_profile(engine, ref, sort=sort, today=today)
+    ids = profile.pop("paper_ids")
     offset = (page - 1) * per_page
-    return {**profile, "cards": cards[offset:offset + per_page], "cards_total": len(cards),
-            "page": page, "per_page": per_page, "pages": max(1, math.ceil(len(cards) / per_page))}
+    return {**profile, "cards": build_cards(engine, ids[offset:offset + per_page], today), "cards_total": len(ids),
+            "page": page, "per_page": per_page, "pages": max(1, math.ceil(len(ids) / per_page))}
 
 
 # --- search -------------------------------------------------------------------------------------
@@ -263,11 +224,7 @@ def search_papers(engine: Engine, query: SearchQuery, today: date | None = None,
                "has_code": query.has_code, "author": query.author, "min_score": query.min_score}
     if indexed is not None:
         ids, why, more = indexed
-        with engine.connect() as connection:
-            rows = browse.papers_by_ids(connection, ids)
-        cards = _cards(engine, rows, today)
-        for card in cards:
-            card["why"] = why.get(card["id"], [])
+        cards = [card.with_context(why=why.get(card.id, [])) for card in build_cards(engine, ids, today)]
         total = offset + len(cards) + (1 if more else 0)
         return {"q": query.q, "mode": query.mode, "mode_used": query.mode, "notes": notes, "filters": filters,
                 "total": total, "total_exact": not more, "page": query.page, "per_page": query.per_page,
@@ -281,7 +238,7 @@ def search_papers(engine: Engine, query: SearchQuery, today: date | None = None,
     return {
         "q": query.q, "mode": query.mode, "mode_used": "keyword", "notes": notes, "filters": filters,
         **_pages(total, query.page, query.per_page), "total_exact": True,
-        "papers": _cards(engine, rows, today),
+        "papers": build_cards(engine, [r["id"] for r in rows], today),
     }
 
 
@@ -316,16 +273,14 @@ def _iso(value: date | None) -> str | None:
 
 def similar_papers(engine: Engine, paper_id: str, limit: int, today: date,
                    explained: dict[str, Any] | None = None,
-                   searcher: search_service.Searcher | None = None) -> list[dict[str, Any]]:
+                   searcher: search_service.Searcher | None = None) -> list[Card]:
     """Papers like this one: the semantic index's nearest papers when it is built, else the nearest
     earlier papers of its Novelty evidence."""
     ids = _indexed_similar(paper_id, limit, searcher)
     if ids is None:
         scores = explained if explained is not None else (explain_paper(engine, paper_id) or {})
         ids = [n["id"] for n in (scores.get("novelty") or {}).get("neighbours", [])][:limit]
-    with engine.connect() as connection:
-        rows = browse.papers_by_ids(connection, ids)
-    return _cards(engine, rows, today)
+    return build_cards(engine, ids, today)
 
 
 def _indexed_similar(paper_id: str, limit: int, searcher: search_service.Searcher | None) -> list[str] | None:

@@ -169,6 +169,7 @@ def stage_authors(ctx: BuildContext) -> Outcome:
     report = authors_service.recompute(ctx.engine, incremental=ctx.incremental, data_dir=ctx.data_dir)
     return Outcome(int(report.get("authorships", 0)), "authorships", {
         "mode": report.get("mode"), "identities": report.get("identities"), "papers": report.get("papers"),
+        "page_parts": report.get("page_parts"),
     })
 
 

@@ -91,8 +91,10 @@ def run_daily(engine: Engine, settings: Settings, mail: MailSettings, transport:
 
     def authors() -> str:
         from paperscope.analytics.authors import recompute_authors
+        from paperscope.services.authors import store_page_parts
 
         report = recompute_authors(engine, incremental=True)
+        store_page_parts(engine)
         return f"{report.identities:,} author profiles recomputed ({report.mode})"
 
     def index() -> str:

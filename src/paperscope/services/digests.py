@@ -24,7 +24,7 @@ from sqlalchemy import Engine
 
 from paperscope.core.categories import KNOWN_TAGS
 from paperscope.core.ids import normalise_person_name
-from paperscope.services.browse import list_card
+from paperscope.services.cards import Card, build_cards
 from paperscope.services.mailer import (
     CardRenderer,
     FileTransport,
@@ -39,9 +39,7 @@ from paperscope.services.mailer import (
     make_environment,
     validate_address,
 )
-from paperscope.services.papers import paper_view
 from paperscope.services.tokens import TokenError, make_token, read_token
-from paperscope.store import browse as browse_store
 from paperscope.store import digests as store
 
 FREQUENCIES = {"daily": 1, "weekly": 7}
@@ -508,22 +506,13 @@ class DigestComposer:
         self.cards = CardRenderer(self.env, mail.base_url)
         self.html = self.env.get_template("email/digest.html")
         self.text = self.env.get_template("email/digest.txt")
-        self.card_data: dict[str, dict[str, Any]] = {}
+        self.card_data: dict[str, Card] = {}
 
     def load_cards(self, paper_ids: Sequence[str]) -> None:
         missing = [pid for pid in dict.fromkeys(paper_ids) if pid not in self.card_data]
-        from paperscope.services.scores import score_fields
-
         for start in range(0, len(missing), 900):
-            chunk = missing[start:start + 900]
-            with self.engine.connect() as connection:
-                rows = browse_store.papers_by_ids(connection, chunk)
-                identities = browse_store.authorship_identities(
-                    connection, [a for r in rows for a in r["authorships"]])
-            scores = score_fields(self.engine, [r["id"] for r in rows])
-            for r in rows:
-                self.card_data[r["id"]] = list_card(paper_view(r), r["authorships"], identities,
-                                                    scores[r["id"]]["ai_score"], self.today)
+            for card in build_cards(self.engine, missing[start:start + 900], self.today):
+                self.card_data[card.id] = card
 
     def compose(self, subscription: dict[str, Any], period: str, paper_ids: list[str]) -> tuple[bytes, str]:
         mail = self.mail

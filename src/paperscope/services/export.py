@@ -55,7 +55,7 @@ def _paged(fetch: Any, limit: int) -> list[str]:
     page = 1
     while len(ids) < limit:
         listing = fetch(page)
-        ids.extend(card["id"] for card in listing["papers"])
+        ids.extend(card.id for card in listing["papers"])
         if not listing["papers"] or page >= listing.get("pages", page):
             break
         page += 1
@@ -76,8 +76,9 @@ def daily_ids(engine: Engine, period: str, sort: str, day: date | None, limit: i
 
 def author_ids(engine: Engine, ref: str, sort: str = "date", limit: int = EXPORT_LIMIT) -> list[str]:
     """An author's papers in the order of the profile's `sort`; raises AuthorNotFound."""
-    profile = browse.author_page(engine, ref, sort, page=1, per_page=limit)
-    return [card["id"] for card in profile["cards"]]
+    from paperscope.services.authors import get_author_profile
+
+    return get_author_profile(engine, ref, sort)["paper_ids"][:limit]
 
 
 def library_ids(engine: Engine, user_id: int, limit: int = EXPORT_LIMIT) -> list[str]:

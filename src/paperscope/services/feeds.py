@@ -4,21 +4,21 @@ feedgen from the same cards the pages show, so a feed reader sees what the page 
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, time
-from typing import Any
 
 from sqlalchemy import Engine
 
+from paperscope.services.cards import Card
 
-def _when(card: dict[str, Any]) -> datetime | None:
-    for key in ("feed_day", "published"):
-        value = card.get(key)
+
+def _when(card: Card) -> datetime | None:
+    for value in (card.feed_day, card.published):
         if value:
             day = value if isinstance(value, date) else date.fromisoformat(str(value)[:10])
             return datetime.combine(day, time(0, 0), tzinfo=UTC)
     return None
 
 
-def atom(title: str, base_url: str, self_path: str, page_path: str, cards: list[dict[str, Any]]) -> bytes:
+def atom(title: str, base_url: str, self_path: str, page_path: str, cards: list[Card]) -> bytes:
     """One Atom document: the list's title, its page as the alternate link, one entry per card."""
     from feedgen.feed import FeedGenerator
 
@@ -33,33 +33,36 @@ def atom(title: str, base_url: str, self_path: str, page_path: str, cards: list[
     fg.updated(max(dates) if dates else datetime(1970, 1, 1, tzinfo=UTC))
     for card in reversed(cards):  # feedgen prepends: the list's order is kept
         entry = fg.add_entry()
-        url = f"{base}/papers/{card['id']}"
+        url = f"{base}/papers/{card.id}"
         entry.id(url)
-        entry.title(card["title"] or card["id"])
+        entry.title(card.title or card.id)
         entry.link(href=url)
-        for author in card.get("authors") or []:
-            entry.author(name=author["name"] if isinstance(author, dict) else str(author))
+        for author in card.authors:
+            entry.author(name=author.name)
         when = _when(card)
         entry.updated(when or datetime(1970, 1, 1, tzinfo=UTC))
         if when:
             entry.published(when)
-        if card.get("abstract"):
-            entry.summary(card["abstract"])
-        if card.get("tag"):
-            entry.category(term=card["tag"])
+        if card.abstract:
+            entry.summary(card.abstract)
+        if card.tag:
+            entry.category(term=card.tag)
     return fg.atom_str(pretty=True)
 
 
-def trending_cards(engine: Engine, window: str, category: str | None = None, limit: int = 50) -> list[dict[str, Any]]:
+def trending_cards(engine: Engine, window: str, category: str | None = None, limit: int = 50) -> list[Card]:
     """The trending papers of the window as cards, each with its score as a person reads it."""
     from paperscope.services import browse
     from paperscope.services import search as search_service
 
     feed = search_service.feed(engine, "trending", category=category, limit=limit, window=window)
-    return browse.cards_of(engine, [i.paper_id for i in feed.items])
+    items = {i.paper_id: i for i in feed.items}
+    return [card.with_context(trending=round(items[card.id].trending, 6), trending_label=items[card.id].label,
+                              feed_day=items[card.id].feed_day, why=items[card.id].why)
+            for card in browse.cards_of(engine, list(items))]
 
 
-def category_cards(engine: Engine, category: str, limit: int = 50) -> list[dict[str, Any]]:
+def category_cards(engine: Engine, category: str, limit: int = 50) -> list[Card]:
     """The newest papers of a category (its tag or arXiv name), as cards."""
     from paperscope.services import browse
     from paperscope.services.inputs import category_tag

@@ -38,10 +38,12 @@ def category_tag(engine: Engine, text: str) -> str:
     tag = SHORT_TAGS.get(value) or next((t for name, t in SHORT_TAGS.items() if name.lower() == value.lower()),
                                         None)
     tag = tag or (short_tag(value) or "").upper()
-    with engine.connect() as connection:
-        stored = queries.stored_categories(connection)
-    if tag in stored or tag in SHORT_TAGS.values():
+    if tag in SHORT_TAGS.values():
         return tag
+    with engine.connect() as connection:
+        if tag and queries.has_category(connection, tag):  # one indexed probe, not a read of every tag
+            return tag
+        stored = queries.stored_categories(connection)
     choices = sorted(stored | set(SHORT_TAGS.values())) + sorted(SHORT_TAGS)
     hint = _suggest(value, choices) or _suggest(value.upper(), choices)
     shown = ", ".join(sorted(stored)) or "none yet"

@@ -27,6 +27,7 @@ from markupsafe import Markup
 
 import paperscope
 from paperscope.core.settings import Settings
+from paperscope.services.cards import Card
 from paperscope.services.display import DASH, FILTERS
 from paperscope.services.tokens import resolve_secret
 
@@ -148,8 +149,8 @@ class CardRenderer:
         self.html: dict[str, Markup] = {}
         self.text: dict[str, str] = {}
 
-    def render(self, card: dict[str, Any]) -> tuple[Markup, str]:
-        pid = card["id"]
+    def render(self, card: Card) -> tuple[Markup, str]:
+        pid = card.id
         if pid not in self.html:
             # with_controls=False: an email carries no Save/Upvote forms (no session, no CSRF token)
             self.html[pid] = Markup(absolute_links(str(self.html_macro(card, False)), self.base_url))

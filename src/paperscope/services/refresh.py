@@ -120,6 +120,9 @@ def refresh_derived(engine: Engine, data_dir: Path, embedder_name: str | None = 
     lap("scores")
     progress("author profiles", 0, None)
     report = recompute_authors(engine, incremental=True)
+    from paperscope.services.authors import store_page_parts
+
+    store_page_parts(engine)
     summary.stages["author profiles"] = f"{report.identities:,} identities recomputed ({report.mode})"
     progress("author profiles", 1, 1)
     lap("author profiles")

@@ -126,14 +126,6 @@ class Hit:
     semantic_rank: int | None = None
     similarity: float | None = None
     why: list[str] = field(default_factory=list)
-    title: str = ""
-    published: str | None = None
-    category: str | None = None
-    authors: list[str] = field(default_factory=list)
-    has_code: bool = False
-    cited_by_count: int | None = None
-    ai_score: float | None = None
-    upvotes: int | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -159,28 +151,17 @@ def _iso(value: Any) -> str | None:
     return value.isoformat() if isinstance(value, date) else (str(value) if value else None)
 
 
-def _fill(hit: Hit, card: dict[str, Any]) -> None:
-    hit.title = card["title"]
-    hit.published = _iso(card["published"])
-    hit.category = card["primary_category"]
-    hit.authors = card["authors"][:5]
-    hit.has_code = bool(card["has_code"])
-    hit.cited_by_count = card["cited_by_count"]
-    hit.ai_score = None if card["ai_score"] is None else round(float(card["ai_score"]), 1)
-    hit.upvotes = card["upvotes"]
-
-
-def matched_terms(query: str, card: dict[str, Any]) -> dict[str, list[str]]:
+def matched_terms(query: str, paper: dict[str, Any]) -> dict[str, list[str]]:
     """Which of the query's terms each field of the paper contains (stemmed as the index does)."""
     terms = [t for t in dict.fromkeys(analyse(query)) if t not in ("titl", "abstract", "author")]
     out: dict[str, list[str]] = {}
-    for name, text in (("title", card.get("title")), ("abstract", card.get("abstract"))):
+    for name, text in (("title", paper.get("title")), ("abstract", paper.get("abstract"))):
         if text:
             have = set(analyse(text))
             found = [t for t in terms if t in have]
             if found:
                 out[name] = found
-    names = " ".join(card.get("authors") or []).lower()
+    names = " ".join(paper.get("authors") or []).lower()
     found = [t for t in query.lower().replace('"', " ").split() if len(t) > 2 and t in names.split()]
     if found:
         out["author"] = found
@@ -419,15 +400,15 @@ class Searcher:
         if sort == "relevance":
             page_ids = [pid for pid, _ in ranked[offset : offset + limit]]
             with self.engine.connect() as connection:
-                cards = reads.paper_cards(connection, page_ids)
-            chosen = [(pid, s) for pid, s in ranked[offset : offset + limit] if pid in cards]
+                facts = reads.ranking_facts(connection, page_ids)
+            chosen = [(pid, s) for pid, s in ranked[offset : offset + limit] if pid in facts]
         else:
             with self.engine.connect() as connection:
-                cards = reads.paper_cards(connection, [pid for pid, _ in ranked])
+                facts = reads.ranking_facts(connection, [pid for pid, _ in ranked])
             key = {"date": "published", "score": "ai_score", "citations": "cited_by_count"}[sort]
             order = sorted(
-                (item for item in ranked if item[0] in cards),
-                key=lambda item: (cards[item[0]][key] is None, _desc(cards[item[0]][key])),
+                (item for item in ranked if item[0] in facts),
+                key=lambda item: (facts[item[0]][key] is None, _desc(facts[item[0]][key])),
             )
             chosen = order[offset : offset + limit]
             notes.append(f"sorted by {sort}: the {len(ranked):,} most relevant matches reordered")
@@ -438,9 +419,7 @@ class Searcher:
                 hit.keyword_rank, hit.keyword_score = kw_rank[pid][0], round(kw_rank[pid][1], 4)
             if pid in sem_rank:
                 hit.semantic_rank, hit.similarity = sem_rank[pid][0], round(sem_rank[pid][1], 4)
-            card = cards[pid]
-            _fill(hit, card)
-            hit.why = _why(query, mode, hit, card)
+            hit.why = _why(query, mode, hit, facts[pid])
             hits.append(hit)
         return SearchResult(query, mode, sort, hits, notes, round(time.perf_counter() - started, 4))
 
@@ -457,21 +436,20 @@ class Searcher:
         vector = matrix[0] if have else self.embed_query(paper_text(paper["title"], paper["abstract"]))
         neighbours = [(n, s) for n, s in self.vectors.search(vector, limit + 1) if n != pid][:limit]
         with self.engine.connect() as connection:
-            cards = reads.paper_cards(connection, [n for n, _ in neighbours])
+            facts = reads.ranking_facts(connection, [n for n, _ in neighbours])
         mine_text = paper_text(paper["title"], paper["abstract"])
         mine = set(analyse(mine_text))
         surface = surface_words(mine_text)
         hits = []
         for i, (other, similarity) in enumerate(neighbours):
-            if other not in cards:
+            if other not in facts:
                 continue
-            card = cards[other]
-            shared = mine & set(analyse(paper_text(card["title"], card["abstract"])))
+            fact = facts[other]
+            shared = mine & set(analyse(paper_text(fact["title"], fact["abstract"])))
             shared = {t for t in shared if surface.get(t, t) not in _STOP and not t.isdigit()}
             rare = sorted(shared, key=lambda t: (self.lexical.doc_freq(t) or 10**9, t))[:6]
             hit = Hit(paper_id=other, rank=i + 1, score=round(similarity, 4), semantic_rank=i + 1,
                       similarity=round(similarity, 4))
-            _fill(hit, card)
             hit.why = [f"cosine similarity {similarity:.3f}"]
             if rare:
                 hit.why.append("shared terms: " + ", ".join(surface.get(t, t) for t in rare))
@@ -487,10 +465,10 @@ def _desc(value: Any) -> Any:
     return -float(value)
 
 
-def _why(query: str, mode: str, hit: Hit, card: dict[str, Any]) -> list[str]:
+def _why(query: str, mode: str, hit: Hit, paper: dict[str, Any]) -> list[str]:
     why = []
     if hit.keyword_rank is not None:
-        terms = matched_terms(query, card)
+        terms = matched_terms(query, paper)
         shown = "; ".join(f"{name}: {', '.join(ts)}" for name, ts in terms.items())
         line = f"keyword #{hit.keyword_rank} (BM25 {hit.keyword_score:.2f})"
         why.append(line + (f" — {shown}" if shown else ""))
@@ -512,14 +490,6 @@ class FeedItem:
     paper_id: str
     feed_day: str | None
     trending: float
-    title: str = ""
-    published: str | None = None
-    category: str | None = None
-    authors: list[str] = field(default_factory=list)
-    has_code: bool = False
-    cited_by_count: int | None = None
-    ai_score: float | None = None
-    upvotes: int | None = None
     rank: int = 0
     score: float = 0.0
     label: str = "—"  # the score as a person reads it: "▲ 118 · +12 citations this week"
@@ -538,10 +508,12 @@ class Feed:
     items: list[FeedItem]
     notes: list[str] = field(default_factory=list)
     window: str | None = None  # trending: the window gains are counted over
+    total: int = 0  # papers in the whole list (items are one page of it)
 
     def as_dict(self) -> dict[str, Any]:
         return {"period": self.period, "window": self.window, "start": self.start, "end": self.end,
-                "as_of": self.as_of, "notes": self.notes, "items": [i.as_dict() for i in self.items]}
+                "as_of": self.as_of, "notes": self.notes, "total": self.total,
+                "items": [i.as_dict() for i in self.items]}
 
 
 def _ordinal(value: Any) -> int:
@@ -687,9 +659,11 @@ def feed(
     limit: int = 30,
     as_of: datetime | None = None,
     window: str = "week",
+    offset: int = 0,
 ) -> Feed:
     """A day's, week's or month's papers (by feed day), or the papers trending over the day, week or
-    month (`window`) before `as_of`."""
+    month (`window`) before `as_of`: the `limit` papers from `offset` on, and in `total` how many the
+    whole list holds (only the shown papers' facts and trending scores are read)."""
     if period not in PERIODS:
         raise ValueError(f"unknown feed {period!r}: choose one of {', '.join(PERIODS)}")
     if window not in WINDOWS:
@@ -740,24 +714,21 @@ def feed(
                 rows.sort(key=lambda r: (_ordinal(r["feed_day"]), r["upvotes"] or 0, r["id"]), reverse=True)
             ids = [r["id"] for r in rows]
             if sort != "trending":
+                page = ids[offset:offset + limit]
                 trend = trending_scores(with_local_upvotes(
-                    connection, reads.observations_since(connection, None, ids[:limit]), ids[:limit]), now)
-        ids = ids[:limit]
-        cards = reads.paper_cards(connection, ids)
+                    connection, reads.observations_since(connection, None, page), page), now)
+        total = len(ids)
+        ids = ids[offset:offset + limit]
+        facts = reads.ranking_facts(connection, ids)
     items = []
     for pid in ids:
-        card = cards.get(pid)
-        if card is None:
+        fact = facts.get(pid)
+        if fact is None:
             continue
         t = trend.get(pid, {"trending": 0.0, "upvotes": 0.0, "citations": 0.0, "citations_gained": 0.0})
-        item = FeedItem(paper_id=pid, feed_day=_iso(card["featured_on"] or card["published"]),
+        item = FeedItem(paper_id=pid, feed_day=_iso(fact["featured_on"] or fact["published"]),
                         trending=float(t["trending"]))
-        item.title, item.published = card["title"], _iso(card["published"])
-        item.category, item.authors = card["primary_category"], card["authors"][:5]
-        item.has_code, item.cited_by_count = bool(card["has_code"]), card["cited_by_count"]
-        item.ai_score = None if card["ai_score"] is None else round(float(card["ai_score"]), 1)
-        item.upvotes = card["upvotes"]
-        item.label = trend_label(item.upvotes, t.get("citations_gained", 0.0),
+        item.label = trend_label(fact["upvotes"], t.get("citations_gained", 0.0),
                                  window if period == "trending" else None)
         if t["trending"]:
             item.why.append(
@@ -766,10 +737,10 @@ def feed(
             )
         items.append(item)
     for i, item in enumerate(items[:limit]):
-        item.rank = i + 1
-        item.score = item.trending if sort == "trending" else float(item.upvotes or 0)
+        item.rank = offset + i + 1
+        item.score = item.trending if sort == "trending" else float(facts[item.paper_id]["upvotes"] or 0)
     return Feed(period, _iso(start), _iso(end), now.isoformat(), items[:limit], notes,
-                window if period == "trending" else None)
+                window if period == "trending" else None, total)
 
 
 # --- quality -------------------------------------------------------------------------------------

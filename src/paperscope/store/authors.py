@@ -19,6 +19,7 @@ from paperscope.store.authors_schema import (
     author_corrections,
     author_identity_links,
     author_metrics,
+    author_pages,
     author_runs,
     author_similar,
     authorship_identities,
@@ -519,3 +520,27 @@ def snapshot_counts(connection: Connection) -> dict[str, int]:
         "edges": count("SELECT COUNT(*) FROM citations WHERE cited_id IS NOT NULL"),
         "citation_counts": count("SELECT COUNT(*) FROM citation_counts"),
     }
+
+
+def get_page_parts(connection: Connection, identity_id: str) -> Row | None:
+    """The stored parts of an identity's page (`author_pages`) and the metrics they were built with."""
+    row = connection.execute(select(author_pages.c.metrics_at, author_pages.c.parts)
+                             .where(author_pages.c.identity_id == identity_id)).mappings().first()
+    return dict(row) if row else None
+
+
+def put_page_parts(connection: Connection, identity_id: str, metrics_at: str, parts: dict[str, Any],
+                   now: datetime) -> None:
+    connection.execute(delete(author_pages).where(author_pages.c.identity_id == identity_id))
+    connection.execute(author_pages.insert().values(identity_id=identity_id, metrics_at=metrics_at, parts=parts,
+                                                    computed_at=now))
+
+
+def stale_prolific_identities(connection: Connection, min_papers: int) -> list[Row]:
+    """Identities with at least `min_papers` papers whose stored page parts are missing or were
+    built with other metrics (metrics_at): each with its members and metrics' computed_at."""
+    m, pg = author_metrics, author_pages
+    query = (select(m.c.identity_id, m.c.members, m.c.computed_at, pg.c.metrics_at)
+             .select_from(m.outerjoin(pg, pg.c.identity_id == m.c.identity_id))
+             .where(m.c.papers >= min_papers).order_by(m.c.papers.desc(), m.c.identity_id))
+    return [dict(r) for r in connection.execute(query).mappings()]

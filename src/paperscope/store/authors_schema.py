@@ -95,3 +95,17 @@ author_runs = Table(
     Column("finished_at", DateTime(timezone=True)),
     Column("counts", JSON, nullable=False),
 )
+
+# The parts of an author's page whose cost grows with the author's papers (co-authors, top
+# organisations, the order of the cards by date and by citations), stored per identity and valid
+# while the identity's metrics are those they were built with (`metrics_at`, the metrics row's
+# computed_at): a page of a prolific author reads one row instead of every paper and co-author.
+# Written by the profile step for prolific identities; smaller ones are cheap to build per view.
+author_pages = Table(
+    "author_pages",
+    metadata,
+    Column("identity_id", String(160), primary_key=True),
+    Column("metrics_at", String(40), nullable=False),
+    Column("parts", JSON, nullable=False),  # {"coauthors": [[id, n]], "orgs": [[org, n]], "order": {sort: [ids]}}
+    Column("computed_at", DateTime(timezone=True), nullable=False),
+)

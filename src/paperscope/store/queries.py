@@ -157,6 +157,11 @@ def list_quarantine(connection: Connection, source: str | None = None, limit: in
     return [dict(r) for r in connection.execute(query).mappings()]
 
 
+def has_category(connection: Connection, tag: str) -> bool:
+    p = schema.papers
+    return connection.execute(select(p.c.id).where(p.c.primary_category == tag).limit(1)).first() is not None
+
+
 def stored_categories(connection: Connection) -> set[str]:
     """Every primary category tag the papers carry."""
     p = schema.papers

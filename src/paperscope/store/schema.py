@@ -22,6 +22,8 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    func,
+    literal_column,
 )
 
 metadata = MetaData(
@@ -80,6 +82,11 @@ papers = Table(
     Index(None, "featured_on"),  # the Daily Papers window by feed day (migration 0120)
     Index(None, "primary_category", "published"),
 )
+# A venue's papers (its page). On a prefix: a venue is free text, and PostgreSQL refuses a btree
+# entry over ~2.7 kB, which a hostile record must not turn into a failed ingest.
+VENUE_PREFIX = 200
+venue_prefix = func.substr(papers.c.venue, literal_column("1"), literal_column(str(VENUE_PREFIX)))
+Index("ix_papers_venue_prefix", venue_prefix)
 
 # Ids of schemes without a column of their own (aan, corpusid, dblp, pmid, ...).
 paper_external_ids = Table(
@@ -128,6 +135,7 @@ paper_organisations = Table(
     metadata,
     Column("paper_id", String(96), ForeignKey("papers.id"), primary_key=True),
     Column("org_id", String(255), ForeignKey("organisations.id"), primary_key=True),
+    Index(None, "org_id"),  # an organisation's papers (its page)
 )
 
 code_links = Table(

@@ -131,9 +131,10 @@ def filtered_ids(connection: Connection, f: SearchFilter) -> list[str]:
     return [pid for (pid,) in connection.execute(_apply(select(p.c.id), f))]
 
 
-def paper_cards(connection: Connection, ids: list[str]) -> dict[str, Row]:
-    """What a result line shows and sorts on: title, abstract, date, category, code, citations,
-    upvotes, featured day, AI Score and the first authors' names."""
+def ranking_facts(connection: Connection, ids: list[str]) -> dict[str, Row]:
+    """What ranking a result and saying why it matched need (not what its card shows: that is
+    store.cards): title, abstract, date, category, code, citations, upvotes, featured day, AI Score
+    and the authors' names."""
     p, s, sc = schema.papers, schema.authorships, paper_scores
     cards: dict[str, Row] = {}
     for chunk in _chunks(ids):

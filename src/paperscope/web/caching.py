@@ -31,8 +31,10 @@ import paperscope
 from paperscope.services.runtime import ContentVersion
 
 # Paths whose GET answers are read from the store and search indexes alone (no GET here writes).
-CACHED_PREFIXES = ("/papers/", "/authors", "/search", "/library", "/recommended", "/feeds/",
-                   "/api/v1/papers", "/api/v1/authors", "/api/v1/search", "/api/v1/me/")
+CACHED_PREFIXES = ("/papers/", "/authors", "/search", "/library", "/recommended", "/feeds/", "/export/",
+                   "/categories/", "/organisations/", "/venues/", "/api/v1/papers", "/api/v1/authors",
+                   "/api/v1/search", "/api/v1/me/", "/api/v1/categories/", "/api/v1/organisations/",
+                   "/api/v1/venues/")
 CACHED_PATHS = ("/",)
 # Cookies that make a page someone's own: the login session and the CSRF cookie of its forms.
 PERSONAL_COOKIES = ("paperscope_session", "paperscope_csrf")

@@ -10,6 +10,7 @@ from fastapi import APIRouter, Path, Query
 from pydantic import BaseModel, BeforeValidator, Field, StrictBool
 
 from paperscope.services import browse
+from paperscope.services.cards import Card
 from paperscope.services.operations import operations_status
 from paperscope.services.runtime import Runtime
 from paperscope.web.deps import EngineDep, RuntimeDep, SearcherDep
@@ -33,26 +34,6 @@ AuthorSort = Literal["date", "score", "citations"]
 Mode = Literal["keyword", "semantic", "hybrid"]
 Page = Annotated[int, Query(ge=1, le=MAX_PAGE)]
 PerPage = Annotated[int, Query(ge=1, le=MAX_PER_PAGE)]
-
-
-class Card(BaseModel):
-    id: str
-    title: str
-    tag: str | None
-    date: str | None
-    published: str | None
-    code: bool
-    authors: list[dict[str, Any]]
-    et_al: bool
-    author_count: int | None
-    orgs: list[str]
-    abstract: str | None
-    upvotes: int | None
-    citations: int | None
-    score: float | None
-    why: list[str] = []  # why a search result matched, or what makes a paper trend
-    trending: float | None = None  # Daily Papers only: the trending score (docs/search.md)
-    feed_day: str | None = None  # Daily Papers only: the day a daily list featured it, else published
 
 
 class PaperList(BaseModel):
@@ -142,6 +123,56 @@ def get_author(engine: EngineDep, author_id: Annotated[str, Path(max_length=300)
         return browse.author_page(engine, author_id, sort, page=page, per_page=per_page)
     except browse.AuthorNotFound as exc:
         raise WebError(404, str(exc)) from None
+
+
+class TopAuthor(BaseModel):
+    identity_id: str
+    name: str
+    papers: int  # papers in the collection
+    h_index: int | None
+    field: str | None
+
+
+class Collection(BaseModel):
+    kind: Literal["category", "organisation", "venue"]
+    key: str
+    name: str
+    total: int
+    page: int
+    per_page: int
+    pages: int
+    feed: str | None
+    top_authors: list[TopAuthor]
+    top_authors_over: int  # the newest papers the top authors were counted over
+    papers: list[Card]
+
+
+def _collection(engine: Any, kind: str, ref: str, page: int, per_page: int) -> Any:
+    from paperscope.services.collections import CollectionNotFound, collection_page
+
+    try:
+        return collection_page(engine, kind, ref, page, per_page)
+    except CollectionNotFound as exc:
+        raise WebError(404, str(exc)) from None
+
+
+@router.get("/categories/{tag}", response_model=Collection, summary="A category: its papers and top authors")
+def get_category(engine: EngineDep, tag: Annotated[str, Path(pattern=CATEGORY_PATTERN)], page: Page = 1,
+                 per_page: PerPage = 20) -> Any:
+    return _collection(engine, "category", tag, page, per_page)
+
+
+@router.get("/organisations/{ref:path}", response_model=Collection,
+            summary="An organisation (its id or name): its papers and top authors")
+def get_organisation(engine: EngineDep, ref: Annotated[str, Path(min_length=1, max_length=300)], page: Page = 1,
+                     per_page: PerPage = 20) -> Any:
+    return _collection(engine, "organisation", ref, page, per_page)
+
+
+@router.get("/venues/{ref:path}", response_model=Collection, summary="A venue: its papers and top authors")
+def get_venue(engine: EngineDep, ref: Annotated[str, Path(min_length=1, max_length=300)], page: Page = 1,
+              per_page: PerPage = 20) -> Any:
+    return _collection(engine, "venue", ref, page, per_page)
 
 
 def _search(runtime: Runtime, query: browse.SearchQuery) -> Any:

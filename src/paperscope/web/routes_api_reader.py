@@ -127,13 +127,15 @@ def similar(engine: EngineDep, searcher: SearcherDep, paper_id: PaperRef,
     found = accounts.find_paper_id(engine, paper_id)
     if found is None:
         raise WebError(404, f"no paper with id {paper_id!r} in the store")
-    return {"papers": browse.similar_papers(engine, found, limit, datetime.now(UTC).date(), searcher=searcher)}
+    cards = browse.similar_papers(engine, found, limit, datetime.now(UTC).date(), searcher=searcher)
+    return {"papers": [card.as_dict() for card in cards]}
 
 
 @router.get("/me/library", response_model=CardList, summary="The reader's saved papers, most recent first")
 def library(request: Request) -> Any:
     user = _reader(request)
-    return {"papers": accounts.library(engine_of(request), user["id"])}
+    engine = engine_of(request)
+    return {"papers": accounts.marked_cards(engine, user["id"], accounts.saved_ids(engine, user["id"]))}
 
 
 @router.put("/me/library/{paper_id:path}", response_model=Marks, summary="Save a paper in the library")

@@ -82,6 +82,38 @@ def author(request: Request, engine: EngineDep, author_id: str) -> Response:
     return render(request, "author.html", {"a": profile, "sorts": AUTHOR_SORTS})
 
 
+def _collection(request: Request, engine: EngineDep, kind: str, ref: str) -> Response:
+    from paperscope.services.collections import CollectionNotFound, collection_page
+
+    p = QueryParser(request.query_params)
+    page = p.integer("page", 1, 1, MAX_PAGE)
+    per_page = p.integer("per_page", 20, 1, MAX_PER_PAGE)
+    p.done()
+    if len(ref) > 300:
+        raise WebError(422, f"invalid parameter: {kind} longer than 300 characters")
+    try:
+        found = collection_page(engine, kind, ref, page, per_page)
+    except CollectionNotFound as exc:
+        raise WebError(404, str(exc)) from None
+    return render(request, "collection.html", {"c": found})
+
+
+@router.get("/categories/{tag}")
+def category(request: Request, engine: EngineDep, tag: str) -> Response:
+    """A category's papers and top authors (`LG` or `cs.LG`)."""
+    return _collection(request, engine, "category", tag)
+
+
+@router.get("/organisations/{ref:path}")
+def organisation(request: Request, engine: EngineDep, ref: str) -> Response:
+    return _collection(request, engine, "organisation", ref)
+
+
+@router.get("/venues/{ref:path}")
+def venue(request: Request, engine: EngineDep, ref: str) -> Response:
+    return _collection(request, engine, "venue", ref)
+
+
 def _search_page(request: Request, query: browse.SearchQuery) -> Response:
     runtime = runtime_of(request)
     results = browse.search_papers(runtime.engine, query, searcher=runtime.searcher)
