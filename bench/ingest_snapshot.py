@@ -259,7 +259,9 @@ def main() -> int:
         "Bulk: the columnar lane (Arrow kernels over each batch of 20,000 lines) takes every line whose "
         "text is ASCII and whose fields have the usual shapes; the synthetic lines all are, so 'columnar' is "
         "100% here. Other lines (non-ASCII text, odd shapes) take the per-line lane at about 55 CPU µs a line "
-        "on an idle machine, so a real snapshot costs more in proportion to its share of such lines. Lines "
+        "on an idle machine, so a real snapshot costs more in proportion to its share of such lines: of the 200 "
+        "recorded lines of the real snapshot in the test fixtures, the columnar lane takes 182 (the others have "
+        "non-ASCII author names, an affiliation with a comma, or a DOI followed by a second one). Lines "
         "whose keys meet an earlier line's are set aside for the record path. Secondary indexes are built "
         "after the last batch, inside the timed run."
     )
