@@ -7,8 +7,8 @@ Each snapshot line becomes the entry `aslite.arxiv.parse_response` makes of an a
 (feedparser's fields: id, link, updated/published and their parsed times, title, summary, authors,
 arxiv_comment, links, arxiv_primary_category, tags; plus the daemon's `_id`, `_idv`, `_version`,
 `_time`, `_time_str`), and is stored as the daemon's `store()` does: the entry in the compressed
-`papers` table, `{'_time': ...}` in `metas`. The daemon commits per paper (autocommit); here one
-commit per 10,000 papers writes the same rows.
+`papers` table, `{'_time': ...}` in `metas`. The daemon commits per paper (autocommit); here the
+papers are committed per 10,000, then the metas: the same rows.
 
     python _peer_asl.py ASL_SRC SNAPSHOT N      (in the run folder)
 """
@@ -66,24 +66,27 @@ def main() -> int:
     sys.path.insert(0, asl_src)
     from aslite.db import get_metas_db, get_papers_db
 
+    # The two tables share data/papers.db: one writer at a time (the daemon commits each paper in
+    # both before the next; here the papers first, then their metas).
     pdb = get_papers_db(flag="c", autocommit=False)
-    mdb = get_metas_db(flag="c", autocommit=False)
-    written = 0
+    times: dict[str, float] = {}
     with open(snapshot, encoding="utf-8") as lines:
         for line in lines:
-            if written >= n:
+            if len(times) >= n:
                 break
             p = entry(json.loads(line))
             pdb[p["_id"]] = p
-            mdb[p["_id"]] = {"_time": p["_time"]}
-            written += 1
-            if written % 10_000 == 0:
+            times[p["_id"]] = p["_time"]
+            if len(times) % 10_000 == 0:
                 pdb.commit()
-                mdb.commit()
     pdb.commit()
-    mdb.commit()
     pdb.close()
+    mdb = get_metas_db(flag="c", autocommit=False)
+    for pid, t in times.items():
+        mdb[pid] = {"_time": t}
+    mdb.commit()
     mdb.close()
+    written = len(times)
     print(f"wrote {written:,} papers", flush=True)
     return 0
 

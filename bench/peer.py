@@ -34,7 +34,7 @@ Environment:
   BENCH_ASL_VENV      a virtualenv with its requirements and gunicorn (default BENCH_ASL_SRC/.venv)
   BENCH_PEER_PAPERS   papers (snapshot lines) in both stores (default 100000)
   BENCH_PEER_STORE    a paperscope data dir built from the same snapshot (ingest, embed, authors,
-                      keyword_index, vector_index); default: built under BENCH_PEER_WORK
+                      keyword_index, vector_index, ai_score); default: built under BENCH_PEER_WORK
   BENCH_PEER_READONLY 1: never write into BENCH_PEER_STORE (no reader account, so no
                       recommendations scenario)
   BENCH_PEER_WORK     folder for arxiv-sanity-lite's run folder and a built store (default bench/.cache)
@@ -43,6 +43,8 @@ Environment:
                       (default "2,1")
   BENCH_PEER_SECONDS  seconds per window (default 10)
   BENCH_PEER_TIMEOUT  client timeout per request, s (default 60): a reply later than that is an error
+  BENCH_PEER_KEEP     1: keep the windows on file for the (papers, clients) pairs not run now, so
+                      sizes and client counts can run one at a time (each window says its code version)
 """
 
 from __future__ import annotations
@@ -61,7 +63,7 @@ from typing import Any
 from urllib.parse import quote
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import CACHE, ROOT, write_result  # noqa: E402
+from _common import CACHE, RESULTS, ROOT, code_version, write_result  # noqa: E402
 from ingest_snapshot import snapshot  # noqa: E402
 from web import free_port, load, start_server  # noqa: E402
 
@@ -69,7 +71,7 @@ NAME = "peer"
 SEED = 20261207
 SAVED = 5  # papers in the reader's library (its tag "bench" on the other side)
 GOALS = {"front page": 6.0, "keyword search": 300.0, "similar papers": 100.0, "recommendations": 10.0}
-STAGES = ["ingest", "embed", "authors", "keyword_index", "vector_index"]
+STAGES = ["ingest", "embed", "authors", "keyword_index", "vector_index", "ai_score"]
 READER_EMAIL, READER_PASSWORD = "reader@bench.example", "a reader's long bench password"
 
 
@@ -176,14 +178,15 @@ def start_asl(src: Path, venv: Path, run_dir: Path, workers: int) -> tuple[subpr
     import httpx
 
     port = free_port()
+    log = run_dir / "gunicorn.log"  # a file, not a pipe nobody reads: a full pipe would stall it
     # A worker answering one request longer than gunicorn's default 30 s would be killed: the
     # timeout is raised so its slow pages are measured, not turned into restarts.
     proc = subprocess.Popen(
         [str(venv / "bin" / "gunicorn"), "-w", str(workers), "-b", f"127.0.0.1:{port}", "--chdir", str(run_dir),
          "--pythonpath", str(src), "--timeout", "600", "--log-level", "warning", "serve:app"],
-        cwd=run_dir, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        cwd=run_dir, stdout=subprocess.DEVNULL, stderr=log.open("w"))
     url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 120
+    deadline = time.monotonic() + 300
     while time.monotonic() < deadline:
         try:
             if httpx.get(url + "/about", timeout=5).status_code == 200:
@@ -191,10 +194,10 @@ def start_asl(src: Path, venv: Path, run_dir: Path, workers: int) -> tuple[subpr
         except httpx.HTTPError:
             pass
         if proc.poll() is not None:
-            raise RuntimeError(f"gunicorn exited: {proc.stderr.read().decode()[-2000:]}")  # type: ignore[union-attr]
+            raise RuntimeError(f"gunicorn exited: {log.read_text()[-2000:]}")
         time.sleep(0.2)
     proc.terminate()
-    raise RuntimeError("arxiv-sanity-lite did not answer within 120 s")
+    raise RuntimeError("arxiv-sanity-lite did not answer within 300 s")
 
 
 def asl_reader(url: str, saved: list[str]) -> dict[str, str]:
@@ -283,9 +286,78 @@ def window(server: dict[str, Any], watch: Watch, paths: list[str], clients: int,
     load_avg = os.getloadavg()[0]
     cpu, client_cpu, wall = _cpu_s(pids), time.process_time(), time.perf_counter()
     r = asyncio.run(load(server["url"], paths, clients, seconds, cookies=server.get("cookies"), timeout=timeout))
+    served = r["requests"] + min(4, len(paths))  # load() warms up with the first 4 paths at once
     r.update(wall_s=time.perf_counter() - wall, server_cpu_s=_cpu_s(pids) - cpu,
              client_cpu_s=time.process_time() - client_cpu, load=load_avg, peak_rss_mib=watch.window[server["name"]])
+    r["cpu_ms_per_request"] = 1000 * r["server_cpu_s"] / served
     return r
+
+
+def report(windows: list[dict[str, Any]]) -> tuple[list[list[str]], list[str]]:
+    """The table (one row per papers, scenario, clients and round: both servers side by side) and the
+    verdicts against the goals, with their distance where one is not met."""
+    rows, summary = [], []
+    by_key = {(w["papers"], w["scenario"], w["clients"], w["round"], w["server"]): w for w in windows}
+    for papers in sorted({w["papers"] for w in windows}):
+        for count in sorted({w["clients"] for w in windows if w["papers"] == papers}):
+            for scenario in GOALS:
+                speeds, cpu_ratios = [], []
+                for rnd in sorted({w["round"] for w in windows if (w["papers"], w["clients"]) == (papers, count)}):
+                    ps = by_key.get((papers, scenario, count, rnd, "paperscope"))
+                    asl = by_key.get((papers, scenario, count, rnd, "arxiv-sanity-lite"))
+                    if ps is None or asl is None:
+                        continue
+                    speed = asl["p50"] / ps["p50"]
+                    rps_ratio = ps["rps"] / asl["rps"] if asl["rps"] else float("inf")
+                    cpu_ratio = asl["cpu_ms_per_request"] / max(ps["cpu_ms_per_request"], 1e-9)
+                    speeds.append(speed)
+                    cpu_ratios.append(cpu_ratio)
+                    rows.append([
+                        f"{papers:,}", scenario, str(count), str(rnd),
+                        f"{_fmt_ms(ps['p50'])} / {_fmt_ms(ps['p99'])}", f"{ps['rps']:.1f}",
+                        f"{_fmt_ms(asl['p50'])} / {_fmt_ms(asl['p99'])}", f"{asl['rps']:.2f}",
+                        f"{sum(ps['errors'].values())} / {sum(asl['errors'].values())}",
+                        f"{speed:,.1f}×", f"{rps_ratio:,.1f}×", f"≥ {GOALS[scenario]:.0f}×",
+                        f"{ps['cpu_ms_per_request']:,.1f} / {asl['cpu_ms_per_request']:,.0f}", f"{cpu_ratio:,.1f}×",
+                        f"{ps['server_cpu_s']:.1f} / {asl['server_cpu_s']:.1f}",
+                        f"{ps['wall_s']:.0f} / {asl['wall_s']:.0f}",
+                        f"{min(ps['load'], asl['load']):.1f}–{max(ps['load'], asl['load']):.1f}",
+                    ])
+                if not speeds:
+                    continue
+                low, high, goal = min(speeds), max(speeds), GOALS[scenario]
+                verdict = "met" if low >= goal else (
+                    f"NOT MET: {low:,.1f}× at worst, {goal / low:,.1f}× short of the goal" if high < goal
+                    else f"met in {sum(p >= goal for p in speeds)} of {len(speeds)} rounds (worst {low:,.1f}×)")
+                span = f"{low:,.1f}×" if len(speeds) == 1 else f"{low:,.1f}–{high:,.1f}×"
+                cpu_span = (f"{min(cpu_ratios):,.1f}×" if len(cpu_ratios) == 1
+                            else f"{min(cpu_ratios):,.1f}–{max(cpu_ratios):,.1f}×")
+                summary.append(f"{papers:,} papers, {scenario}, {count} client(s): paperscope {span} faster at the "
+                               f"median (goal ≥ {goal:.0f}×): {verdict}; {cpu_span} less server CPU per request.")
+        peaks = {server: max((w["peak_rss_mib"] for w in windows if (w["papers"], w["server"]) == (papers, server)),
+                             default=0.0) for server in ("paperscope", "arxiv-sanity-lite")}
+        ps_peak, asl_peak = peaks["paperscope"], peaks["arxiv-sanity-lite"]
+        summary.append(
+            f"{papers:,} papers, memory: peak RSS over the windows (all server processes) paperscope "
+            f"{ps_peak:,.0f} MiB, arxiv-sanity-lite {asl_peak:,.0f} MiB (goal: no larger): "
+            + ("met." if ps_peak <= asl_peak else
+               f"NOT MET, {ps_peak / asl_peak:.2f}× the peer's ({ps_peak - asl_peak:,.0f} MiB more)."))
+    return rows, summary
+
+
+def settle(servers: dict[str, dict[str, Any]], limit_s: float = 600) -> float:
+    """Wait until no server is working (a request the client gave up on may still be running):
+    the next window starts on idle servers. Returns the seconds waited."""
+    started = time.perf_counter()
+    trees = [_tree(s["proc"].pid) for s in servers.values()]
+    before = sum(_cpu_s(t) for t in trees)
+    while time.perf_counter() - started < limit_s:
+        time.sleep(1.0)
+        now = sum(_cpu_s(t) for t in trees)
+        if now - before < 0.05:
+            break
+        before = now
+    return time.perf_counter() - started
 
 
 def _fmt_ms(ms: float) -> str:
@@ -310,7 +382,7 @@ def main() -> int:
     targets = sample(lines, n)
     ps_cookie = None if readonly else paperscope_reader(data_dir, targets["saved"])
 
-    ps_proc, ps_url = start_server(data_dir, 2)
+    ps_proc, ps_url = start_server(data_dir, 2, startup_s=300)  # a loaded machine starts slowly
     asl_proc, asl_url = start_asl(src, venv, run_dir, 2)
     servers = {
         "paperscope": {"name": "paperscope", "proc": ps_proc, "url": ps_url,
@@ -338,6 +410,7 @@ def main() -> int:
                     order = list(servers) if (rnd + i) % 2 else list(reversed(servers))
                     for name in order:
                         r = window(servers[name], watch, paths[name], count, seconds, timeout)
+                        r["settle_s"] = settle(servers)
                         errors = sum(r["errors"].values())
                         print(f"  {scenario}, {count} client(s), round {rnd}, {name}: {r['requests']:,} requests, "
                               f"{r['rps']:.1f}/s, p50 {r['p50']:.1f} ms, p99 {r['p99']:.1f} ms, errors {errors}, "
@@ -351,72 +424,52 @@ def main() -> int:
             s["proc"].wait(60)
     total_wall, total_cpu = time.perf_counter() - started_wall, time.process_time() - started_cpu
 
-    rows, summary = [], []
-    for scenario in scenarios:
-        for count in counts:
-            pairs = []
-            for rnd in sorted({r["round"] for r in raw if r["clients"] == count}):
-                ps, asl = ({r["server"]: r for r in raw if (r["scenario"], r["clients"], r["round"])
-                            == (scenario, count, rnd)}[k] for k in servers)
-                speed, rps_ratio = asl["p50"] / ps["p50"], ps["rps"] / asl["rps"] if asl["rps"] else float("inf")
-                pairs.append(speed)
-                rows.append([
-                    scenario, str(count), str(rnd),
-                    f"{_fmt_ms(ps['p50'])} / {_fmt_ms(ps['p99'])}", f"{ps['rps']:.1f}",
-                    f"{_fmt_ms(asl['p50'])} / {_fmt_ms(asl['p99'])}", f"{asl['rps']:.1f}",
-                    f"{sum(ps['errors'].values())} / {sum(asl['errors'].values())}",
-                    f"{speed:,.1f}×", f"{rps_ratio:,.1f}×", f"≥ {GOALS[scenario]:.0f}×",
-                    f"{ps['server_cpu_s']:.1f} / {asl['server_cpu_s']:.1f}",
-                    f"{ps['wall_s']:.0f} / {asl['wall_s']:.0f}",
-                    f"{min(ps['load'], asl['load']):.1f}–{max(ps['load'], asl['load']):.1f}",
-                ])
-            if not pairs:
-                continue
-            low, high, goal = min(pairs), max(pairs), GOALS[scenario]
-            verdict = "met" if low >= goal else (
-                f"NOT MET: {low:,.1f}× at worst, {goal / low:,.1f}× short of the goal" if high < goal
-                else f"met in {sum(p >= goal for p in pairs)} of {len(pairs)} rounds (worst {low:,.1f}×)")
-            span = f"{low:,.1f}×" if len(pairs) == 1 else f"{low:,.1f}–{high:,.1f}×"
-            summary.append(f"{scenario}, {count} client(s): paperscope {span} faster at the median "
-                           f"(goal ≥ {goal:.0f}×): {verdict}.")
-    ps_peak, asl_peak = watch.peak["paperscope"], watch.peak["arxiv-sanity-lite"]
-    memory = (f"Memory: peak RSS (all server processes) paperscope {ps_peak:,.0f} MiB, arxiv-sanity-lite "
-              f"{asl_peak:,.0f} MiB (goal: no larger): "
-              + ("met." if ps_peak <= asl_peak else f"NOT MET, {ps_peak / asl_peak:.2f}× the peer's "
-                 f"({ps_peak - asl_peak:,.0f} MiB more)."))
-    build_notes = "; ".join(f"{k} {v['wall_s']:.0f} s wall, {v['cpu_s']:.0f} CPU s (load {v['load']:.1f})"
-                            for k, v in asl_build.items())
+    for r in raw:
+        r.update(papers=n, code=code_version(), readonly=readonly)
+    runs = {"windows": raw, "builds": {str(n): asl_build}, "setup_peak_rss_mib": {str(n): watch.peak}}
+    if os.environ.get("BENCH_PEER_KEEP") == "1" and (RESULTS / f"{NAME}.json").exists():
+        kept = json.loads((RESULTS / f"{NAME}.json").read_text())["raw"]
+        done = {(r["papers"], r["clients"]) for r in raw}
+        runs["windows"] = [r for r in kept["windows"] if (r["papers"], r["clients"]) not in done] + raw
+        runs["builds"] = {**kept["builds"], **runs["builds"]}
+        runs["setup_peak_rss_mib"] = {**kept["setup_peak_rss_mib"], **runs["setup_peak_rss_mib"]}
+    runs["windows"].sort(key=lambda r: (r["papers"], r["clients"], r["round"], list(GOALS).index(r["scenario"])))
+    rows, summary = report(runs["windows"])
+    notes = [
+        *summary,
+        "Corpus: the first N lines of the synthetic snapshot (bench/ingest_snapshot.py) on both sides. "
+        "arxiv-sanity-lite's store built by its own code paths: "
+        + "; ".join(f"{int(size):,} papers: " + ", ".join(
+            f"{k} {v['wall_s']:.0f} s wall, {v['cpu_s']:.0f} CPU s (load {v['load']:.1f})" for k, v in b.items())
+            for size, b in sorted(runs["builds"].items(), key=lambda kv: int(kv[0])))
+        + f". paperscope's: `paperscope build` stages {', '.join(STAGES)}. A store opened read-only has no "
+        "reader account, so no recommendations.",
+        "Servers: paperscope `serve --workers 2` (uvicorn); arxiv-sanity-lite `gunicorn -w 2 serve:app` "
+        "(sync workers, one request at a time each; worker timeout raised to 600 s so slow pages are "
+        "measured rather than killed). Both up for the whole run, rounds alternate which goes first; after "
+        "each window the next waits until both servers are idle (no work left over from timed-out requests).",
+        f"Load: closed loop (bench/web.py's client), {seconds:.0f} s per window after a warm-up, plus the "
+        f"time to drain the requests in flight; a reply later than {timeout:.0f} s is an error. Speed-up is "
+        "arxiv-sanity-lite's median latency over paperscope's in the same round; req/s ratio is "
+        "paperscope's throughput over the peer's. Server CPU per request (the window's CPU seconds over "
+        "its requests, warm-up included) depends less on the machine's other load than latency does.",
+        f"Requests: {len(targets['queries'])} queries (two title words or one, seed {SEED}), "
+        f"{len(targets['similar'])} papers for similar papers, a reader with {SAVED} saved papers "
+        "(the peer: one tag over the same papers).",
+        "Machine shared with other work (2 cores): the load average at each window's start is in the table; "
+        f"this run's client (this process) used {total_cpu:.0f} CPU s over {total_wall:.0f} s wall.",
+    ]
     write_result(
         NAME,
-        title=f"Against arxiv-sanity-lite: the same {n:,} papers, 2 workers each",
+        title="Against arxiv-sanity-lite: the same papers on both sides, 2 workers each",
         command="BENCH_ASL_SRC=... BENCH_ASL_VENV=... bench/run.sh peer",
-        columns=["scenario", "clients", "round", "paperscope p50 / p99 ms", "paperscope req/s",
+        columns=["papers", "scenario", "clients", "round", "paperscope p50 / p99 ms", "paperscope req/s",
                  "arxiv-sanity-lite p50 / p99 ms", "arxiv-sanity-lite req/s", "errors (ps / asl)",
-                 "speed-up (p50)", "req/s ratio", "goal", "server CPU s (ps / asl)", "window wall s (ps / asl)",
-                 "load"],
+                 "speed-up (p50)", "req/s ratio", "goal", "server CPU ms per request (ps / asl)", "CPU ratio",
+                 "server CPU s (ps / asl)", "window wall s (ps / asl)", "load"],
         rows=rows,
-        notes=[
-            *summary,
-            memory,
-            f"Corpus: the first {n:,} lines of the synthetic snapshot (bench/ingest_snapshot.py) in both. "
-            f"arxiv-sanity-lite's store built by its own code paths: {build_notes}. paperscope's store: "
-            f"`paperscope build` stages {', '.join(STAGES)}"
-            + (" (an existing store, opened read-only: no reader account, no recommendations)." if readonly
-               else "."),
-            "Servers: paperscope `serve --workers 2` (uvicorn); arxiv-sanity-lite `gunicorn -w 2 serve:app` "
-            "(sync workers, one request at a time each; worker timeout raised to 600 s so slow pages are "
-            "measured rather than killed). Both up for the whole run, rounds alternate which goes first.",
-            f"Load: closed loop (bench/web.py's client), {seconds:.0f} s per window after a warm-up, plus the "
-            f"time to drain the requests in flight; a reply later than {timeout:.0f} s is an error. Speed-up is "
-            "arxiv-sanity-lite's median latency over paperscope's in the same round; req/s ratio is "
-            "paperscope's throughput over the peer's.",
-            f"Requests: {len(targets['queries'])} queries (two title words or one, seed {SEED}), "
-            f"{len(targets['similar'])} papers for similar papers, a reader with {SAVED} saved papers "
-            "(the peer: one tag over the same papers).",
-            f"Machine shared with other work: the load average at each window's start is in the table "
-            f"(2 cores); the client (this process) used {total_cpu:.0f} CPU s over {total_wall:.0f} s wall.",
-        ],
-        raw={"windows": raw, "peak_rss_mib": watch.peak, "asl_build": asl_build},
+        notes=notes,
+        raw=runs,
     )
     return 0
 

@@ -143,7 +143,7 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_server(data_dir: Path, workers: int) -> tuple[subprocess.Popen, str]:
+def start_server(data_dir: Path, workers: int, startup_s: float = 60) -> tuple[subprocess.Popen, str]:
     port = free_port()
     env = {**os.environ, "PAPERSCOPE_DATA_DIR": str(data_dir), "PAPERSCOPE_SECRET_KEY": "bench"}
     env.pop("PAPERSCOPE_DATABASE_URL", None)
@@ -154,7 +154,7 @@ def start_server(data_dir: Path, workers: int) -> tuple[subprocess.Popen, str]:
     url = f"http://127.0.0.1:{port}"
     import httpx
 
-    deadline = time.monotonic() + 60
+    deadline = time.monotonic() + startup_s
     while time.monotonic() < deadline:
         try:
             if httpx.get(url + "/api/v1/papers", timeout=5).status_code == 200:
@@ -165,7 +165,7 @@ def start_server(data_dir: Path, workers: int) -> tuple[subprocess.Popen, str]:
             raise RuntimeError(f"server exited: {proc.stderr.read().decode()[-2000:]}")  # type: ignore[union-attr]
         time.sleep(0.2)
     proc.terminate()
-    raise RuntimeError("server did not answer within 60s")
+    raise RuntimeError(f"server did not answer within {startup_s:.0f}s")
 
 
 async def load(url: str, paths: list[str], clients: int, seconds: float, *,
