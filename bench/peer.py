@@ -72,6 +72,24 @@ SEED = 20261207
 SAVED = 5  # papers in the reader's library (its tag "bench" on the other side)
 GOALS = {"front page": 6.0, "keyword search": 300.0, "similar papers": 100.0, "recommendations": 10.0}
 STAGES = ["ingest", "embed", "authors", "keyword_index", "vector_index", "ai_score"]
+# What the figures on file were traced to (EXPLAIN and a profile of the page, 100,000 papers).
+FINDINGS = [
+    "Causes, front page (not met): Daily Papers reads the papers never featured by a daily list with "
+    "`featured_on IS NULL AND published BETWEEN ...` (store/search_reads.py feed_papers), which SQLite plans on "
+    "ix_papers_featured_on (featured_on=NULL): every unfeatured paper (all 100,000 here) is read to keep the "
+    "day's 34; ~0.13-0.19 CPU s of a page. An index on (featured_on, published), or the published branch on "
+    "ix_papers_published, makes it a range read. The 32-client window was also the first after the servers "
+    "started (one worker warmed by one request) at load 10-18.",
+    "Causes, keyword search at 1 client (not met, 1.3-1.8x short): the peer's search scans every paper (~3.2-3.5 "
+    "CPU s a request); paperscope's 20-21 CPU ms a request would have to fall to ~11 ms for 300x; not profiled "
+    "here. At 32 clients the peer's queue makes it 352x.",
+    "Causes, similar papers at 32 clients (not met, 1.7x short; met alone, 130-160x): the paper page costs "
+    "30-38 CPU ms (the whole page: the paper, its citations chart and its similar papers), the peer's SVM "
+    "~2.9-3.1 CPU s; with 32 clients on 2 cores at load ~11 paperscope's median is 1.0 s of queueing.",
+    "Causes, memory (not met): paperscope's peak, 3.0 GiB, is in the 32-client recommendations window "
+    "(1.2-1.4 GiB otherwise): each concurrent request fits its own SVM on up to 10,000 candidate vectors and "
+    "scores all 50,000 (threads of both workers at once); the peer serves one request per worker.",
+]
 READER_EMAIL, READER_PASSWORD = "reader@bench.example", "a reader's long bench password"
 
 
@@ -438,6 +456,7 @@ def main() -> int:
     rows, summary = report(runs["windows"])
     notes = [
         *summary,
+        *(FINDINGS if any(w["papers"] == 100_000 for w in runs["windows"]) else []),
         "Corpus: the first N lines of the synthetic snapshot (bench/ingest_snapshot.py) on both sides. "
         "arxiv-sanity-lite's store built by its own code paths: "
         + "; ".join(f"{int(size):,} papers: " + ", ".join(
