@@ -51,9 +51,9 @@ CAUSES = [
     "Ingest (goal ≥ 20,000 records/s): the ingest rows here were measured before the bulk load's columnar lane "
     "(per line then: about 105 CPU µs parsing, 35 µs pickling tuples to the writer, 60 µs of SQLite inserts). "
     "With the columnar lane the bulk load's own figures, causes and remaining distance are in the section "
-    "'Snapshot ingest' above (2026-12-07): the parsing process costs 45-54 CPU µs a line and the writing "
-    "process 74-104 (SQLite inserts, the index build after the load, commits), at 100,000 and 1,000,000 "
-    "lines; the writer bounds the rate at 9,600-13,600 records/s with each process on a core of its own.",
+    "'Snapshot ingest' above (2026-12-07): at 1,000,000 lines the parsing process costs about 46 CPU µs a "
+    "line and the writing process 91 (SQLite inserts 45, the index build after the load 26, commits and the "
+    "rest 21); the writer bounds the rate at about 11,000 records/s with each process on a core of its own.",
     "Embed, Novelty, categories, AI Score, author profiles and both indexes run the functions of their own "
     "sections (scores, novelty, authors, search, scale-out): the build adds one process start per stage and "
     "nothing else; their causes are in those sections.",

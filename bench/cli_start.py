@@ -52,8 +52,9 @@ def main() -> None:
                            env=env, capture_output=True, text=True, check=True).stdout.strip()
     notes = [f"median of {RUNS} runs each, after one warm-up; goal: under {GOAL_CPU_S} s of CPU", BEFORE,
              f"heavy libraries loaded by `import paperscope.cli.app`: {probe or 'none'}",
-             "a sub-command's options are coerced by typer (0.29) through pydantic, which it imports on "
-             "first use: most of what a sub-command's start costs beyond the root `--help`",
+             "`paperscope CMD` imports only the module of CMD (cli.COMMANDS), and flags skip typer's "
+             "pydantic check (a flag is already a bool): `search --help` loads neither the other commands "
+             "nor pydantic; options with values are still checked by typer through pydantic when given",
              f"load average at the end: {os.getloadavg()[0]:.1f} (a shared machine: CPU figures are "
              "inflated by contention, wall figures more so)"]
     path = write_result("cli_start", title="CLI start", command="python bench/cli_start.py",

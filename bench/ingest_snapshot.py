@@ -220,12 +220,13 @@ def main() -> int:
         bound = 1e6 / max(parse_us, write_us)
         notes.append(
             f"Goal: ≥ {GOAL_RECORDS_PER_S:,} records/s wall for the bulk load on this 2-core machine. "
-            + (f"Met: the slowest size ran at {slowest['records_per_s']:,.0f} records/s."
-               if slowest["records_per_s"] >= GOAL_RECORDS_PER_S
-               else f"Not met: the slowest size ran at {slowest['records_per_s']:,.0f} records/s wall "
-                    f"({slowest['records_per_s'] / GOAL_RECORDS_PER_S:.0%} of the goal, "
-                    f"{GOAL_RECORDS_PER_S / slowest['records_per_s']:.1f}x short) with the load average at "
-                    f"{slowest['load_start']}–{slowest['load_end']} on 2 cores.")
+            + ("Met at every size." if slowest["records_per_s"] >= GOAL_RECORDS_PER_S else "Not met: "
+               + "; ".join(f"{r['records_per_s']:,.0f} records/s at {r['lines']:,} lines "
+                           f"({GOAL_RECORDS_PER_S / r['records_per_s']:.1f}x short, "
+                           f"load {r['load_start']}–{r['load_end']})"
+                           for r in bulk)
+               + ". The machine was shared: with the load average far above its 2 cores, the wall rates mostly "
+                 "measure the wait for a core; the CPU figures below say what the load itself costs.")
         )
         notes.append(
             f"Where the time goes ({largest['lines']:,} lines, CPU µs a line): parsing process {parse_us:.0f} "
@@ -243,8 +244,10 @@ def main() -> int:
         small, large = bulk[0], bulk[-1]
         notes.append(
             f"Memory: peak RSS {small['peak_rss_mib']:.0f} MiB at {small['lines']:,} lines, "
-            f"{large['peak_rss_mib']:.0f} MiB at {large['lines']:,} lines (the writing process; the parser "
-            "holds one batch and the queue at most three)."
+            f"{large['peak_rss_mib']:.0f} MiB at {large['lines']:,} lines: the writing process, whose RSS "
+            "counts the pages of the store file SQLite maps while it builds the indexes (file pages the kernel "
+            "can drop, at most SQLite's map limit of 2 GiB whatever the input); its own memory holds a batch "
+            "at a time, and the parser one batch and the queue at most three."
         )
     record = [r for r in runs if r["path"] == "record"]
     if record and bulk:
@@ -259,7 +262,9 @@ def main() -> int:
         "Bulk: the columnar lane (Arrow kernels over each batch of 20,000 lines) takes every line whose "
         "text is ASCII and whose fields have the usual shapes; the synthetic lines all are, so 'columnar' is "
         "100% here. Other lines (non-ASCII text, odd shapes) take the per-line lane at about 55 CPU µs a line "
-        "on an idle machine, so a real snapshot costs more in proportion to its share of such lines. Lines "
+        "on an idle machine, so a real snapshot costs more in proportion to its share of such lines: of the 200 "
+        "recorded lines of the real snapshot in the test fixtures, the columnar lane takes 182 (the others have "
+        "non-ASCII author names, an affiliation with a comma, or a DOI followed by a second one). Lines "
         "whose keys meet an earlier line's are set aside for the record path. Secondary indexes are built "
         "after the last batch, inside the timed run."
     )

@@ -1,16 +1,20 @@
-"""The web app under load: author pages and search with 32 concurrent clients on loopback, over a
-store of 100k papers (the synthetic arXiv snapshot, ingested and with author profiles computed).
+"""The web app under load: every page type over a store of a million synthetic papers, with 1 and
+32 concurrent clients on loopback.
 
-The server is `paperscope serve` in its own process(es); the clients are asyncio tasks in this one,
-each sending its next request as soon as the last one answered (closed loop). Every reply is read
-in full; an error is any status other than 200 or a failed connection. Latency is per request, from
-send to last byte, measured by the client.
+The store is the synthetic arXiv snapshot through `paperscope build` (ingest, embeddings, author
+profiles, keyword and vector indexes, AI Score), made once and cached; a user with saved papers is
+added for the recommendations. The server is `paperscope serve` in its own process(es); the clients
+are asyncio tasks in this one, each sending its next request as soon as the last one answered
+(closed loop). Every reply is read in full; an error is any status other than 200 or a failed
+connection. Latency is per request, from send to last byte, measured by the client. The server's
+peak memory is the largest sum of the resident sets of its processes, sampled every 0.2 s.
 
 Environment:
-  BENCH_WEB_PAPERS    papers in the store (default 100000)
+  BENCH_WEB_PAPERS    papers in the store (default 1000000)
+  BENCH_WEB_DATA_DIR  a data dir already built from that snapshot (default: build one in the cache)
   BENCH_WEB_CLIENTS   concurrent clients, comma-separated (default "1,32": alone, then the goal's load)
-  BENCH_WEB_SECONDS   seconds per scenario (default 20)
-  BENCH_WEB_WORKERS   server worker processes to try, comma-separated (default "1,<cores>")
+  BENCH_WEB_SECONDS   seconds per scenario (default 10)
+  BENCH_WEB_WORKERS   server worker processes, comma-separated (default: the cores)
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ import sqlite3
 import subprocess
 import sys
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -36,56 +41,100 @@ SEED = 20261125
 GOAL_P99_MS = 100.0
 
 
+BUILD_STAGES = ("ingest", "embed", "authors", "keyword_index", "vector_index", "ai_score")
+BENCH_EMAIL = "bench-reader@example.org"
+BENCH_PASSWORD = "correct horse battery staple 2026"
+
+
 def build_store(n: int) -> Path:
-    """The cached store: the snapshot ingested, author profiles computed, search index if available."""
-    data_dir = CACHE / f"web-{n}"
-    db = data_dir / "paperscope.db"
-    if (data_dir / "ready").exists():
+    """The cached store: `paperscope build` over the snapshot, one stage per process (Novelty and
+    categories are left out: no page of this benchmark waits for them)."""
+    given = os.environ.get("BENCH_WEB_DATA_DIR")
+    data_dir = Path(given) if given else CACHE / f"web-{n}"
+    if given or (data_dir / "ready").exists():
         return data_dir
     shutil.rmtree(data_dir, ignore_errors=True)
-    from paperscope.core.settings import load_settings
-    from paperscope.ingest.pipeline import run_ingest
-    from paperscope.ingest.registry import files_plan
-    from paperscope.services.authors import recompute
-    from paperscope.services.store import open_store
-
-    settings = load_settings({"PAPERSCOPE_DATA_DIR": str(data_dir)})
-    engine = open_store(settings)
-    started = time.perf_counter()
-    plan = files_plan("snapshot", [snapshot(n)], batch_size=settings.batch_size)
-    run_ingest(engine, plan.source, plan.target, plan.batches)
-    print(f"  ingested {n:,} papers in {time.perf_counter() - started:.0f}s", flush=True)
-    started = time.perf_counter()
-    recompute(engine, similar=True)
-    print(f"  author profiles in {time.perf_counter() - started:.0f}s", flush=True)
-    try:
-        from paperscope.services.search import build_indexes
-
+    env = {**os.environ, "PAPERSCOPE_DATA_DIR": str(data_dir)}
+    env.pop("PAPERSCOPE_DATABASE_URL", None)
+    for stage in BUILD_STAGES:
         started = time.perf_counter()
-        build_indexes(engine, data_dir, embed=False)
-        print(f"  keyword index in {time.perf_counter() - started:.0f}s", flush=True)
-    except ImportError:
-        print("  no search index service: search uses the store's keyword match", flush=True)
-    engine.dispose()
-    assert db.exists()
+        subprocess.run([str(ROOT / ".venv" / "bin" / "paperscope"), "build", "--snapshot", str(snapshot(n)),
+                        "--stage", stage], env=env, check=True, stdout=subprocess.DEVNULL)
+        print(f"  {stage} in {time.perf_counter() - started:.0f}s", flush=True)
     (data_dir / "ready").write_text("ok\n")
     return data_dir
 
 
-def sample_targets(data_dir: Path, k: int = 300) -> tuple[list[str], list[str], list[str]]:
-    """Authors to open: a random sample of those with two papers or more, and apart the 20 most
-    prolific (the synthetic corpus's Zipf-like popularity gives them thousands of papers); queries."""
+def reader_session(data_dir: Path, saved: list[str]) -> str:
+    """A confirmed reader who saved `saved`; returns a session cookie for the recommendations."""
+    from paperscope.core.settings import load_settings
+    from paperscope.services import accounts
+    from paperscope.services.store import open_store
+    from paperscope.store import users
+
+    engine = open_store(load_settings({"PAPERSCOPE_DATA_DIR": str(data_dir)}))
+    try:
+        user = accounts.sign_up(engine, BENCH_EMAIL, BENCH_PASSWORD).user
+        with engine.begin() as connection:
+            users.update_user(connection, user["id"], confirmed_at=datetime.now(UTC))
+        for paper_id in saved:
+            accounts.save(engine, user["id"], paper_id)
+        return accounts.start_session(engine, user)
+    finally:
+        engine.dispose()
+
+
+def sample_targets(data_dir: Path, k: int = 300) -> dict[str, list[str]]:
+    """What the clients open, drawn at random (seed SEED): authors with two papers or more, apart
+    the 20 most prolific; papers; two-word and one-word queries from titles; papers to save."""
     rng = random.Random(SEED)
-    db = sqlite3.connect(data_dir / "paperscope.db")
-    authors = [r[0] for r in db.execute(
-        "SELECT identity_id FROM author_metrics WHERE papers >= 2 ORDER BY identity_id")]
+    db = sqlite3.connect(f"file:{data_dir / 'paperscope.db'}?mode=ro", uri=True)
+    authors = [r[0] for r in db.execute("SELECT identity_id FROM author_metrics WHERE papers >= 2")]
     top = [r[0] for r in db.execute("SELECT identity_id FROM author_metrics ORDER BY papers DESC LIMIT 20")]
-    titles = [r[0] for r in db.execute("SELECT title FROM papers ORDER BY id LIMIT 5000")]
+    count = db.execute("SELECT max(rowid) FROM papers").fetchone()[0]
+    rows = rng.sample(range(1, count + 1), min(k + 5, count))
+    papers = [r[0] for r in db.execute(f"SELECT id FROM papers WHERE rowid IN ({','.join(map(str, rows))})")]
+    titles = [r[0] for r in db.execute(f"SELECT title FROM papers WHERE rowid IN ({','.join(map(str, rows))})")]
     db.close()
-    typical = rng.sample(authors, min(k, len(authors)))
     words = [w for t in titles for w in t.lower().split() if len(w) > 4]
     queries = [" ".join(rng.sample(words, 2)) for _ in range(k // 2)] + [rng.choice(words) for _ in range(k // 2)]
-    return typical, top, queries
+    return {"authors": rng.sample(sorted(authors), min(k, len(authors))), "prolific": top,
+            "papers": papers[5:], "saved": papers[:5], "queries": queries}
+
+
+def tree_rss(pid: int) -> int:
+    """Resident bytes of a process and all its descendants (from /proc)."""
+    total, stack = 0, [pid]
+    while stack:
+        current = stack.pop()
+        try:
+            status = Path(f"/proc/{current}/status").read_text()
+            total += int(next(line.split()[1] for line in status.splitlines() if line.startswith("VmRSS:"))) * 1024
+            for task in Path(f"/proc/{current}/task").iterdir():
+                stack.extend(int(c) for c in (task / "children").read_text().split())
+        except (FileNotFoundError, ProcessLookupError, StopIteration):
+            continue
+    return total
+
+
+class PeakRss:
+    """The largest resident set of a process tree, sampled every 0.2 s in a thread of its own."""
+
+    def __init__(self, pid: int) -> None:
+        import threading
+
+        self.pid, self.bytes, self.running = pid, tree_rss(pid), True
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+
+    def _run(self) -> None:
+        while self.running:
+            self.bytes = max(self.bytes, tree_rss(self.pid))
+            time.sleep(0.2)
+
+    def stop(self) -> None:
+        self.running = False
+        self.thread.join()
 
 
 def free_port() -> int:
@@ -94,7 +143,7 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_server(data_dir: Path, workers: int) -> tuple[subprocess.Popen, str]:
+def start_server(data_dir: Path, workers: int, startup_s: float = 60) -> tuple[subprocess.Popen, str]:
     port = free_port()
     env = {**os.environ, "PAPERSCOPE_DATA_DIR": str(data_dir), "PAPERSCOPE_SECRET_KEY": "bench"}
     env.pop("PAPERSCOPE_DATABASE_URL", None)
@@ -105,7 +154,7 @@ def start_server(data_dir: Path, workers: int) -> tuple[subprocess.Popen, str]:
     url = f"http://127.0.0.1:{port}"
     import httpx
 
-    deadline = time.monotonic() + 60
+    deadline = time.monotonic() + startup_s
     while time.monotonic() < deadline:
         try:
             if httpx.get(url + "/api/v1/papers", timeout=5).status_code == 200:
@@ -116,10 +165,12 @@ def start_server(data_dir: Path, workers: int) -> tuple[subprocess.Popen, str]:
             raise RuntimeError(f"server exited: {proc.stderr.read().decode()[-2000:]}")  # type: ignore[union-attr]
         time.sleep(0.2)
     proc.terminate()
-    raise RuntimeError("server did not answer within 60s")
+    raise RuntimeError(f"server did not answer within {startup_s:.0f}s")
 
 
-async def load(url: str, paths: list[str], clients: int, seconds: float) -> dict[str, Any]:
+async def load(url: str, paths: list[str], clients: int, seconds: float, *,
+               cookies: dict[str, str] | None = None, timeout: float = 60) -> dict[str, Any]:
+    """Closed loop: `clients` tasks, each sending its next request as soon as its last one answered."""
     import httpx
 
     latencies: list[float] = []
@@ -141,7 +192,7 @@ async def load(url: str, paths: list[str], clients: int, seconds: float) -> dict
                 errors[type(exc).__name__] = errors.get(type(exc).__name__, 0) + 1
             latencies.append(time.perf_counter() - started)
 
-    async with httpx.AsyncClient(base_url=url, timeout=60, limits=limits) as http:
+    async with httpx.AsyncClient(base_url=url, timeout=timeout, limits=limits, cookies=cookies) as http:
         # Warm up: every worker opens its store and fills its caches.
         await asyncio.gather(*(http.get(p) for p in paths[:4]))
         started = time.perf_counter()
@@ -162,62 +213,75 @@ async def load(url: str, paths: list[str], clients: int, seconds: float) -> dict
 def main() -> int:
     from urllib.parse import quote
 
-    n = int(os.environ.get("BENCH_WEB_PAPERS", "100000"))
+    n = int(os.environ.get("BENCH_WEB_PAPERS", "1000000"))
     client_counts = [int(c) for c in os.environ.get("BENCH_WEB_CLIENTS", "1,32").split(",")]
     clients = max(client_counts)
-    seconds = float(os.environ.get("BENCH_WEB_SECONDS", "20"))
+    seconds = float(os.environ.get("BENCH_WEB_SECONDS", "10"))
     cores = len(os.sched_getaffinity(0))
-    workers_list = [int(w) for w in os.environ.get("BENCH_WEB_WORKERS", f"1,{cores}").split(",")]
-    workers_list = sorted(set(workers_list))
+    workers_list = sorted({int(w) for w in os.environ.get("BENCH_WEB_WORKERS", str(cores)).split(",")})
+    load_before = os.getloadavg()[0]
     data_dir = build_store(n)
-    authors, prolific, queries = sample_targets(data_dir)
-    scenarios = {
-        "author page (HTML)": [f"/authors/{quote(a, safe=':~')}" for a in authors],
-        "author (JSON)": [f"/api/v1/authors/{quote(a, safe=':~')}" for a in authors],
-        "20 most prolific authors' pages (HTML)": [f"/authors/{quote(a, safe=':~')}" for a in prolific],
-        "search page (HTML)": [f"/search?q={quote(q)}" for q in queries],
-        "search (JSON)": [f"/api/v1/search?q={quote(q)}" for q in queries],
+    t = sample_targets(data_dir)
+    session = reader_session(data_dir, t["saved"])
+
+    def ref(value: str) -> str:
+        return quote(value, safe=":~/")
+
+    scenarios: dict[str, tuple[list[str], dict[str, str] | None]] = {
+        "Daily Papers (HTML)": (["/"], None),
+        "Daily Papers (JSON)": (["/api/v1/papers"], None),
+        "paper page with similar papers (HTML)": ([f"/papers/{ref(p)}" for p in t["papers"]], None),
+        "author page, typical (HTML)": ([f"/authors/{ref(a)}" for a in t["authors"]], None),
+        "20 most prolific authors' pages (HTML)": ([f"/authors/{ref(a)}" for a in t["prolific"]], None),
+        "search, keyword (JSON)": ([f"/api/v1/search?q={quote(q)}&mode=keyword" for q in t["queries"]], None),
+        "search, semantic (JSON)": ([f"/api/v1/search?q={quote(q)}&mode=semantic" for q in t["queries"]], None),
+        "search, hybrid (HTML)": ([f"/search?q={quote(q)}&mode=hybrid" for q in t["queries"]], None),
+        "recommendations, 5 saved papers (HTML)": (["/recommended"], {"paperscope_session": session}),
     }
     rows, raw = [], []
     for workers in workers_list:
         proc, url = start_server(data_dir, workers)
+        peak = PeakRss(proc.pid)
         try:
             for count in client_counts:
-                for name, paths in scenarios.items():
-                    r = asyncio.run(load(url, paths, count, seconds))
+                for name, (paths, cookies) in scenarios.items():
+                    cpu = os.times()
+                    r = asyncio.run(load(url, paths, count, seconds, cookies=cookies, timeout=120))
                     errors = sum(r["errors"].values())
                     print(f"  {workers} worker(s), {count} client(s), {name}: {r['requests']:,} requests, "
-                          f"{r['rps']:.0f}/s, p50 {r['p50']:.1f} ms, p99 {r['p99']:.1f} ms, errors {errors}",
-                          flush=True)
+                          f"{r['rps']:.0f}/s, p50 {r['p50']:.1f} ms, p99 {r['p99']:.1f} ms, errors {errors}, "
+                          f"server RSS so far {peak.bytes / 2**20:,.0f} MiB", flush=True)
+                    client_cpu = sum(os.times()[:2]) - sum(cpu[:2])
                     rows.append([name, str(workers), str(count), f"{r['requests']:,}", f"{r['rps']:.0f}",
                                  f"{r['p50']:.1f}", f"{r['p90']:.1f}", f"{r['p99']:.1f}", f"{r['max']:.0f}",
-                                 str(errors)])
-                    raw.append({"scenario": name, "workers": workers, "clients": count, **r})
+                                 str(errors), f"{client_cpu:.1f}"])
+                    raw.append({"scenario": name, "workers": workers, "clients": count, "client_cpu_s": client_cpu,
+                                **r})
         finally:
+            peak.stop()
             proc.terminate()
             proc.wait(30)
-    try:
-        import paperscope.services.search  # noqa: F401
-
-        backend = "the keyword index (services.search, BM25)"
-    except ImportError:
-        backend = "the store's keyword match (LIKE over titles and abstracts)"
+        rows.append([f"server peak RSS ({workers} workers)", str(workers), "", "", "", "", "", "", "", "",
+                     f"{peak.bytes / 2**20:,.0f} MiB"])
+        raw.append({"scenario": "server peak RSS", "workers": workers, "rss_bytes": peak.bytes})
     write_result(
         NAME,
-        title=f"Web: author pages and search, {clients} concurrent clients, {n:,} papers",
-        command="bench/run.sh web",
-        columns=["scenario", "server workers", "clients", "requests", "req/s", "p50 ms", "p90 ms", "p99 ms", "max ms",
-                 "errors"],
+        title=f"Web: every page type, {clients} concurrent clients, {n:,} papers",
+        command=f"BENCH_WEB_PAPERS={n} bench/run.sh web",
+        columns=["scenario", "server workers", "clients", "requests", "req/s", "p50 ms", "p90 ms", "p99 ms",
+                 "max ms", "errors", "client CPU s"],
         rows=rows,
         notes=[
-            f"Goal: p99 < {GOAL_P99_MS:.0f} ms and zero errors with {clients} concurrent clients; one client "
-            "alone shows the latency of a request without queueing.",
-            f"Store: SQLite, {n:,} synthetic snapshot papers (bench/ingest_snapshot.py's corpus) with author "
-            f"profiles; {len(authors)} author profiles (two papers or more) and {len(queries)} queries drawn "
-            f"at random (seed {SEED}); the 20 most prolific authors apart (thousands of papers each).",
-            f"Search ran on {backend}.",
-            f"Clients and server share this machine's {cores} cores: the client's own work is in the figures.",
-            f"{seconds:.0f} s per scenario after a warm-up; closed loop (a client sends when its reply is in).",
+            f"Goals: p99 < {GOAL_P99_MS:.0f} ms for every page type at {clients} clients, the most prolific "
+            "author's page < 50 ms alone, zero errors, >= 500 req/s for cached pages, server RSS <= 1.5 GiB.",
+            f"Store: SQLite, {n:,} synthetic snapshot papers built by `paperscope build` (stages "
+            f"{', '.join(BUILD_STAGES)}); {len(t['authors'])} author profiles (two papers or more), "
+            f"{len(t['papers'])} papers and {len(t['queries'])} queries drawn at random (seed {SEED}); the 20 "
+            "most prolific authors apart; one reader with 5 saved papers for the recommendations.",
+            f"Clients and server share this machine's {cores} cores: the client's own work is in the figures "
+            f"(its CPU seconds per scenario in the last column); load average {load_before:.1f} when it started.",
+            f"{seconds:.0f} s per scenario after a warm-up; closed loop (a client sends when its reply is in). "
+            "Clients do not send If-None-Match: every request is a full page (a revalidation would be a 304).",
         ],
         raw=raw,
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -14,7 +15,10 @@ SHARED = REPO.parent / "shared"
 def shared_dir() -> Path:
     """../shared beside the repository; tests that need it skip with the reason when it is absent."""
     if not (SHARED / "fixtures").is_dir():
-        pytest.skip(f"../shared/fixtures not found at {SHARED}: recorded source responses unavailable")
+        reason = f"../shared/fixtures not found at {SHARED}: recorded source responses unavailable"
+        if os.environ.get("CI"):
+            pytest.fail(reason + " (CI must run the tests that read them)")
+        pytest.skip(reason)
     return SHARED
 
 
@@ -27,6 +31,8 @@ def fixtures_dir(shared_dir: Path) -> Path:
 def listings_dir(shared_dir: Path) -> Path:
     path = shared_dir / "listings"
     if not path.is_dir():
+        if os.environ.get("CI"):
+            pytest.fail(f"../shared/listings not found at {path} (CI must run the tests that read them)")
         pytest.skip(f"../shared/listings not found at {path}")
     return path
 
@@ -36,7 +42,6 @@ def listings_dir(shared_dir: Path) -> Path:
 # PAPERSCOPE_TEST_POSTGRES_URL (an admin URL, e.g. postgresql+psycopg://postgres@localhost/postgres);
 # .ci/run installs and starts one. Each test gets a database of its own, dropped afterwards.
 
-import os  # noqa: E402
 import uuid  # noqa: E402
 from collections.abc import Iterator  # noqa: E402
 from contextlib import contextmanager  # noqa: E402

@@ -50,3 +50,24 @@ def test_minilm_finds_cited_papers_better_than_tfidf(aan_subset: tuple[ev.Citati
     assert minilm.cite.map >= MINILM_CITE_MAP_FLOOR, minilm.as_dict()
     assert minilm.cite.map >= MINILM_OVER_TFIDF * baseline.cite.map, (minilm.as_dict(), baseline.as_dict())
     assert minilm.cite.ndcg_at_10 > baseline.cite.ndcg_at_10
+
+
+def test_list_rankings_score_like_full_ones_and_fuse_by_rank() -> None:
+    from paperscope.analytics.evaluation import dense_lists, fuse_lists, list_label_share, list_scores, rank_scores
+
+    rng = np.random.default_rng(3)
+    vectors = rng.normal(size=(40, 8)).astype(np.float32)
+    relevant = [set(int(j) for j in rng.choice([k for k in range(40) if k != i], 3, replace=False)) for i in range(40)]
+    queries = np.arange(0, 40, 3)
+    full = rank_scores(vectors, queries, relevant)
+    whole = list_scores(dense_lists(vectors, queries, 39), queries, relevant, 39)
+    assert abs(full.map - whole.map) < 1e-9 and abs(full.ndcg_at_10 - whole.ndcg_at_10) < 1e-9
+    # A list that stops early misses relevant papers: they count as never found.
+    short = list_scores(dense_lists(vectors, queries, 5), queries, relevant, 39)
+    assert short.map < full.map
+    # Fusion: second and first beats first and third at equal weights; a lighter second ranking turns it.
+    assert fuse_lists([[1, 2, 3], [2, 9, 1]], [1.0, 1.0], k=10)[:2] == [2, 1]
+    assert fuse_lists([[1, 2, 3], [2, 9, 1]], [1.0, 0.5], k=10)[:2] == [1, 2]
+    assert fuse_lists([[1, 2], [3]], [1.0, 0.0], k=10)[0] == 1
+    labels = ["a", "a", "b", None]
+    assert list_label_share([[1, 2], [0]], [0, 1], labels, k=2) == pytest.approx(0.75)

@@ -174,6 +174,10 @@ def test_save_upvote_and_recommendations_explained_by_saved_papers(client: Any, 
     assert missing.status_code == 404
 
     result = recommend.recommend(engine, user["id"], limit=10)  # type: ignore[index]
+    fitted = len(recommend._rankings)
+    # The same library over the same papers is ranked once: a second call reuses the fitted ranking.
+    assert recommend.recommend(engine, user["id"], limit=10) == result  # type: ignore[index]
+    assert len(recommend._rankings) == fitted
     assert result["model"]["positives"] == 3 and result["model"]["negatives"] > 100
     recs = result["papers"]
     assert len(recs) == 10 and not set(r["id"] for r in recs) & set(saved)

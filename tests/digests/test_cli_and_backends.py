@@ -15,7 +15,7 @@ import pytest
 from sqlalchemy import Engine
 from typer.testing import CliRunner
 
-from paperscope.cli import app
+from paperscope.cli.app import app
 from paperscope.ingest.pipeline import run_ingest
 from paperscope.services import digests
 from paperscope.services.demo import fixture_plans

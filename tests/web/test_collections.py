@@ -5,7 +5,9 @@ backends."""
 
 from __future__ import annotations
 
+import re
 from collections import Counter
+from html import unescape
 from typing import Any
 
 from sqlalchemy import Engine
@@ -79,3 +81,14 @@ def test_a_venue_of_any_length_is_stored_and_found(engine: Engine) -> None:
         source="listing", source_key="w", title="A findings paper", year=2024, venue=other)])]))
     assert collection_page(engine, "venue", other)["total"] == 1
     assert collection_page(engine, "venue", long_venue.strip())["total"] == 3
+
+
+def test_the_paper_page_links_its_category_organisations_and_venue(client: Any) -> None:
+    lrec = client.get("/api/v1/venues/LREC", params={"per_page": 1}).json()["papers"][0]
+    html = client.get(f"/papers/{lrec['id']}").text
+    assert 'href="/venues/LREC"' in html and client.get("/venues/LREC").status_code == 200
+    org = client.get("/api/v1/organisations/tsinghua", params={"per_page": 1}).json()["papers"][0]
+    html = client.get(f"/papers/{org['id']}").text
+    assert 'href="/organisations/tsinghua"' in html
+    links = set(re.findall(r'href="(/(?:categories|organisations|venues)/[^"]+)"', html))
+    assert links and all(client.get(unescape(link)).status_code == 200 for link in links)

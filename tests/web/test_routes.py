@@ -350,7 +350,9 @@ def test_pages_carry_no_inline_script_or_style(client: Any) -> None:
     for url in ("/", f"/authors/{BO_HAN}", f"/papers/{CITED}", "/search?q=graph", "/authors?q=bo"):
         html = client.get(url).text
         scripts = re.findall(r"<script\b[^>]*>", html)
-        assert len(scripts) == 1 and re.fullmatch(r'<script src="/static/app\.js\?v=[0-9a-f]+" defer>', scripts[0]), url
+        assert len(scripts) == 2 and all(  # the page's own, served from /static: none inline, no CDN
+            re.fullmatch(rf'<script src="/static/{name}\.js\?v=[0-9a-f]+" defer>', tag)
+            for name, tag in zip(("app", "library"), scripts, strict=True)), url
         assert " style=" not in html and "<style" not in html
         assert "http://" not in html.split("<main", 1)[0] and "cdn" not in html.lower().split("<main", 1)[0]
 

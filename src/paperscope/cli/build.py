@@ -14,7 +14,7 @@ import typer
 from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
 
-from paperscope.cli.app import app, console, fail, runtime_or_exit
+from paperscope.cli.base import app, console, fail, runtime_or_exit
 from paperscope.cli.embed import ADDRESS_HELP, ENGINE_HELP, runner_or_exit
 
 if TYPE_CHECKING:

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 import typer
 
-from paperscope.cli.app import app, console, fail, runtime_or_exit, settings_or_exit
+from paperscope.cli.base import app, console, fail, runtime_or_exit, settings_or_exit
 
 if TYPE_CHECKING:
     from paperscope.services.mailer import MailSettings

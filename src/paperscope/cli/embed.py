@@ -11,7 +11,7 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
 
-from paperscope.cli.app import app, console, fail, runtime_or_exit
+from paperscope.cli.base import app, console, fail, runtime_or_exit
 
 if TYPE_CHECKING:
     from paperscope.services.runners import Runner

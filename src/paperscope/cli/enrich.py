@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import typer
 
-from paperscope.cli.app import app, console, fail, runtime_or_exit
+from paperscope.cli.base import app, console, fail, runtime_or_exit
 
 
 @app.command("enrich")

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 import typer
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-from paperscope.cli.app import app, console, fail, runtime_or_exit, settings_or_exit
+from paperscope.cli.base import app, console, fail, runtime_or_exit, settings_or_exit
 
 if TYPE_CHECKING:
     from paperscope.ingest.registry import IngestPlan

@@ -12,7 +12,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from paperscope.cli.app import app, console, date_option, fail, runtime_or_exit
+from paperscope.cli.base import app, console, date_option, fail, runtime_or_exit
 
 if TYPE_CHECKING:
     from paperscope.store.queries import PaperFilter

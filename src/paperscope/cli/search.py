@@ -14,7 +14,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from paperscope.cli.app import app, console, date_option, fail, runtime_or_exit, settings_or_exit
+from paperscope.cli.base import app, console, date_option, fail, runtime_or_exit, settings_or_exit
 from paperscope.cli.embed import ADDRESS_HELP, ENGINE_HELP, runner_or_exit
 
 

@@ -14,7 +14,7 @@ from functools import partial
 
 import typer
 
-from paperscope.cli.app import app, console, runtime_or_exit
+from paperscope.cli.base import app, console, runtime_or_exit
 
 # The CLI and the web app are sibling layers: the factory is named, and uvicorn imports it.
 FACTORY = "paperscope.web.app:app_for_settings"

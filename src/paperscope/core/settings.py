@@ -61,6 +61,11 @@ def _has_address(value: str) -> str | None:
     return None if parseaddr(value)[1] else "has no email address"
 
 
+def _at_most_512(value: int) -> str | None:
+    """at most 512"""
+    return None if value <= 512 else "is over 512: MiniLM reads at most 512 word pieces"
+
+
 @dataclass(frozen=True, slots=True)
 class Settings:
     """Every setting of paperscope, typed. Build with `load_settings()`; never at import."""
@@ -87,6 +92,13 @@ class Settings:
     bulk_embedder: str = setting("model2vec", "Embedder of a new store's full build (`paperscope build`): the static "
                                  "model2vec embeds thousands of abstracts a second; MiniLM is backfilled after.",
                                  choices=("minilm", "model2vec", "tfidf"))
+    minilm_runtime: str = setting(
+        "torch", "What computes MiniLM: torch (sentence-transformers), onnx (ONNX Runtime, fp32: the same vectors) "
+        "or onnx-int8 (int8 weights: other vectors, a generation of their own); the ONNX graph is exported once "
+        "under <data_dir>/models. Measured in docs/scores.md.", choices=("torch", "onnx", "onnx-int8"))
+    minilm_max_tokens: int = setting(
+        256, "Word pieces of each text MiniLM reads (the rest is cut); another length than 256 makes a "
+        "generation of its own.", minimum=8, check=_at_most_512)
     daily_categories: tuple[str, ...] = setting(
         ("cs.LG", "cs.CV", "cs.CL", "cs.AI", "stat.ML"),
         "arXiv categories `paperscope run` fetches each day (comma-separated).")
@@ -231,6 +243,17 @@ def _validate(spec: SettingSpec, value: Any) -> Any:
     if spec.check is not None and (problem := spec.check(value)):
         raise SettingsError(f"{spec.variable}={value!r} {problem}")
     return value
+
+
+def configured(name: str, environ: Mapping[str, str] | None = None) -> Any:
+    """One setting's value from the environment (or the given mapping), checked like
+    `load_settings` does: for a use case deep below the commands that reads one setting."""
+    env = os.environ if environ is None else environ
+    spec = next((s for s in SETTINGS if s.name == name), None)
+    if spec is None:
+        raise KeyError(f"no setting {name!r}")
+    text = env.get(spec.variable)
+    return declared_default(name) if text in (None, "") else _validate(spec, _parse(spec, text))
 
 
 def load_settings(environ: Mapping[str, str] | None = None) -> Settings:

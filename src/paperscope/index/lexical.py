@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 import shutil
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -169,17 +169,26 @@ class LexicalIndex:
         query, _errors = self.index.parse_query_lenient(text, list(FIELDS), field_boosts=BOOSTS)
         return query
 
-    def _long_query(self, text: str):  # type: ignore[no-untyped-def]
-        """A pasted abstract: a disjunction of its MAX_QUERY_TERMS rarest terms over the text fields."""
+    def _long_query(self, text: str, max_terms: int | None = MAX_QUERY_TERMS):  # type: ignore[no-untyped-def]
+        """A disjunction of the text's terms over the title and abstract fields: its `max_terms`
+        rarest (a pasted abstract typed as a keyword query), or all of them (None)."""
         t = _tantivy()
         terms = list(dict.fromkeys(analyse(text)))
-        rarity = sorted(terms, key=lambda term: self.searcher.doc_freq("abstract", term) or 10**9)
+        if max_terms is not None:
+            terms = sorted(terms, key=lambda term: self.searcher.doc_freq("abstract", term) or 10**9)[:max_terms]
         clauses = []
-        for term in rarity[:MAX_QUERY_TERMS]:
+        for term in terms:
             for field in ("title", "abstract"):
                 query = t.Query.term_query(self.schema, field, term)
                 clauses.append((t.Occur.Should, t.Query.boost_query(query, BOOSTS[field])))
         return t.Query.boolean_query(clauses) if clauses else t.Query.empty_query()
+
+    def related(self, text: str, limit: int = 10) -> list[tuple[str, float]]:
+        """(paper id, BM25 score) of the papers sharing most of a paper's text: every term of it,
+        none dropped (measured better than its rarest terms for related papers, docs/search.md)."""
+        result = self.searcher.search(self._long_query(text, None), limit, count=False)
+        doc = self.searcher.doc
+        return [(doc(address)["pid"][0], float(score)) for score, address in result.hits]
 
     def filter_clauses(
         self, category: str | None, since: date | None, until: date | None, has_code: bool | None
@@ -229,6 +238,24 @@ class LexicalIndex:
 
 
 # --- building ------------------------------------------------------------------------------------
+
+
+def index_rows(folder: Path, rows: Iterable[dict[str, Any]], *, threads: int = WRITER_THREADS) -> LexicalIndex:
+    """A fresh keyword index in `folder` of paper rows (id, title, abstract, ...) given directly:
+    for evaluations over a corpus that is not a store."""
+    shutil.rmtree(folder, ignore_errors=True)
+    Path(folder).mkdir(parents=True, exist_ok=True)
+    index = LexicalIndex(folder)
+    writer = index.index.writer(heap_size=UPDATE_HEAP_BYTES, num_threads=threads)
+    try:
+        for row in rows:
+            writer.add_document(_document(row))
+        writer.commit()
+        writer.wait_merging_threads()
+    finally:
+        del writer
+    index.reload()
+    return index
 
 
 def indexed_until(folder: Path) -> datetime | None:

@@ -31,11 +31,13 @@ from sqlalchemy.engine import make_url
 
 from paperscope.analytics.embedders import (
     Embedder,
+    MiniLMEmbedder,
     TfidfSvdEmbedder,
     make_embedder,
     paper_text,
     text_hash,
 )
+from paperscope.core.settings import configured
 from paperscope.services.runners import LocalRunner, Runner
 from paperscope.store import generations as gen_store
 from paperscope.store import scores as store
@@ -113,7 +115,12 @@ def models_dir(generation: Generation) -> Path:
 def load_embedder(engine: Engine, generation: Generation) -> Embedder:
     """The model that computed a generation's vectors, at exactly its version: a TF-IDF fit read
     from the store, or the installed model; an error when that version is not to be had."""
-    embedder = make_embedder(generation.embedder, data_dir=models_dir(generation))
+    if generation.embedder == MiniLMEmbedder.name:
+        # The generation's version says int8 or not and the length; the fp32 runtime is the configured one.
+        embedder = MiniLMEmbedder.for_version(generation.version, models_dir(generation) / "models",
+                                              runtime=configured("minilm_runtime"))
+    else:
+        embedder = make_embedder(generation.embedder, data_dir=models_dir(generation))
     if isinstance(embedder, TfidfSvdEmbedder):
         with engine.connect() as connection:
             run = store.find_model_run(connection, "embedder", embedder.name, generation.version)

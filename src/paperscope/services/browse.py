@@ -30,7 +30,6 @@ from paperscope.store.search_reads import SearchFilter
 PERIODS = ("day", "week", "month")
 LIST_SORTS = ("newest", "trending")
 SEARCH_MODES = ("keyword", "semantic", "hybrid")
-FEED_LIMIT = 100_000  # papers of one window the list pages through
 MAX_PER_PAGE = 100
 
 __all__ = ["AuthorNotFound", "SearchQuery", "author_page", "daily_papers", "find_authors", "paper_page",
@@ -62,9 +61,9 @@ def daily_papers(engine: Engine, period: str = "day", sort: str = "newest", day:
     today = _today(today)
     # A window lies wholly within the calendar (years 1 to 9999).
     anchor = min(max(day, date(1, 2, 1)), date(9999, 11, 30)) if day else None
-    feed = search_service.feed(engine, period, day=anchor, sort=sort, limit=FEED_LIMIT)
     offset = (page - 1) * per_page
-    shown = feed.items[offset:offset + per_page]
+    feed = search_service.feed(engine, period, day=anchor, sort=sort, limit=per_page, offset=offset)
+    shown = feed.items
     listed = {item.paper_id: item for item in shown}
     cards = [card.with_context(trending=round(listed[card.id].trending, 6), trending_label=listed[card.id].label,
                                feed_day=listed[card.id].feed_day, why=listed[card.id].why)
@@ -74,7 +73,7 @@ def daily_papers(engine: Engine, period: str = "day", sort: str = "newest", day:
     return {
         "period": period, "sort": sort, "date": end.isoformat(), "start": start.isoformat(),
         "end": end.isoformat(), "previous": _shift(start, -1).isoformat(), "next": _shift(end, 1).isoformat(),
-        "notes": feed.notes, **_pages(len(feed.items), page, per_page), "papers": cards,
+        "notes": feed.notes, **_pages(feed.total, page, per_page), "papers": cards,
     }
 
 

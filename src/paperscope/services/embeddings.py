@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import Engine
 
 from paperscope.analytics.embedders import EMBEDDERS, Embedder, TfidfSvdEmbedder, make_embedder
-from paperscope.core.settings import declared_default
+from paperscope.core.settings import configured, declared_default
 from paperscope.services import backfill as backfills
 from paperscope.services.backfill import BackfillSummary, load_embedder
 from paperscope.services.runners import Runner
@@ -99,7 +99,8 @@ def prepare(engine: Engine, name: str | None = None, data_dir: Path | None = Non
             active = store.active_generation(connection)
         name = active.embedder if active is not None else (default or default_embedder())
     embedder = make_embedder(name, data_dir=data_dir if data_dir is not None else
-                             vectors_root(engine, data_dir).parent)
+                             vectors_root(engine, data_dir).parent,
+                             runtime=configured("minilm_runtime"), max_seq_length=configured("minilm_max_tokens"))
     if isinstance(embedder, TfidfSvdEmbedder):
         from paperscope.services.tfidf_fit import fitted_tfidf
 

@@ -12,6 +12,7 @@ user's saved ids and their vectors, fits the SVM and scores the pool, nothing ro
 from __future__ import annotations
 
 import threading
+from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -35,8 +36,6 @@ SEED = 7
 
 def recommend(engine: Engine, user_id: int, limit: int = 20, today: date | None = None) -> dict[str, Any]:
     """{"papers": [card + "because": [{id, title, similarity}]], "model": {...}, "notes": [...]}"""
-    from sklearn.svm import LinearSVC
-
     saved = accounts.saved_ids(engine, user_id)
     out: dict[str, Any] = {"papers": [], "model": None, "notes": []}
     if not saved:
@@ -59,6 +58,44 @@ def recommend(engine: Engine, user_id: int, limit: int = 20, today: date | None 
     if len(cand_rows) == 0:
         out["notes"].append("no other embedded papers to recommend")
         return out
+    key = (pool.files, tuple(saved), limit)
+    ranked = _rankings.get(key)
+    if ranked is None:
+        ranked = _rank(engine, pool, pos_ids, pos, keep, cand_rows, limit)
+        with _pool_lock:
+            _rankings[key] = ranked
+            while len(_rankings) > RANKINGS_KEPT:
+                _rankings.popitem(last=False)
+    by_id = {c.id: c for c in build_cards(engine, [pid for pid, _, _ in ranked.chosen], today)}
+    for pid, model_score, because in ranked.chosen:
+        if pid in by_id:
+            out["papers"].append({**by_id[pid].as_dict(), "model_score": model_score, "because": because})
+    out["model"] = {"kind": "linear SVM (class-balanced) on paper embeddings", "embedder": generation.embedder,
+                    "embedder_version": generation.version, "embedder_generation": generation.id,
+                    "positives": len(pos_ids), "negatives": ranked.negatives,
+                    "candidates": len(cand_rows), "C": C}
+    return out
+
+
+@dataclass(frozen=True)
+class Ranking:
+    """A reader's recommendations for one library and one candidate pool: (id, model score, the saved
+    papers it is closest to) best first, and the negatives the model was fitted on."""
+
+    chosen: list[tuple[str, float, list[dict[str, Any]]]]
+    negatives: int
+
+
+# The same library over the same pool ranks the same papers: fitted once per (pool, library, limit).
+RANKINGS_KEPT = 256
+_rankings: OrderedDict[tuple[Any, ...], Ranking] = OrderedDict()
+
+
+def _rank(engine: Engine, pool: CandidatePool, pos_ids: list[str], pos: np.ndarray, keep: np.ndarray,
+          cand_rows: np.ndarray, limit: int) -> Ranking:
+    """Fit the reader's model (saved papers against sampled candidates) and rank the candidates."""
+    from sklearn.svm import LinearSVC
+
     rng = np.random.default_rng(SEED)
     neg_rows = rng.choice(cand_rows, size=min(NEGATIVES, len(cand_rows)), replace=False)
     x = np.vstack([pos, pool.matrix[neg_rows]])
@@ -68,24 +105,16 @@ def recommend(engine: Engine, user_id: int, limit: int = 20, today: date | None 
     scores = svm.decision_function(pool.matrix)
     scores[~keep] = -np.inf  # a saved paper is never recommended back
     top = np.argsort(-scores, kind="stable")[:min(limit, len(cand_rows))]
-    chosen = [pool.ids[i] for i in top]
     sims = _unit(pool.matrix[top]) @ _unit(pos).T  # candidates x saved
     with engine.connect() as connection:
         titles = {r["id"]: r["title"] for r in browse_store.papers_by_ids(connection, pos_ids)}
-    by_id = {c.id: c for c in build_cards(engine, chosen, today)}
-    for row, pid in enumerate(chosen):
-        if pid not in by_id:
-            continue
+    chosen = []
+    for row, i in enumerate(top):
         order = np.argsort(-sims[row], kind="stable")[:EXPLAIN]
         because = [{"id": pos_ids[j], "title": titles.get(pos_ids[j], pos_ids[j]),
                     "similarity": round(float(sims[row, j]), 3)} for j in order]
-        out["papers"].append({**by_id[pid].as_dict(), "model_score": round(float(scores[top[row]]), 4),
-                              "because": because})
-    out["model"] = {"kind": "linear SVM (class-balanced) on paper embeddings", "embedder": generation.embedder,
-                    "embedder_version": generation.version, "embedder_generation": generation.id,
-                    "positives": len(pos_ids), "negatives": int(len(neg_rows)),
-                    "candidates": len(cand_rows), "C": C}
-    return out
+        chosen.append((pool.ids[i], round(float(scores[i]), 4), because))
+    return Ranking(chosen, int(len(neg_rows)))
 
 
 @dataclass(frozen=True)

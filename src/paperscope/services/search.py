@@ -508,10 +508,12 @@ class Feed:
     items: list[FeedItem]
     notes: list[str] = field(default_factory=list)
     window: str | None = None  # trending: the window gains are counted over
+    total: int = 0  # papers in the whole list (items are one page of it)
 
     def as_dict(self) -> dict[str, Any]:
         return {"period": self.period, "window": self.window, "start": self.start, "end": self.end,
-                "as_of": self.as_of, "notes": self.notes, "items": [i.as_dict() for i in self.items]}
+                "as_of": self.as_of, "notes": self.notes, "total": self.total,
+                "items": [i.as_dict() for i in self.items]}
 
 
 def _ordinal(value: Any) -> int:
@@ -657,9 +659,11 @@ def feed(
     limit: int = 30,
     as_of: datetime | None = None,
     window: str = "week",
+    offset: int = 0,
 ) -> Feed:
     """A day's, week's or month's papers (by feed day), or the papers trending over the day, week or
-    month (`window`) before `as_of`."""
+    month (`window`) before `as_of`: the `limit` papers from `offset` on, and in `total` how many the
+    whole list holds (only the shown papers' facts and trending scores are read)."""
     if period not in PERIODS:
         raise ValueError(f"unknown feed {period!r}: choose one of {', '.join(PERIODS)}")
     if window not in WINDOWS:
@@ -710,9 +714,11 @@ def feed(
                 rows.sort(key=lambda r: (_ordinal(r["feed_day"]), r["upvotes"] or 0, r["id"]), reverse=True)
             ids = [r["id"] for r in rows]
             if sort != "trending":
+                page = ids[offset:offset + limit]
                 trend = trending_scores(with_local_upvotes(
-                    connection, reads.observations_since(connection, None, ids[:limit]), ids[:limit]), now)
-        ids = ids[:limit]
+                    connection, reads.observations_since(connection, None, page), page), now)
+        total = len(ids)
+        ids = ids[offset:offset + limit]
         facts = reads.ranking_facts(connection, ids)
     items = []
     for pid in ids:
@@ -731,10 +737,10 @@ def feed(
             )
         items.append(item)
     for i, item in enumerate(items[:limit]):
-        item.rank = i + 1
+        item.rank = offset + i + 1
         item.score = item.trending if sort == "trending" else float(facts[item.paper_id]["upvotes"] or 0)
     return Feed(period, _iso(start), _iso(end), now.isoformat(), items[:limit], notes,
-                window if period == "trending" else None)
+                window if period == "trending" else None, total)
 
 
 # --- quality -------------------------------------------------------------------------------------

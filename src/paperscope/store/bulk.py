@@ -12,7 +12,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import Connection, Index, Table, delete, func, inspect, select
+from sqlalchemy import Connection, Index, Table, delete, func, select
 
 from paperscope.store import schema
 
@@ -29,9 +29,19 @@ def _secondary_indexes() -> list[Index]:
     return [index for table in BULK_TABLES for index in table.indexes if not index.unique]
 
 
+def _present(connection: Connection) -> set[str]:
+    """Names of the indexes that exist, read from the database's catalogue: SQLAlchemy's reflection
+    leaves out indexes on expressions (SQLite), which would then be created twice."""
+    if connection.dialect.name == "sqlite":
+        rows = connection.exec_driver_sql("SELECT name FROM sqlite_master WHERE type = 'index'")
+    else:
+        rows = connection.exec_driver_sql("SELECT indexname FROM pg_indexes WHERE schemaname = current_schema()")
+    return {str(name) for (name,) in rows}
+
+
 def drop_secondary_indexes(connection: Connection) -> int:
     """Drop the bulk tables' secondary indexes that exist; returns how many were dropped."""
-    present = {ix["name"] for table in BULK_TABLES for ix in inspect(connection).get_indexes(table.name)}
+    present = _present(connection)
     dropped = 0
     for index in _secondary_indexes():
         if index.name in present:
@@ -62,7 +72,7 @@ def _mapped(connection: Connection) -> Iterator[None]:
 
 def create_secondary_indexes(connection: Connection) -> int:
     """Create the bulk tables' secondary indexes that are missing; returns how many were created."""
-    present = {ix["name"] for table in BULK_TABLES for ix in inspect(connection).get_indexes(table.name)}
+    present = _present(connection)
     created = 0
     with _mapped(connection):
         for index in _secondary_indexes():
@@ -73,7 +83,7 @@ def create_secondary_indexes(connection: Connection) -> int:
 
 
 def missing_secondary_indexes(connection: Connection) -> list[str]:
-    present = {ix["name"] for table in BULK_TABLES for ix in inspect(connection).get_indexes(table.name)}
+    present = _present(connection)
     return [str(index.name) for index in _secondary_indexes() if index.name not in present]
 
 

@@ -164,13 +164,13 @@ def get_category(engine: EngineDep, tag: Annotated[str, Path(pattern=CATEGORY_PA
 
 @router.get("/organisations/{ref:path}", response_model=Collection,
             summary="An organisation (its id or name): its papers and top authors")
-def get_organisation(engine: EngineDep, ref: Annotated[str, Path(min_length=1, max_length=300)], page: Page = 1,
+def get_organisation(engine: EngineDep, ref: Annotated[str, Path(max_length=300)], page: Page = 1,
                      per_page: PerPage = 20) -> Any:
     return _collection(engine, "organisation", ref, page, per_page)
 
 
 @router.get("/venues/{ref:path}", response_model=Collection, summary="A venue: its papers and top authors")
-def get_venue(engine: EngineDep, ref: Annotated[str, Path(min_length=1, max_length=300)], page: Page = 1,
+def get_venue(engine: EngineDep, ref: Annotated[str, Path(max_length=300)], page: Page = 1,
               per_page: PerPage = 20) -> Any:
     return _collection(engine, "venue", ref, page, per_page)
 
