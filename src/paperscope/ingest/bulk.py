@@ -47,11 +47,12 @@ from sqlalchemy import Engine
 from paperscope.core.categories import short_tag
 from paperscope.core.codelinks import extract_code_urls
 from paperscope.core.ids import InvalidId, author_id_for, normalise_person_name, normalise_title, parse_arxiv_id
-from paperscope.core.records import Malformed, PaperRecord
+from paperscope.core.records import Malformed, Origin, PaperRecord
 from paperscope.ingest.batch import _external_ids, write_batch
 from paperscope.ingest.columnar import PerLine, Rows, columnar_rows, last_spelling
 from paperscope.ingest.normalise import EARLIEST_YEAR, paper_row
 from paperscope.ingest.pipeline import RunSummary, run_ingest
+from paperscope.ingest.repeats import Earlier, RepeatGuard
 from paperscope.sources import arxiv_snapshot
 from paperscope.sources.arxiv_snapshot import (  # the parser's own field helpers: both paths parse alike
     _authors,
@@ -63,7 +64,7 @@ from paperscope.sources.arxiv_snapshot import (  # the parser's own field helper
     parse_snapshot_line,
 )
 from paperscope.store import bulk as store_bulk
-from paperscope.store import runs, schema, writes
+from paperscope.store import reads, runs, schema, writes
 
 SOURCE = arxiv_snapshot.SOURCE
 BULK_BATCH = 20_000  # lines per transaction: large enough that commits cost little, small enough for memory
@@ -593,23 +594,54 @@ def _load_lines(
     return cursor
 
 
+def _written_firsts(connection: Any, run_ids: set[int]) -> Earlier:
+    """The repeat guard's view of the lines this load wrote by the fast path: a set-aside line
+    whose id one of them had repeats it (compared as ingest/repeats.py says)."""
+
+    def earlier(records: list[PaperRecord]) -> list[tuple[int | str, str, str | None] | None]:
+        found: list[tuple[int | str, str, str | None] | None] = []
+        for record in records:
+            papers = reads.get_papers_matching(connection, arxiv_ids={record.arxiv_id} - {None})
+            by_id = {p["id"]: p for p in papers}
+            versions = [
+                v for v in reads.get_source_versions(connection, list(by_id), SOURCE, record.source_key)
+                if v["run_id"] in run_ids
+            ]
+            if not versions:
+                found.append(None)
+                continue
+            paper = by_id[versions[0]["paper_id"]]
+            mine = (paper["field_sources"] or {}).get("abstract") == SOURCE
+            found.append(("an earlier line", versions[0]["record_hash"], paper["abstract"] if mine else None))
+        return found
+
+    return earlier
+
+
 def _write_set_aside(
     engine: Engine, target: str, summary: RunSummary, batch_size: int, cursor: str | None
 ) -> None:
     """The set-aside lines through the record path, in input order; each chunk deletes its lines
-    in the transaction that writes them, so this step resumes too."""
+    in the transaction that writes them, so this step resumes too. Repeats of an id inside one
+    file follow the record path's rule (ingest/repeats.py), whichever path wrote the first."""
+    guard = RepeatGuard()
     while True:
         with engine.begin() as connection:
             chunk = store_bulk.take_deferred(connection, SOURCE, target, batch_size)
             if not chunk:
                 return
             records = []
-            for _, position, raw in chunk:
+            for seq, position, raw in chunk:
                 record = parse_snapshot_line(raw, "")
                 if isinstance(record, Malformed):
                     record.position = position
+                else:
+                    record.origin = Origin(position.rpartition(":")[0], seq & ((1 << SEQ_SHIFT) - 1), record.source_key)
                 records.append(record)
-            counts = write_batch(connection, records, summary.run_id)
+            run_ids = set(runs.list_run_ids(connection, SOURCE, target))
+            counts = write_batch(
+                connection, records, summary.run_id, repeats=guard, earlier=_written_firsts(connection, run_ids)
+            )
             counts["records"] = 0  # counted when their lines were read
             summary.counts.update(counts)
             store_bulk.delete_deferred(connection, SOURCE, target, chunk[-1][0])

@@ -28,7 +28,7 @@ from typing import Any
 from sqlalchemy import Engine
 
 from paperscope.core.ids import normalise_title
-from paperscope.core.records import Batch, PaperRecord, Record
+from paperscope.core.records import Batch, PaperRecord, Record, set_input
 from paperscope.ingest.pipeline import run_ingest
 from paperscope.sources import openalex, semantic_scholar
 from paperscope.sources.http import PoliteClient
@@ -200,7 +200,11 @@ def enrich_source(
                           else _s2_id_batches(client, part, base))
             for batch in id_batches:
                 summary.requests += 1
-                yield Batch(_keep(batch.records, targets, by_id), cursor=None, label=f"{source} {batch.label}")
+                # One response is one input for the repeat rule (ingest/repeats.py): the label
+                # names the part too, as every part's id batches count from 0.
+                label = f"{source} {batch.label} of papers {start}-{start + len(part) - 1}"
+                kept = [set_input(r, label) for r in _keep(batch.records, targets, by_id)]
+                yield Batch(kept, cursor=None, label=label)
             if by_title:
                 for row in part:
                     if row["id"] in targets.found or not row["title"]:

@@ -6,8 +6,11 @@ Before a record gets here its text is cleaned and its links filtered by core/cle
 
 from __future__ import annotations
 
+import hashlib
 from datetime import date
 from typing import Any
+
+import orjson
 
 from paperscope.core.categories import short_tag
 from paperscope.core.codelinks import extract_code_urls
@@ -149,7 +152,7 @@ def authors_with_owner(record: PaperRecord) -> list[tuple[AuthorRecord, str]]:
 
 _SAID_FIELDS = tuple(
     name for name in PaperRecord.__slots__  # type: ignore[attr-defined]
-    if name not in ("abstract", "source", "source_key")
+    if name not in ("abstract", "source", "source_key", "origin")
 )
 
 
@@ -186,3 +189,8 @@ def provenance_record(record: PaperRecord) -> Row:
             value = value.isoformat()
         out[name] = value
     return out
+
+
+def record_hash(said: Row) -> str:
+    """The hash of what a source said (provenance_record): equal hashes, equal versions."""
+    return hashlib.blake2b(orjson.dumps(said, option=orjson.OPT_SORT_KEYS), digest_size=16).hexdigest()

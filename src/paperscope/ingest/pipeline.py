@@ -17,6 +17,7 @@ from sqlalchemy.exc import DataError, IntegrityError
 
 from paperscope.core.records import Batch, Malformed, PaperRecord, Record
 from paperscope.ingest.batch import write_batch
+from paperscope.ingest.repeats import RepeatGuard
 from paperscope.store import runs, writes
 from paperscope.store.locks import hold_ingest_lock
 
@@ -72,17 +73,18 @@ def _run_locked(
         run_id = runs.start_run(connection, source, target, cursor)
     summary = RunSummary(run_id, source, target, resumed_from=cursor)
     deferred: list[PaperRecord] = []
+    guard = RepeatGuard()
     try:
         last_cursor = cursor
         for batch in batches(cursor):
-            counts = _write_isolating(engine, batch, run_id, summary.counts, deferred)
+            counts = _write_isolating(engine, batch, run_id, summary.counts, deferred, guard)
             last_cursor = batch.cursor
             if on_batch:
                 on_batch(batch, counts)
         if deferred:
             # Partial records whose full record came later in the run; unmatched ones are quarantined.
             late = Batch(list(deferred), cursor=last_cursor, label="deferred")
-            _write_isolating(engine, late, run_id, summary.counts, None)
+            _write_isolating(engine, late, run_id, summary.counts, None, guard)
             summary.counts["records"] -= len(deferred)  # counted once already
     except BaseException as exc:
         summary.status = "failed"
@@ -104,7 +106,12 @@ def _merged(totals: Counter[str], counts: Counter[str]) -> dict[str, int]:
 
 
 def _write_isolating(
-    engine: Engine, batch: Batch, run_id: int, totals: Counter[str], deferred: list[PaperRecord] | None
+    engine: Engine,
+    batch: Batch,
+    run_id: int,
+    totals: Counter[str],
+    deferred: list[PaperRecord] | None,
+    guard: RepeatGuard,
 ) -> Counter[str]:
     """Write a batch in one transaction with its cursor; should the database refuse it, write it
     again record by record, each in its own transaction, and quarantine only the refused ones."""
@@ -112,7 +119,7 @@ def _write_isolating(
     kept = len(pending)
     try:
         with engine.begin() as connection:
-            counts = write_batch(connection, batch.records, run_id, deferred=deferred)
+            counts = write_batch(connection, batch.records, run_id, deferred=deferred, repeats=guard)
             runs.record_progress(connection, run_id, _merged(totals, counts), batch.cursor)
         totals.update(counts)
         return counts
@@ -123,7 +130,7 @@ def _write_isolating(
         kept = len(pending)
         try:
             with engine.begin() as connection:
-                counts.update(write_batch(connection, [record], run_id, deferred=deferred))
+                counts.update(write_batch(connection, [record], run_id, deferred=deferred, repeats=guard))
         except REFUSALS as exc:
             del pending[kept:]
             counts["records"] += 1

@@ -69,8 +69,9 @@ def files_plan(
     batch_size: int = 5000,
     max_line_bytes: int = DEFAULT_MAX_LINE_BYTES,
 ) -> IngestPlan:
-    """Read saved responses or dumps of `source` from files (or folders of them); JSON-lines inputs
-    quarantine any line longer than `max_line_bytes` without reading it whole."""
+    """Read saved responses or dumps of `source` from files (or folders of them); line-based inputs
+    (JSON lines, the AAN release) quarantine any line longer than `max_line_bytes` without reading
+    it whole."""
     if source == "arxiv":
         files = _expand(paths, ("*.xml",))
         return IngestPlan("arxiv_api", _target("files", files), lambda _c: arxiv_api.read_files(files))
@@ -101,7 +102,9 @@ def files_plan(
         (folder,) = _check_files(paths) if len(paths) == 1 else (None,)
         if folder is None or not folder.is_dir():
             raise ValueError("aan takes one folder holding acl-metadata.txt and acl-citations.txt")
-        return IngestPlan("aan", _target("folder", [folder]), lambda _c: aan.read_folder(folder))
+        return IngestPlan(
+            "aan", _target("folder", [folder]), lambda _c: aan.read_folder(folder, max_line_bytes=max_line_bytes)
+        )
     if source == "listing":
         files = _expand(paths, ("*.txt",))
         when = as_of or date.today()

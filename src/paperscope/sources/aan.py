@@ -11,6 +11,9 @@ Two files, read as a user downloaded them:
   are then unescaped. There are no abstracts and no dates, only a year.
 - ``acl-citations.txt``: one ``citing , cited`` edge a line.
 
+A repeated id in the metadata file is left to ingest's one rule for repeats inside a file
+(ingest/repeats.py): counted when exact, quarantined when it differs.
+
 Every edge is accounted for. `read_files` attaches edges to their citing paper as
 ``references=[("aan", cited), ...]``, whether or not the cited paper has metadata (ingest resolves
 those it can). A paper cannot cite itself, so self-loops are left out of references and counted.
@@ -33,7 +36,8 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from paperscope.core.records import AuthorRecord, Batch, Malformed, PaperRecord
+from paperscope.core.records import AuthorRecord, Batch, Malformed, PaperRecord, set_origin
+from paperscope.sources.recovery import DEFAULT_MAX_LINE_BYTES, OversizedLine, bounded_lines
 
 SOURCE = "aan"
 METADATA_FILE = "acl-metadata.txt"
@@ -60,6 +64,7 @@ class AanSummary:
     dangling_citing_papers: int = 0  # citing ids with no metadata record (one Malformed each)
     dangling_edges: int = 0  # the edges of those papers, kept in the Malformed raw text
     dangling_ids: list[str] = field(default_factory=list)
+    repeated_records: int = 0  # metadata records whose id an earlier record had (see ingest/repeats.py)
 
 
 def decode_line(raw: bytes) -> str:
@@ -87,26 +92,41 @@ def author_name(text: str) -> str:
     return " ".join(f"{first} {last}".split())
 
 
-def iter_metadata_blocks(path: PathLike) -> Iterator[tuple[int, list[tuple[int, str]]]]:
-    """(line number of the block's first line, [(line number, decoded line), ...]) per block."""
-    block: list[tuple[int, str]] = []
+def _lines(path: PathLike, max_line_bytes: int) -> Iterator[tuple[int, str | OversizedLine]]:
+    """(line number, decoded line) of a release file; its encoding told once (sources/recovery.py:
+    a BOM dropped, UTF-16/32 decoded), each line then as the module doc says; a line longer than
+    `max_line_bytes` comes as an OversizedLine, never read whole."""
     with open(path, "rb") as handle:
-        for line_no, raw in enumerate(handle, start=1):
-            text = decode_line(raw.rstrip(b"\r\n"))
-            if text.strip():
-                block.append((line_no, text))
-            elif block:
-                yield block[0][0], block
-                block = []
+        for line_no, raw in enumerate(bounded_lines(handle, max_line_bytes), start=1):
+            yield line_no, raw if isinstance(raw, OversizedLine) else decode_line(raw.rstrip(b"\r\n"))
+
+
+def iter_metadata_blocks(
+    path: PathLike, max_line_bytes: int = DEFAULT_MAX_LINE_BYTES
+) -> Iterator[tuple[int, list[tuple[int, str | OversizedLine]]]]:
+    """(line number of the block's first line, [(line number, decoded line), ...]) per block."""
+    block: list[tuple[int, str | OversizedLine]] = []
+    for line_no, text in _lines(path, max_line_bytes):
+        if isinstance(text, OversizedLine) or text.strip():
+            block.append((line_no, text))
+        elif block:
+            yield block[0][0], block
+            block = []
     if block:
         yield block[0][0], block
 
 
-def parse_metadata_block(lines: list[tuple[int, str]], position: str) -> PaperRecord | Malformed:
+def parse_metadata_block(
+    lines: list[tuple[int, str | OversizedLine]], position: str, max_line_bytes: int = DEFAULT_MAX_LINE_BYTES
+) -> PaperRecord | Malformed:
     """One metadata block -> PaperRecord (references empty), or Malformed saying what was wrong."""
-    raw = "\n".join(text for _, text in lines)
+    raw = "\n".join(text if isinstance(text, str) else f"<{text.size:,} bytes>" for _, text in lines)
+    for line_no, text in lines:
+        if isinstance(text, OversizedLine):
+            return Malformed(SOURCE, position, f"line {line_no}: {text.reason(max_line_bytes)}", raw[:2000])
     fields: dict[str, str] = {}
     for line_no, text in lines:
+        assert isinstance(text, str)
         key, sep, rest = text.partition(" = {")
         key = key.strip()
         if not sep or not rest.endswith("}") or key not in _FIELDS:
@@ -140,18 +160,21 @@ def parse_metadata_block(lines: list[tuple[int, str]], position: str) -> PaperRe
     )
 
 
-def _iter_edge_lines(path: PathLike) -> Iterator[tuple[int, str, str] | Malformed]:
-    with open(path, "rb") as handle:
-        for line_no, raw in enumerate(handle, start=1):
-            text = decode_line(raw.rstrip(b"\r\n"))
-            if not text.strip():
-                continue
-            citing, sep, cited = text.partition(",")
-            citing, cited = citing.strip(), cited.strip()
-            if not sep or not citing or not cited or "," in cited:
-                yield Malformed(SOURCE, f"{path}:{line_no}", "not a 'citing , cited' edge", text[:2000])
-            else:
-                yield line_no, citing, cited
+def _iter_edge_lines(
+    path: PathLike, max_line_bytes: int = DEFAULT_MAX_LINE_BYTES
+) -> Iterator[tuple[int, str, str] | Malformed]:
+    for line_no, text in _lines(path, max_line_bytes):
+        if isinstance(text, OversizedLine):
+            yield Malformed(SOURCE, f"{path}:{line_no}", text.reason(max_line_bytes))
+            continue
+        if not text.strip():
+            continue
+        citing, sep, cited = text.partition(",")
+        citing, cited = citing.strip(), cited.strip()
+        if not sep or not citing or not cited or "," in cited:
+            yield Malformed(SOURCE, f"{path}:{line_no}", "not a 'citing , cited' edge", text[:2000])
+        else:
+            yield line_no, citing, cited
 
 
 def read_citation_edges(path: PathLike) -> Iterator[tuple[str, str]]:
@@ -172,8 +195,10 @@ def read_files(
     *,
     batch_size: int = 5000,
     summary: AanSummary | None = None,
+    max_line_bytes: int = DEFAULT_MAX_LINE_BYTES,
 ) -> Iterator[Batch]:
-    """Stream the release as Batches of PaperRecord/Malformed (cursor always None, see module doc).
+    """Stream the release as Batches of PaperRecord/Malformed (cursor always None, see module doc);
+    a line longer than `max_line_bytes` is quarantined (with its record) without being read whole.
 
     The metadata file is streamed; the edge list is held as a dict of citing id -> edges (about
     8 MB for the 95k-edge release) because a paper's references come from all over the file.
@@ -184,7 +209,7 @@ def read_files(
     edges: dict[str, list[tuple[int, str]]] = {}
     bad_edges: list[Malformed] = []
     if citations_path is not None:
-        for item in _iter_edge_lines(citations_path):
+        for item in _iter_edge_lines(citations_path, max_line_bytes):
             if isinstance(item, Malformed):
                 bad_edges.append(item)
                 summary.malformed_edges += 1
@@ -197,16 +222,15 @@ def read_files(
     attached: list[str] = []  # cited ids, to count those without metadata at the end
     label = os.fspath(metadata_path)
     records: list[PaperRecord | Malformed] = list(bad_edges)
-    for line_no, block in iter_metadata_blocks(metadata_path):
-        record = parse_metadata_block(block, f"{label}:{line_no}")
+    for line_no, block in iter_metadata_blocks(metadata_path, max_line_bytes):
+        record = parse_metadata_block(block, f"{label}:{line_no}", max_line_bytes)
         if isinstance(record, PaperRecord):
+            set_origin(record, label, line_no)
             if record.source_key in seen:
-                record = Malformed(
-                    SOURCE,
-                    f"{label}:{line_no}",
-                    f"{record.source_key}: duplicate id, first record at line {seen[record.source_key]}",
-                    "\n".join(text for _, text in block),
-                )
+                # A repeated id: ingest's repeat rule decides (an exact repeat is counted, a
+                # different one quarantined); it carries the same edges, counted once.
+                record.references = _references(record.source_key, edges.get(record.source_key, ()), AanSummary())
+                summary.repeated_records += 1
             else:
                 seen[record.source_key] = line_no
                 record.references = _references(record.source_key, edges.get(record.source_key, ()), summary)
@@ -262,7 +286,11 @@ def _references(
 
 
 def read_folder(
-    folder: PathLike, *, batch_size: int = 5000, summary: AanSummary | None = None
+    folder: PathLike,
+    *,
+    batch_size: int = 5000,
+    summary: AanSummary | None = None,
+    max_line_bytes: int = DEFAULT_MAX_LINE_BYTES,
 ) -> Iterator[Batch]:
     """read_files on a release folder holding acl-metadata.txt and (optionally) acl-citations.txt."""
     base = Path(folder)
@@ -271,5 +299,9 @@ def read_folder(
         raise FileNotFoundError(f"{metadata}: no AAN metadata file in {base}")
     citations = base / CITATIONS_FILE
     yield from read_files(
-        metadata, citations if citations.is_file() else None, batch_size=batch_size, summary=summary
+        metadata,
+        citations if citations.is_file() else None,
+        batch_size=batch_size,
+        summary=summary,
+        max_line_bytes=max_line_bytes,
     )

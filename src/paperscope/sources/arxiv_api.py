@@ -24,7 +24,7 @@ import orjson
 from lxml import etree
 
 from paperscope.core.ids import InvalidId, parse_arxiv_id
-from paperscope.core.records import AuthorRecord, Batch, Malformed, PaperRecord
+from paperscope.core.records import AuthorRecord, Batch, Malformed, PaperRecord, set_input, set_origin
 from paperscope.sources.arxiv_common import code_urls, collapse, iso_date, split_dois
 from paperscope.sources.http import PoliteClient, SourceError
 from paperscope.sources.recovery import XmlPiece, parse_xml_elements
@@ -187,7 +187,7 @@ def parse_feed(data: bytes, label: str = "") -> FeedPage:
         message = _error_message(piece.element)
         if message is not None:
             raise ArxivApiError(message)
-        page.records.append(parse_entry(piece.element, position))
+        page.records.append(set_origin(parse_entry(piece.element, position), label or f"start={offset}", f"#entry{n}"))
     return page
 
 
@@ -232,7 +232,7 @@ def read_files(paths: Iterable[str | Path]) -> Iterator[Batch]:
             reason = f"unreadable response file: {type(exc).__name__}: {exc}"
             yield Batch([Malformed(SOURCE, str(path), reason)], None, path.name)
             continue
-        yield Batch(list(page.records), None, path.name)
+        yield Batch([set_input(record, str(path)) for record in page.records], None, path.name)
 
 
 def _as_date(value: date | str) -> date:

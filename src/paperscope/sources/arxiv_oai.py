@@ -27,7 +27,7 @@ from pathlib import Path
 from lxml import etree
 
 from paperscope.core.ids import InvalidId, parse_arxiv_id
-from paperscope.core.records import AuthorRecord, Batch, Malformed, PaperRecord
+from paperscope.core.records import AuthorRecord, Batch, Malformed, PaperRecord, set_input, set_origin
 from paperscope.sources.arxiv_common import code_urls, collapse, iso_date, split_author_string, split_dois
 from paperscope.sources.http import PoliteClient, SourceError
 from paperscope.sources.recovery import parse_xml_elements
@@ -312,7 +312,7 @@ def parse_oai(source: bytes | str | Path, label: str = "") -> OaiPage:
                 if parsed is None:
                     page.deleted += 1
                 else:
-                    page.records.append(parsed)
+                    page.records.append(set_origin(parsed, label or "response", f"#record{count - 1}"))
                 element.clear()
                 parent = element.getparent()
                 while parent is not None and element.getprevious() is not None:
@@ -360,7 +360,7 @@ def _parse_damaged(data: bytes, label: str) -> OaiPage:
         if parsed is None:
             page.deleted += 1
         else:
-            page.records.append(parsed)
+            page.records.append(set_origin(parsed, label or "response", f"#record{count}"))
     return page
 
 
@@ -384,7 +384,7 @@ def read_files(paths: Iterable[str | Path]) -> Iterator[Batch]:
             reason = f"OAI-PMH error {page.error_code}: {page.error_message}"
             yield Batch([Malformed(SOURCE, str(path), reason)], None, path.name)
             continue
-        yield Batch(list(page.records), page.next_cursor, path.name)
+        yield Batch([set_input(record, str(path)) for record in page.records], page.next_cursor, path.name)
 
 
 def _request(client: PoliteClient, base_url: str, params: dict[str, str]) -> OaiPage:

@@ -29,7 +29,7 @@ from typing import IO
 import orjson
 
 from paperscope.core.ids import InvalidId, normalise_doi, parse_arxiv_id
-from paperscope.core.records import AuthorRecord, Batch, Malformed, PaperRecord
+from paperscope.core.records import AuthorRecord, Batch, Malformed, Origin, PaperRecord
 from paperscope.sources.recovery import DEFAULT_MAX_LINE_BYTES, OversizedLine, bounded_lines
 
 SOURCE = "arxiv_snapshot"
@@ -287,6 +287,8 @@ def read_files(
                     record = parse_snapshot_line(line, "")
                     if type(record) is Malformed:  # the position string only when it is needed
                         record.position = f"{name}:{line_no}"
+                    else:
+                        record.origin = Origin(name, line_no, record.source_key)
                 records.append(record)
                 last_line = line_no
         finally:

@@ -27,7 +27,7 @@ from typing import Any
 import orjson
 
 from paperscope.core.ids import InvalidId, parse_arxiv_id
-from paperscope.core.records import AuthorRecord, Batch, Malformed, PaperRecord
+from paperscope.core.records import AuthorRecord, Batch, Malformed, PaperRecord, set_origin
 from paperscope.sources.http import PoliteClient, SourceError
 from paperscope.sources.recovery import Damaged, load_json_salvaging
 
@@ -138,7 +138,7 @@ def parse_daily_papers(
     return [
         Malformed(SOURCE, f"{label}#{index} (byte {entry.offset})", entry.reason, entry.raw)
         if isinstance(entry, Damaged)
-        else parse_entry(entry, f"{label}#{index}", list_date)
+        else set_origin(parse_entry(entry, f"{label}#{index}", list_date), label, f"#{index}")
         for index, entry in enumerate(entries)
     ]
 

@@ -27,9 +27,21 @@ from datetime import date
 from pathlib import Path
 from typing import Literal
 
-from paperscope.core.records import AuthorProfileRecord, AuthorRecord, Batch, Malformed, PaperRecord
+from paperscope.core.ids import normalise_title
+from paperscope.core.records import (
+    AuthorProfileRecord,
+    AuthorRecord,
+    Batch,
+    Malformed,
+    PaperRecord,
+    Record,
+    set_input,
+    set_origin,
+)
+from paperscope.sources.recovery import detect_encoding
 
 SOURCE = "listing"
+_UNDECODED = re.compile("[\udc80-\udcff]")  # bytes surrogateescape kept
 
 MONTHS = {m: i for i, m in enumerate("Jan Feb Mar Apr May Jun Jul Aug Sep Oct Nov Dec".split(), start=1)}
 _MON = "|".join(MONTHS)
@@ -323,6 +335,13 @@ def _body_text(card: _Card) -> str:
     return "\n".join(t for _, t in card.body)
 
 
+def _card_origin(record: PaperRecord | Malformed, source_name: str, line_no: int) -> PaperRecord | Malformed:
+    """A card has no id of its own (its source key is its place on the page): its title names it."""
+    if isinstance(record, PaperRecord) and record.title:
+        set_origin(record, source_name, line_no, "title " + (normalise_title(record.title) or record.title))
+    return record
+
+
 def _card_record(
     card: _Card, index: int, source_name: str, as_of: date, owner: str | None, glued: bool
 ) -> PaperRecord | Malformed:
@@ -400,7 +419,8 @@ def _parse_author_page(lines: list[str], source_name: str, as_of: date, author: 
         Malformed(SOURCE, f"{source_name}:{s.line_no}", "text outside any card", _body_text(s)) for s in stray
     ]
     for index, card in enumerate(cards, start=1):
-        records.append(_card_record(card, index, source_name, as_of, owner, glued))
+        record = _card_record(card, index, source_name, as_of, owner, glued)
+        records.append(_card_origin(record, source_name, card.line_no))
     return ListingPage(kind="author", header=header, records=records)
 
 
@@ -506,7 +526,18 @@ def _parse_papers_list(lines: list[str], source_name: str, as_of: date) -> Listi
         else:
             current.abstract = s
             current.lines.append(s)
-    records = [_entry_record(e, i, source_name, as_of) for i, e in enumerate(entries, start=1)]
+    records = [
+        _card_origin(_entry_record(e, i, source_name, as_of), source_name, e.line_no)
+        for i, e in enumerate(entries, start=1)
+    ]
+    last = entries[-1] if entries else None
+    if last is not None and last.date_text is None and last.author_count is None:
+        # Every entry ends with its author count and date: a page that stops before them was cut
+        # off inside this entry, and its title or abstract may be cut too.
+        records[-1] = Malformed(
+            SOURCE, f"{source_name}:{last.line_no}", "the page ends inside this entry (no author count or date)",
+            "\n".join(last.lines),
+        )
     return ListingPage(kind="papers", header=None, records=records, listed_on=listed_on)
 
 
@@ -537,12 +568,34 @@ def read_files(
     for path in paths:
         path = Path(path)
         try:
-            text = path.read_text(encoding="utf-8")
+            data = path.read_bytes()
+            encoding, bom = detect_encoding(data[:4])
+            # Bytes that are not text in the page's encoding stay marked (lone surrogates), so the
+            # cards holding them are quarantined one by one rather than the page or a silent U+FFFD.
+            text = data[bom:].decode(encoding, errors="surrogateescape" if encoding == "utf-8" else "replace")
             page = parse_listing(text, source_name=path.name, as_of=as_of or date.today(), author=author)
-        except (OSError, UnicodeDecodeError, ListingFormatError) as exc:
+        except (OSError, UnicodeError, ListingFormatError) as exc:
             bad = Malformed(SOURCE, f"{path.name}:1", f"unreadable listing page: {exc}")
             yield Batch([bad], None, path.name)
             continue
-        records: list = [page.header] if page.header else []
-        records.extend(page.records)
+        records: list = [_undecodable(page.header, f"{path.name}:1")] if page.header else []
+        records.extend(
+            set_input(_undecodable(record), str(path))
+            for record in page.records
+        )
         yield Batch(records, None, path.name)
+
+
+def _undecodable(record: Record, position: str = "") -> Record:
+    """A Malformed instead of a card or header holding bytes its page's encoding cannot read."""
+    if isinstance(record, Malformed):
+        return record
+    if isinstance(record, PaperRecord) and record.origin is not None:
+        position = f"{record.origin.input}:{record.origin.place}"
+    texts = [getattr(record, "title", None), getattr(record, "abstract", None), getattr(record, "name", None)]
+    texts += [a.name for a in getattr(record, "authors", ())] + list(getattr(record, "orgs", ()))
+    for text in texts:
+        if text and _UNDECODED.search(text):
+            raw = " | ".join(t for t in texts if t)
+            return Malformed(SOURCE, position, "bytes that are not valid text in the page's encoding", raw[:2000])
+    return record

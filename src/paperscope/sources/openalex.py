@@ -17,7 +17,16 @@ from typing import Any
 import orjson
 
 from paperscope.core.ids import InvalidId, normalise_doi, parse_arxiv_id
-from paperscope.core.records import AuthorProfileRecord, AuthorRecord, Batch, Malformed, PaperRecord, Record
+from paperscope.core.records import (
+    AuthorProfileRecord,
+    AuthorRecord,
+    Batch,
+    Malformed,
+    PaperRecord,
+    Record,
+    set_input,
+    set_origin,
+)
 from paperscope.sources.http import PoliteClient, SourceError
 from paperscope.sources.recovery import (
     DEFAULT_MAX_LINE_BYTES,
@@ -353,11 +362,11 @@ def parse_response(data: bytes | str | dict[str, Any], label: str, kind: str | N
                 continue
             record = parse_entity(item, f"{label}:results[{i}]", kind)
             if record is not None:
-                records.append(record)
+                records.append(set_origin(record, label, f"results[{i}]"))
         return records
     if "id" in data:
         record = parse_entity(data, label, kind)
-        return [record] if record is not None else []
+        return [set_origin(record, label, "$")] if record is not None else []
     if "error" in data or "message" in data:
         raise BadRecord(f"an error response: {data.get('error')} {data.get('message') or ''}".strip())
     raise BadRecord("neither an OpenAlex entity nor a list response")
@@ -402,7 +411,7 @@ def _read_lines(path: Path, max_line_bytes: int) -> Iterator[Batch]:
             else:
                 record = parse_entity(obj, position)
                 if record is not None:
-                    records.append(record)
+                    records.append(set_origin(record, str(path), line_no))
             if len(records) >= LINES_PER_BATCH:
                 yield Batch(records, cursor=str(line_no), label=f"{path.name} to line {line_no}")
                 records = []
@@ -427,7 +436,7 @@ def read_files(paths: Iterable[str | Path], max_line_bytes: int = DEFAULT_MAX_LI
             yield Batch([Malformed(SOURCE, str(path), f"cannot read file: {exc}")], label=path.name)
             continue
         try:
-            records = parse_response(raw, path.name)
+            records = [set_input(record, str(path)) for record in parse_response(raw, path.name)]
         except BadRecord as exc:
             head = raw[:2000].decode("utf-8", "replace")
             records = [Malformed(SOURCE, str(path), str(exc), head)]

@@ -17,7 +17,16 @@ from typing import Any
 import orjson
 
 from paperscope.core.ids import InvalidId, normalise_doi, parse_arxiv_id
-from paperscope.core.records import AuthorProfileRecord, AuthorRecord, Batch, Malformed, PaperRecord, Record
+from paperscope.core.records import (
+    AuthorProfileRecord,
+    AuthorRecord,
+    Batch,
+    Malformed,
+    PaperRecord,
+    Record,
+    set_input,
+    set_origin,
+)
 from paperscope.sources.http import PoliteClient, SourceError
 from paperscope.sources.recovery import Damaged, load_json_salvaging
 
@@ -234,21 +243,26 @@ class _Collector:
         reason = str(exc) if isinstance(exc, BadRecord) else f"unexpected shape: {exc!r}"
         self.records.append(Malformed(SOURCE, f"{self.label}:{position}", reason, _raw(obj)))
 
-    def paper(self, obj: object, position: str, **kwargs: Any) -> PaperRecord | None:
+    def paper(self, obj: object, position: str, *, top: bool = False, **kwargs: Any) -> PaperRecord | None:
+        """`top`: a record of the response itself, not a stub nested in another (see Origin)."""
         try:
             record = parse_paper(obj, **kwargs)  # type: ignore[arg-type]
         except (BadRecord, AttributeError, TypeError, KeyError) as exc:
             self._bad(position, exc, obj)
             return None
+        if top:
+            set_origin(record, self.label, position)
         self.records.append(record)
         return record
 
-    def author(self, obj: dict[str, Any], position: str) -> None:
+    def author(self, obj: dict[str, Any], position: str, *, top: bool = False) -> None:
         try:
             profile = parse_author(obj, as_of=self.as_of)
         except (BadRecord, AttributeError, TypeError, KeyError) as exc:
             self._bad(position, exc, obj)
             return
+        if top:
+            set_origin(profile, self.label, position)
         self.records.append(profile)
         extra = AuthorRecord(name=profile.name, s2_id=profile.s2_id)
         for i, paper in enumerate(obj.get("papers") or ()):
@@ -258,7 +272,7 @@ class _Collector:
         """A paper with embedded citations/references/authors (GET /paper/{id} with those fields)."""
         cited = [r for r in obj.get("references") or () if isinstance(r, dict)]
         refs = [("s2", r["paperId"]) for r in cited if is_paper_id(r.get("paperId"))]
-        record = self.paper(obj, position, references=refs)
+        record = self.paper(obj, position, top=True, references=refs)
         for i, entry in enumerate(obj.get("authors") or ()):
             # Authors embedded with their metrics are profiles too (the reported values, as of now).
             if isinstance(entry, dict) and any(k in entry for k in ("hIndex", "paperCount", "citationCount")):
@@ -279,13 +293,13 @@ class _Collector:
         elif not isinstance(obj, dict):
             self._bad(position, BadRecord(f"expected an object, got {type(obj).__name__}"), obj)
         elif "citingPaper" in obj:
-            self.paper(obj["citingPaper"], f"{position}.citingPaper", references=[cited] if cited else None)
+            self.paper(obj["citingPaper"], f"{position}.citingPaper", top=True, references=[cited] if cited else None)
         elif "citedPaper" in obj:
-            self.paper(obj["citedPaper"], f"{position}.citedPaper")
+            self.paper(obj["citedPaper"], f"{position}.citedPaper", top=True)
         elif "paperId" in obj:
             self.full_paper(obj, position)
         elif "authorId" in obj:
-            self.author(obj, position)
+            self.author(obj, position, top=True)
         elif "snippet" in obj:
             return  # snippet search hits carry no paperId: text passages, not records
         else:
@@ -351,7 +365,7 @@ def read_files(paths: Iterable[str | Path]) -> Iterator[Batch]:
     for path in _expand(paths):
         try:
             raw = path.read_bytes()
-            records = parse_response(raw, path.name)
+            records = [set_input(record, str(path)) for record in parse_response(raw, path.name)]
         except OSError as exc:
             records = [Malformed(SOURCE, str(path), f"cannot read file: {exc}")]
         except BadRecord as exc:

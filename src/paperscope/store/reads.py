@@ -72,6 +72,18 @@ def get_known_versions(connection: Connection, paper_ids: list[str]) -> set[tupl
     return out
 
 
+def get_source_versions(connection: Connection, paper_ids: list[str], source: str, source_key: str) -> list[Row]:
+    """Every version `source` said under `source_key` of these papers: paper_id, record_hash,
+    record and the run that first stored it."""
+    t = schema.paper_sources
+    if not paper_ids:
+        return []
+    query = select(t.c.paper_id, t.c.record_hash, t.c.record, t.c.run_id).where(
+        t.c.paper_id.in_(paper_ids), t.c.source == source, t.c.source_key == source_key
+    )
+    return [dict(r) for r in connection.execute(query).mappings()]
+
+
 def get_latest_observations(connection: Connection, paper_ids: list[str]) -> dict[tuple[str, str], Row]:
     """The newest observation of each (paper, source) among these papers."""
     t = schema.observations

@@ -59,3 +59,10 @@ def finish_run(
 def list_runs(connection: Connection, limit: int = 20) -> list[dict[str, Any]]:
     t = schema.ingest_runs
     return [dict(r) for r in connection.execute(select(t).order_by(t.c.id.desc()).limit(limit)).mappings()]
+
+
+def list_run_ids(connection: Connection, source: str, target: str) -> list[int]:
+    """Every run of this source and target, oldest first (a resumed run and the runs it resumed)."""
+    t = schema.ingest_runs
+    query = select(t.c.id).where(t.c.source == source, t.c.target == target).order_by(t.c.id)
+    return [int(r[0]) for r in connection.execute(query)]
