@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine, func, insert, select, update
 
+from paperscope.index.lexical import is_pasted_text
 from paperscope.ingest.pipeline import run_ingest
 from paperscope.ingest.registry import files_plan
 from paperscope.services import search
@@ -70,6 +71,16 @@ def test_search_modes_filters_sorts_similar_and_incremental_indexes(
     assert hybrid[0].paper_id == ERASE
     assert hybrid[0].keyword_rank is not None and hybrid[0].semantic_rank is not None
     assert [h.rank for h in hybrid] == list(range(1, len(hybrid) + 1))
+    # A pasted abstract is ranked as related papers are: BM25 over all its terms, the dense ranking first.
+    assert is_pasted_text(ERASE_ABSTRACT_START)
+    for h in hybrid:
+        expected = sum(search.RELATED_WEIGHTS[name] / (search.RRF_K + rank) for name, rank in
+                       (("semantic", h.semantic_rank), ("keyword", h.keyword_rank)) if rank is not None)
+        assert h.score == pytest.approx(expected, abs=1e-6)
+    typed = s.search("noisy labels", limit=3).hits[0]  # typed keywords keep the judged set's weights
+    assert typed.score == pytest.approx(sum(search.RRF_WEIGHTS[name] / (search.RRF_K + rank) for name, rank in
+                                            (("semantic", typed.semantic_rank), ("keyword", typed.keyword_rank))
+                                            if rank is not None), abs=1e-6)
     assert s.search("noisy labels", limit=3, offset=3).hits[0].rank == 4
 
     # Filters apply in every mode, checked against the store's own values.
@@ -127,13 +138,21 @@ def test_search_modes_filters_sorts_similar_and_incremental_indexes(
     with pytest.raises(ValueError):
         s.search("x", "fuzzy")
 
-    # Similar papers: neighbours with their similarity and the terms they share.
+    # Similar papers: nearest by embedding fused with BM25 over all the paper's terms, each with its
+    # similarity, its ranks and the terms it shares.
     paper, similar = s.similar(ERASE, limit=5)
     assert paper["id"] == ERASE and len(similar) == 5
     assert ERASE not in [h.paper_id for h in similar]
-    assert all(h.why[0].startswith("cosine similarity") for h in similar)
-    sims = [h.similarity for h in similar]
-    assert sims == sorted(sims, reverse=True)
+    assert all(h.why[0].startswith("cosine similarity") and h.similarity is not None for h in similar)
+    fused = [h.score for h in similar]
+    assert fused == sorted(fused, reverse=True) and [h.rank for h in similar] == [1, 2, 3, 4, 5]
+    for h in similar:  # each fused score is the weighted reciprocal ranks it came with
+        expected = sum(search.RELATED_WEIGHTS[name] / (search.RRF_K + rank) for name, rank in
+                       (("semantic", h.semantic_rank), ("keyword", h.keyword_rank)) if rank is not None)
+        assert h.score == pytest.approx(expected, abs=1e-6)
+    assert any(h.keyword_rank is not None for h in similar)
+    first_dense = min((h for h in similar if h.semantic_rank is not None), key=lambda h: h.semantic_rank)
+    assert first_dense.similarity == max(h.similarity for h in similar if h.semantic_rank is not None)
     assert any("shared terms:" in " ".join(h.why) and "noisy" in " ".join(h.why) for h in similar)
     with pytest.raises(LookupError):
         s.similar("arXiv:0000.00000")

@@ -15,6 +15,8 @@ import hashlib
 import logging
 import os
 import pickle
+import shutil
+import tempfile
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
@@ -160,8 +162,7 @@ def _quiet_transformers() -> None:
         pass
 
 
-MINILM_RUNTIMES = ("torch", "onnx", "onnx-int8")
-DEFAULT_MINILM_RUNTIME = "torch"
+MINILM_RUNTIMES = ("torch", "onnx", "onnx-int8")  # the setting minilm_runtime picks one (default onnx)
 DEFAULT_MINILM_TOKENS = 256
 
 
@@ -183,7 +184,7 @@ class MiniLMEmbedder:
     dim = 384
 
     def __init__(self, batch_size: int = 32, device: str = "cpu", threads: int | None = None, *,
-                 runtime: str = DEFAULT_MINILM_RUNTIME, max_seq_length: int = DEFAULT_MINILM_TOKENS,
+                 runtime: str = "torch", max_seq_length: int = DEFAULT_MINILM_TOKENS,
                  models_dir: Path | None = None) -> None:
         if runtime not in MINILM_RUNTIMES:
             raise ValueError(f"unknown MiniLM runtime {runtime!r}: choose one of {', '.join(MINILM_RUNTIMES)}")
@@ -213,7 +214,7 @@ class MiniLMEmbedder:
 
     @classmethod
     def for_version(cls, version: str, models_dir: Path | None,
-                    runtime: str = DEFAULT_MINILM_RUNTIME) -> MiniLMEmbedder:
+                    runtime: str = "torch") -> MiniLMEmbedder:
         """The embedder that computes a generation's `version`: int8 ONNX for an int8 version, else
         the fp32 `runtime` preferred (torch or ONNX, the same vectors); its length."""
         parts = version.split("+")[1:]
@@ -263,6 +264,9 @@ class MiniLMEmbedder:
             if not path.is_file():
                 export_onnx(self.models_dir)  # type: ignore[arg-type]
             options = onnxruntime.SessionOptions()
+            # Idle threads sleep rather than spin: on a shared machine spinning burns CPU seconds
+            # for nothing (measured: about 20% more abstracts per CPU second without it).
+            options.add_session_config_entry("session.intra_op.allow_spinning", "0")
             if self.threads:
                 options.intra_op_num_threads = self.threads
             self._session = onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
@@ -305,13 +309,16 @@ class MiniLMEmbedder:
 
 
 def export_onnx(models_dir: Path) -> Path:
-    """Export the installed MiniLM to ONNX once (fp32 `model.onnx` and its dynamically int8-quantised
-    `model-int8.onnx`) under `<models_dir>/minilm-onnx/`; needs torch, then never again."""
+    """Export the installed MiniLM to ONNX once (fp32 `model.onnx` with ONNX Runtime's BERT fusions,
+    and its dynamically int8-quantised `model-int8.onnx`) under `<models_dir>/minilm-onnx/`; needs
+    torch and transformers (a few seconds), then never again."""
     folder = Path(models_dir) / "minilm-onnx"
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     try:
+        import onnx
         import torch
         from onnxruntime.quantization import QuantType, quantize_dynamic
+        from onnxruntime.transformers.optimizer import optimize_model
         from transformers import AutoModel
     except ImportError as exc:
         raise EmbedderUnavailable(
@@ -329,8 +336,8 @@ def export_onnx(models_dir: Path) -> Path:
             return self.model(input_ids=input_ids, attention_mask=attention_mask,
                               token_type_ids=token_type_ids).last_hidden_state
 
-    tmp = folder.with_name(folder.name + ".tmp")
-    tmp.mkdir(parents=True, exist_ok=True)
+    Path(models_dir).mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=folder.name + ".", dir=models_dir))  # one per exporting process
     names = ["input_ids", "attention_mask", "token_type_ids"]
     sample = torch.ones(2, 8, dtype=torch.long)
     with torch.no_grad(), warnings.catch_warnings():
@@ -339,17 +346,22 @@ def export_onnx(models_dir: Path) -> Path:
                           input_names=names, output_names=["last_hidden_state"],
                           dynamic_axes={n: {0: "batch", 1: "tokens"} for n in [*names, "last_hidden_state"]},
                           opset_version=17, dynamo=False)
+    # ONNX Runtime's BERT fusions (attention, skip layer norm, bias GELU as single operators): the
+    # same vectors to 1e-7, about 1.4x the abstracts per CPU second of the plain graph.
+    fused = optimize_model(str(tmp / "model.onnx"), model_type="bert", num_heads=model.config.num_attention_heads,
+                           hidden_size=model.config.hidden_size, opt_level=1)
+    fused.save_model_to_file(str(tmp / "model.onnx"))
     logging.getLogger().setLevel(max(logging.getLogger().level, logging.ERROR))  # its pre-processing hint
-    quantize_dynamic(str(tmp / "model.onnx"), str(tmp / "model-int8.onnx"), weight_type=QuantType.QInt8)
-    if folder.exists():
-        import shutil
-
-        shutil.rmtree(folder)
-    tmp.replace(folder)
+    quantize_dynamic(str(tmp / "model.onnx"), str(tmp / "model-int8.onnx"), weight_type=QuantType.QInt8,
+                     extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT})  # the fused operators' outputs
+    try:
+        tmp.replace(folder)
+    except OSError:  # another process exported it first: keep its files
+        shutil.rmtree(tmp, ignore_errors=True)
     return folder
 
 
-def make_embedder(name: str, data_dir: Path | None = None, *, runtime: str = DEFAULT_MINILM_RUNTIME,
+def make_embedder(name: str, data_dir: Path | None = None, *, runtime: str = "torch",
                   max_seq_length: int = DEFAULT_MINILM_TOKENS) -> TfidfSvdEmbedder | MiniLMEmbedder | StaticEmbedder:
     """A new embedder by setting value (minilm, model2vec or tfidf); a fitted one still needs
     fit/loads; the static one keeps its distilled model, and MiniLM on ONNX its exported graph,

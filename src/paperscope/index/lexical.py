@@ -63,6 +63,13 @@ def day_number(value: date | str | None) -> int | None:
     return (value - EPOCH).days
 
 
+def is_pasted_text(text: str) -> bool:
+    """A query that is a pasted abstract rather than typed keywords: more than MAX_QUERY_TERMS
+    words and no query syntax (field:, "phrase", +must, AND, OR)."""
+    structured = any(mark in text for mark in (":", '"', "+", " AND ", " OR "))
+    return not structured and len(text.split()) > MAX_QUERY_TERMS
+
+
 def _schema():  # type: ignore[no-untyped-def]
     t = _tantivy()
     builder = t.SchemaBuilder()
@@ -162,9 +169,7 @@ class LexicalIndex:
         text = text.strip()
         if not text:
             return t.Query.all_query()
-        structured = any(mark in text for mark in (":", '"', "+", " AND ", " OR "))
-        words = text.split()
-        if not structured and len(words) > MAX_QUERY_TERMS:
+        if is_pasted_text(text):
             return self._long_query(text)
         query, _errors = self.index.parse_query_lenient(text, list(FIELDS), field_boosts=BOOSTS)
         return query
@@ -183,12 +188,11 @@ class LexicalIndex:
                 clauses.append((t.Occur.Should, t.Query.boost_query(query, BOOSTS[field])))
         return t.Query.boolean_query(clauses) if clauses else t.Query.empty_query()
 
-    def related(self, text: str, limit: int = 10) -> list[tuple[str, float]]:
-        """(paper id, BM25 score) of the papers sharing most of a paper's text: every term of it,
-        none dropped (measured better than its rarest terms for related papers, docs/search.md)."""
-        result = self.searcher.search(self._long_query(text, None), limit, count=False)
-        doc = self.searcher.doc
-        return [(doc(address)["pid"][0], float(score)) for score, address in result.hits]
+    def related(self, text: str, limit: int = 10, **facets: Any) -> list[tuple[str, float]]:
+        """(paper id, BM25 score) of the papers sharing most of a paper's text: a disjunction of
+        every term of it, none dropped (related papers and pasted abstracts, docs/search.md);
+        `facets` as `search` takes them."""
+        return self.search(text, limit, all_terms=True, **facets)
 
     def filter_clauses(
         self, category: str | None, since: date | None, until: date | None, has_code: bool | None
@@ -217,10 +221,12 @@ class LexicalIndex:
         until: date | None = None,
         has_code: bool | None = None,
         order_by_date: bool = False,
+        all_terms: bool = False,
     ) -> list[tuple[str, float]]:
-        """(paper id, BM25 score) of the best `limit` matches of `text` passing the facet filters."""
+        """(paper id, BM25 score) of the best `limit` matches of `text` passing the facet filters
+        (`all_terms`: `text` is a paper's text, every term of it a disjunct)."""
         t = _tantivy()
-        query = self._text_query(text)
+        query = self._long_query(text, None) if all_terms else self._text_query(text)
         clauses = self.filter_clauses(category, since, until, has_code)
         if clauses:
             query = t.Query.boolean_query(

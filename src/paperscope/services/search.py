@@ -24,7 +24,7 @@ import numpy as np
 from sqlalchemy import Engine
 
 from paperscope.analytics.embedders import TfidfSvdEmbedder, paper_text
-from paperscope.index.lexical import LexicalIndex, LexicalUpdate, analyse, update_lexical
+from paperscope.index.lexical import LexicalIndex, LexicalUpdate, analyse, is_pasted_text, update_lexical
 from paperscope.index.vectors import VectorIndex, VectorUpdate, update_vectors
 from paperscope.services import embeddings, inputs
 from paperscope.services.runners import Runner
@@ -37,6 +37,10 @@ MODES = ("keyword", "semantic", "hybrid")
 SORTS = ("relevance", "date", "score", "citations")
 RRF_K = 10  # reciprocal rank fusion: score = sum over modes of weight / (RRF_K + rank); docs/search.md
 RRF_WEIGHTS = {"keyword": 1.0, "semantic": 0.5}  # chosen on half the judged set, checked on the other
+# Related papers (similar papers, a pasted abstract in hybrid mode): the dense ranking fused with BM25
+# over all the text's terms, weighted the other way round; chosen on half of the citation evaluation's
+# queries, checked on the other half (bench/related_ranking.py, docs/search.md).
+RELATED_WEIGHTS = {"keyword": 0.5, "semantic": 1.0}
 FUSION_POOL = 100  # candidates each mode brings to the fusion (at least offset + limit)
 # Semantic matches go this deep at most: every paper is "similar" to any query, and ranking the whole
 # store for page 10,000 is work no reader needs. Deeper pages are empty, with a note that says why.
@@ -306,10 +310,11 @@ class Searcher:
         with self.engine.connect() as connection:
             return reads.filter_ids(connection, ids, f)
 
-    def keyword(self, query: str, f: SearchFilter, need: int) -> list[tuple[str, float]]:
-        """Facet filters inside the index; author and AI Score checked in the store (over-fetched)."""
+    def keyword(self, query: str, f: SearchFilter, need: int, all_terms: bool = False) -> list[tuple[str, float]]:
+        """Facet filters inside the index; author and AI Score checked in the store (over-fetched).
+        `all_terms`: the query is a paper's text, every term of it a disjunct."""
         rest = SearchFilter(author=f.author, min_score=f.min_score)
-        facets = dict(category=f.tag, since=f.since, until=f.until, has_code=f.has_code)
+        facets = dict(category=f.tag, since=f.since, until=f.until, has_code=f.has_code, all_terms=all_terms)
         if rest.is_empty():
             return self.lexical.search(query, need, **facets)
         fetch = max(need * 5, 50)
@@ -363,8 +368,11 @@ class Searcher:
         keyword: list[tuple[str, float]] = []
         semantic: list[tuple[str, float]] = []
         pool = need if mode != "hybrid" else max(need, FUSION_POOL)
+        # A pasted abstract in hybrid mode is ranked as related papers are: BM25 over all its terms,
+        # the dense ranking weighted first (RELATED_WEIGHTS, measured in docs/search.md).
+        related = mode == "hybrid" and is_pasted_text(query.strip())
         if mode in ("keyword", "hybrid"):
-            keyword = self.keyword(query, f, pool)
+            keyword = self.keyword(query, f, pool, all_terms=related)
         if mode in ("semantic", "hybrid"):
             try:
                 vector = self.embed_query(query)
@@ -390,12 +398,7 @@ class Searcher:
         elif mode == "semantic":
             ranked = semantic
         else:
-            fused: dict[str, float] = {}
-            for name, ranks in (("keyword", kw_rank), ("semantic", sem_rank)):
-                weight = RRF_WEIGHTS[name]
-                for pid, (rank, _) in ranks.items():
-                    fused[pid] = fused.get(pid, 0.0) + weight / (RRF_K + rank)
-            ranked = sorted(fused.items(), key=lambda item: (-item[1], item[0]))
+            ranked = fuse(kw_rank, sem_rank, RELATED_WEIGHTS if related else RRF_WEIGHTS)
         ranked = ranked[:need]
         if sort == "relevance":
             page_ids = [pid for pid, _ in ranked[offset : offset + limit]]
@@ -426,35 +429,65 @@ class Searcher:
     # --- similar papers ----------------------------------------------------------------------------
 
     def similar(self, ref: str, limit: int = 10) -> tuple[dict[str, Any], list[Hit]]:
-        """The paper and its nearest papers, each with its similarity and the rarest terms shared."""
+        """The paper and its related papers: its nearest papers by embedding fused with the papers
+        sharing its terms (BM25 over all of them), as RELATED_WEIGHTS says; each with its cosine
+        similarity, its ranks and the rarest terms shared."""
         with self.engine.connect() as connection:
             paper = queries.find_paper(connection, ref)
         if paper is None:
             raise LookupError(f"no paper {ref!r} in the store")
         pid = paper["id"]
-        have, matrix = self.vectors.vectors([pid])
-        vector = matrix[0] if have else self.embed_query(paper_text(paper["title"], paper["abstract"]))
-        neighbours = [(n, s) for n, s in self.vectors.search(vector, limit + 1) if n != pid][:limit]
-        with self.engine.connect() as connection:
-            facts = reads.ranking_facts(connection, [n for n, _ in neighbours])
         mine_text = paper_text(paper["title"], paper["abstract"])
+        have, matrix = self.vectors.vectors([pid])
+        vector = matrix[0] if have else self.embed_query(mine_text)
+        pool = max(limit, FUSION_POOL) + 1
+        semantic = [(n, s) for n, s in self.vectors.search(vector, pool, ef=pool) if n != pid]
+        keyword = [(n, s) for n, s in self.lexical.related(mine_text, pool) if n != pid]
+        sem_rank = {n: (i + 1, s) for i, (n, s) in enumerate(semantic)}
+        kw_rank = {n: (i + 1, s) for i, (n, s) in enumerate(keyword)}
+        ranked = fuse(kw_rank, sem_rank, RELATED_WEIGHTS)[:limit]
+        # Papers found by their terms alone: their similarity from their stored vectors.
+        found, others = self.vectors.vectors([n for n, _ in ranked if n not in sem_rank])
+        similarity = {n: s for n, (_, s) in sem_rank.items()}
+        similarity.update({n: float(v @ vector) for n, v in zip(found, others, strict=True)})
+        with self.engine.connect() as connection:
+            facts = reads.ranking_facts(connection, [n for n, _ in ranked])
         mine = set(analyse(mine_text))
         surface = surface_words(mine_text)
         hits = []
-        for i, (other, similarity) in enumerate(neighbours):
+        for other, fused_score in ranked:
             if other not in facts:
                 continue
             fact = facts[other]
             shared = mine & set(analyse(paper_text(fact["title"], fact["abstract"])))
             shared = {t for t in shared if surface.get(t, t) not in _STOP and not t.isdigit()}
             rare = sorted(shared, key=lambda t: (self.lexical.doc_freq(t) or 10**9, t))[:6]
-            hit = Hit(paper_id=other, rank=i + 1, score=round(similarity, 4), semantic_rank=i + 1,
-                      similarity=round(similarity, 4))
-            hit.why = [f"cosine similarity {similarity:.3f}"]
+            cosine = similarity.get(other)
+            hit = Hit(paper_id=other, rank=len(hits) + 1, score=round(fused_score, 6),
+                      similarity=round(cosine, 4) if cosine is not None else None)
+            hit.why = [f"cosine similarity {cosine:.3f}" if cosine is not None else "no embedding yet"]
+            if other in sem_rank:
+                hit.semantic_rank = sem_rank[other][0]
+                hit.why[0] += f" (semantic #{hit.semantic_rank})"
+            if other in kw_rank:
+                hit.keyword_rank, hit.keyword_score = kw_rank[other][0], round(kw_rank[other][1], 4)
+                hit.why.append(f"keyword #{hit.keyword_rank} (BM25 over all its terms {hit.keyword_score:.2f})")
             if rare:
                 hit.why.append("shared terms: " + ", ".join(surface.get(t, t) for t in rare))
             hits.append(hit)
         return {"id": pid, "title": paper["title"], "published": _iso(paper["published"])}, hits
+
+
+def fuse(keyword: dict[str, tuple[int, float]], semantic: dict[str, tuple[int, float]],
+         weights: dict[str, float]) -> list[tuple[str, float]]:
+    """Reciprocal rank fusion of the two rankings ({paper id: (rank, score)}): each paper scores the
+    sum of weight / (RRF_K + rank) over the rankings that hold it; best first."""
+    fused: dict[str, float] = {}
+    for name, ranks in (("keyword", keyword), ("semantic", semantic)):
+        weight = weights[name]
+        for pid, (rank, _) in ranks.items():
+            fused[pid] = fused.get(pid, 0.0) + weight / (RRF_K + rank)
+    return sorted(fused.items(), key=lambda item: (-item[1], item[0]))
 
 
 def _desc(value: Any) -> Any:

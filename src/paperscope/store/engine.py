@@ -20,7 +20,7 @@ def _json_dumps(value: object) -> str:
 
 
 BULK_CACHE_KIB = 200_000  # one writer's page cache for bulk work
-SERVING_CACHE_KIB = 4_000  # each serving connection's own cache: the OS file cache is shared
+SERVING_CACHE_KIB = 2_000  # each serving connection's own cache: the OS file cache is shared
 
 
 def pool_options(threads: int | None) -> dict[str, int]:
@@ -28,9 +28,11 @@ def pool_options(threads: int | None) -> dict[str, int]:
     return {} if threads is None else {"pool_size": threads, "max_overflow": threads}
 
 
-def open_engine(database_url: str, threads: int | None = None) -> Engine:
+def open_engine(database_url: str, threads: int | None = None, read_only: bool = False) -> Engine:
     """An engine for the URL; creates the SQLite file's folder. Does not migrate (see migrate).
-    `threads`: the engine serves that many request threads (pool and cache sized for it)."""
+    `threads`: the engine serves that many request threads (pool and cache sized for it).
+    `read_only`: its connections refuse to write (SQLite `query_only`, PostgreSQL read-only
+    transactions): the engine of the pages that only read."""
     url = make_url(database_url)
     pool = pool_options(threads)
     if url.get_backend_name() == "sqlite":
@@ -49,11 +51,15 @@ def open_engine(database_url: str, threads: int | None = None) -> Engine:
             cursor.execute("PRAGMA busy_timeout=30000")
             cursor.execute(f"PRAGMA cache_size=-{cache_kib}")
             cursor.execute("PRAGMA temp_store=MEMORY")
+            if read_only:
+                cursor.execute("PRAGMA query_only=1")
             cursor.close()
 
         return engine
+    connect_args = {"options": "-c default_transaction_read_only=on"} if read_only else {}
     return create_engine(
-        url, json_serializer=_json_dumps, json_deserializer=orjson.loads, pool_pre_ping=True, **pool
+        url, json_serializer=_json_dumps, json_deserializer=orjson.loads, pool_pre_ping=True,
+        connect_args=connect_args, **pool
     )
 
 
