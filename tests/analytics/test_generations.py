@@ -3,6 +3,7 @@ switch back, queries encoded by the active generation's model, and the vector fi
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -10,6 +11,7 @@ import pytest
 from sqlalchemy import Engine
 
 from paperscope.analytics.embedders import MiniLMEmbedder, TfidfSvdEmbedder
+from paperscope.core.settings import configured
 from paperscope.services import backfill as backfills
 from paperscope.services import embeddings, scores, search
 from paperscope.store import generations, vector_files
@@ -52,8 +54,13 @@ def test_backfill_resume_switch_and_switch_back(engine: Engine, tmp_path: Path) 
 
     # Switched in one step; the semantic index is rebuilt for it and queries use its model.
     embeddings.activate(engine, minilm.id)
+    exported = tmp_path / "models" / "minilm-onnx"
+    shutil.rmtree(exported, ignore_errors=True)
     built = search.build_indexes(engine, tmp_path, embed=False)
     assert built.vectors is not None and built.vectors.rebuilt and built.vectors.count == 20
+    # The query model is made ready by the index build (the ONNX export), not by the first query.
+    assert built.query_model_problem is None
+    assert (exported / "model.onnx").is_file() == (configured("minilm_runtime") != "torch")
     searcher = search.Searcher(engine, tmp_path)
     assert isinstance(searcher.embedder(), MiniLMEmbedder) and searcher.embed_query("proteins").shape == (384,)
     hits = searcher.search("how do proteins fold into their structure", "semantic", limit=1).hits

@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 from sqlalchemy import Engine
 
-from paperscope.analytics.embedders import TfidfSvdEmbedder, paper_text
+from paperscope.analytics.embedders import EmbedderUnavailable, MiniLMEmbedder, TfidfSvdEmbedder, paper_text
 from paperscope.index.lexical import LexicalIndex, LexicalUpdate, analyse, is_pasted_text, update_lexical
 from paperscope.index.vectors import VectorIndex, VectorUpdate, update_vectors
 from paperscope.services import embeddings, inputs
@@ -81,6 +81,7 @@ class IndexSummary:
     embedded: int = 0
     refit_reason: str | None = None
     semantic_skipped: str | None = None
+    query_model_problem: str | None = None  # why semantic queries will fail, though the index is built
     folder: str = ""
 
 
@@ -115,6 +116,15 @@ def build_indexes(
         summary.semantic_skipped = "no embedder generation is active: run paperscope score (or paperscope embed)"
         return summary
     summary.vectors = update_vectors(generation, root / VECTORS, rebuild=rebuild, progress=progress)
+    if generation.embedder == MiniLMEmbedder.name:
+        # The query model's files (MiniLM's ONNX export, once per data dir) are made here, never
+        # inside the first search request that needs them.
+        try:
+            query_model = embeddings.load_embedder(engine, generation)
+            if isinstance(query_model, MiniLMEmbedder):
+                query_model.prepare()
+        except (ValueError, EmbedderUnavailable) as exc:
+            summary.query_model_problem = str(exc)
     return summary
 
 
