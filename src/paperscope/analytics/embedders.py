@@ -292,6 +292,13 @@ class MiniLMEmbedder:
             out[rows] = (hidden * weights).sum(axis=1) / np.maximum(weights.sum(axis=1), 1e-9)
         return out
 
+    def prepare(self) -> None:
+        """Load the model now, exporting the ONNX graph first if this data dir has none yet."""
+        if self.runtime == "torch":
+            self._load()
+        else:
+            self._load_onnx()
+
     def embed(self, texts: Sequence[str]) -> np.ndarray:
         if not len(texts):
             return np.zeros((0, self.dim), dtype=np.float32)

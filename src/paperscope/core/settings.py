@@ -119,8 +119,8 @@ class Settings:
         "", "Folder of published index snapshots: `paperscope index --publish` adds one; `paperscope serve` "
         "reads the newest (swapping when a newer appears) instead of <data_dir>/index. Empty: not used.")
     max_line_bytes: int = setting(
-        16 * 1024 * 1024, "Longest line of a JSON-lines input (snapshot, OpenAlex part) in bytes; a longer one "
-        "is quarantined with its length, never read whole.", minimum=1)
+        16 * 1024 * 1024, "Longest line of a line-based input (snapshot, OpenAlex part, AAN release) in bytes; "
+        "a longer one is quarantined with its length, never read whole.", minimum=1)
     max_request_bytes: int = setting(
         1024 * 1024, "Largest request body the web app reads, in bytes; a larger one is answered 413 unread.",
         minimum=1)
