@@ -8,7 +8,10 @@ connections. A bulk engine (one writer at a time) keeps a large page cache inste
 
 from __future__ import annotations
 
+import sqlite3
+import threading
 from pathlib import Path
+from urllib.parse import quote
 
 import orjson
 from sqlalchemy import Engine, create_engine, event
@@ -67,16 +70,31 @@ def is_sqlite(engine: Engine) -> bool:
     return engine.dialect.name == "sqlite"
 
 
-WAL_INDEX_HEADER = 48  # SQLite's wal-index header: change counter, last frame, salts, checksums
+# One connection per SQLite file that only asks `PRAGMA data_version`, kept for the process: the
+# counter moves with every commit by any other connection. The stamp never opens the database's
+# files itself: closing any descriptor of a file releases every POSIX lock this process holds on it,
+# including the read locks of SQLite's own connections, and a checkpoint may then overwrite pages a
+# page is still reading ("database disk image is malformed").
+_version_connections: dict[str, sqlite3.Connection] = {}
+_version_lock = threading.Lock()
+
+
+def _data_version(database: str) -> int:
+    with _version_lock:
+        connection = _version_connections.get(database)
+        if connection is None:
+            connection = sqlite3.connect(f"file:{quote(database)}?mode=ro", uri=True, check_same_thread=False)
+            _version_connections[database] = connection
+        return int(connection.execute("PRAGMA data_version").fetchone()[0])
 
 
 def write_stamp(engine: Engine) -> tuple[str, float | None]:
     """A token that changes whenever anything is committed to the store, and when (epoch seconds,
     None when the backend cannot say). Cheap enough to ask on every request: SQLite, the sizes and
-    modification times of the database file and its write-ahead log, and the header of the WAL
-    index (its change counter moves with every commit, even two within one clock tick of the file
-    times); PostgreSQL, the write-ahead log position (every commit on the server advances it; a
-    replica reports the position it has replayed)."""
+    modification times of the database file and its write-ahead log (stat, never open) and SQLite's
+    own commit counter (`PRAGMA data_version`, which moves even for two commits within one clock
+    tick of the file times); PostgreSQL, the write-ahead log position (every commit on the server
+    advances it; a replica reports the position it has replayed)."""
     if is_sqlite(engine):
         database = engine.url.database
         if not database or database == ":memory:":
@@ -90,11 +108,8 @@ def write_stamp(engine: Engine) -> tuple[str, float | None]:
                 continue
             parts.append(f"{st.st_ino}.{st.st_size}.{st.st_mtime_ns}")
             changed = max(changed, st.st_mtime)
-        try:
-            with open(database + "-shm", "rb") as shm:
-                parts.append(shm.read(WAL_INDEX_HEADER).hex())
-        except FileNotFoundError:
-            parts.append("-")
+        if Path(database).exists():
+            parts.append(str(_data_version(database)))
         return ":".join(parts), changed or None
     with engine.connect() as connection:
         lsn = connection.exec_driver_sql(
