@@ -1,7 +1,8 @@
 """Fault sweep: hundreds of mutated source files, SIGKILLs in the middle of an ingest, and many web
 clients while an ingest writes, each counted as tried / survived / lost.
 
-- Mutations: tests/faults/fuzz.py over every importer's recorded responses (BENCH_FAULT_SEEDS
+- Mutations: tests/faults/fuzz.py over every importer's recorded responses and the saved listing
+  pages (BENCH_FAULT_SEEDS
   seeds of each of its mutation kinds). Survived: no traceback, every entry a per-entry parse can
   keep came through, every lost one quarantined with a position and a reason.
 - Kills: `paperscope ingest snapshot` of a synthetic snapshot killed with SIGKILL at a random
@@ -36,7 +37,7 @@ sys.path.insert(0, str(BENCH_DIR.parent))  # tests.faults.fuzz
 
 from bench._common import CACHE, ROOT, write_result  # noqa: E402
 from paperscope.sources.synthetic import write_snapshot  # noqa: E402
-from tests.faults.fuzz import sweep  # noqa: E402
+from tests.faults.fuzz import MUTATIONS, sweep, targets  # noqa: E402
 
 SEEDS = int(os.environ.get("BENCH_FAULT_SEEDS", "10"))
 KILLS = int(os.environ.get("BENCH_FAULT_KILLS", "20"))
@@ -68,7 +69,10 @@ def mutations(folder: Path) -> dict[str, object]:
     started = time.perf_counter()
     cpu = time.process_time()
     outcomes = sweep(FIXTURES, folder, per_kind=SEEDS, seed=1)
+    files = targets(FIXTURES)
     return {
+        "importers": len({t.source for t in files}),
+        "files": len(files),
         "tried": len(outcomes),
         "survived": sum(o.survived for o in outcomes),
         "tracebacks": sum(o.traceback is not None for o in outcomes),
@@ -178,7 +182,8 @@ def main() -> int:
         shutil.rmtree(scratch, ignore_errors=True)
     rows = []
     if mut:
-        rows.append([f"mutated source files ({SEEDS} seeds × 10 kinds × 6 importers)", f"{mut['tried']:,}",
+        rows.append([f"mutated source files ({SEEDS} seeds × {len(MUTATIONS)} kinds × {mut['importers']} importers, "
+                     f"{mut['files']} files)", f"{mut['tried']:,}",
                      f"{mut['survived']:,}", f"{mut['lost']:,} keepable entries", f"{mut['tracebacks']}",
                      f"{mut['wall_s']} / {mut['cpu_s']}"])
     rows.append([f"SIGKILL during `ingest snapshot` ({PAPERS:,} papers)", f"{kill['tried']}", f"{kill['survived']}",

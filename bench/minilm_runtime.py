@@ -94,15 +94,17 @@ def main() -> int:
     for runtime in VARIANTS:
         embedder = MiniLMEmbedder(runtime=runtime, models_dir=models)
         path = cache / f"aan-{len(corpus)}-{queries_n}-{runtime}.npy"
-        if path.is_file():
+        timing = path.with_suffix(".json")  # the run that computed the cached vectors
+        if path.is_file() and timing.is_file():
             vectors = np.load(path)
-            title_wall = title_cpu = float("nan")
+            title_wall, title_cpu = json.loads(timing.read_text())
         else:
             embedder.embed(["warm up"])
             cpu, wall = time.process_time(), time.perf_counter()
             vectors = ev.embed_corpus(embedder.embed, corpus, batch=512)
             title_wall, title_cpu = time.perf_counter() - wall, time.process_time() - cpu
             np.save(path, vectors)
+            timing.write_text(json.dumps([title_wall, title_cpu]))
         scores = ev.evaluate(vectors, corpus, queries).as_dict()
         scores["venue_knn"] = ev.category_knn(vectors, corpus.labels)
         raw[runtime] = {**scores, "titles": len(corpus), "titles_wall_s": title_wall, "titles_cpu_s": title_cpu}

@@ -3,6 +3,7 @@ switch back, queries encoded by the active generation's model, and the vector fi
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -10,6 +11,7 @@ import pytest
 from sqlalchemy import Engine
 
 from paperscope.analytics.embedders import MiniLMEmbedder, TfidfSvdEmbedder
+from paperscope.core.settings import configured
 from paperscope.services import backfill as backfills
 from paperscope.services import embeddings, scores, search
 from paperscope.store import generations, vector_files
@@ -52,12 +54,24 @@ def test_backfill_resume_switch_and_switch_back(engine: Engine, tmp_path: Path) 
 
     # Switched in one step; the semantic index is rebuilt for it and queries use its model.
     embeddings.activate(engine, minilm.id)
+    exported = tmp_path / "models" / "minilm-onnx"
+    shutil.rmtree(exported, ignore_errors=True)
     built = search.build_indexes(engine, tmp_path, embed=False)
     assert built.vectors is not None and built.vectors.rebuilt and built.vectors.count == 20
+    # The query model is made ready by the index build (the ONNX export), not by the first query.
+    assert built.query_model_problem is None
+    assert (exported / "model.onnx").is_file() == (configured("minilm_runtime") != "torch")
     searcher = search.Searcher(engine, tmp_path)
     assert isinstance(searcher.embedder(), MiniLMEmbedder) and searcher.embed_query("proteins").shape == (384,)
     hits = searcher.search("how do proteins fold into their structure", "semantic", limit=1).hits
     assert hits[0].paper_id == _ids()[4]  # protein folding, found by meaning
+    # MiniLM's nearest papers lead the related-paper fusion (similar papers, pasted abstracts).
+    assert searcher.dense_leads() and searcher.related_weights() == search.RELATED_WEIGHTS["minilm"]
+    _, related = searcher.similar(_ids()[4], limit=3)
+    weights = search.RELATED_WEIGHTS["minilm"]
+    assert related and all(h.score == pytest.approx(sum(
+        weights[name] / (search.RRF_K + rank) for name, rank in
+        (("semantic", h.semantic_rank), ("keyword", h.keyword_rank)) if rank is not None), abs=1e-6) for h in related)
     summary = scores.run_scores(engine, data_dir=tmp_path, k=1)
     assert summary.generation == minilm.id and summary.embedded == 0  # nothing left to embed
     view = scores.explain_paper(engine, _ids()[19])
@@ -69,6 +83,7 @@ def test_backfill_resume_switch_and_switch_back(engine: Engine, tmp_path: Path) 
     search.build_indexes(engine, tmp_path, embed=False)
     back = search.Searcher(engine, tmp_path)
     assert isinstance(back.embedder(), TfidfSvdEmbedder) and back.generation.id == tfidf.id
+    assert not back.dense_leads()  # TF-IDF's nearest papers follow BM25 in the fusion
     assert back.embed_query("proteins").shape == (tfidf.dim,)
     ids, matrix = generations.vectors_for(engine, _ids(3))
     assert ids == _ids(3) and matrix.shape == (3, tfidf.dim)

@@ -21,20 +21,25 @@ from tests.conftest import BACKENDS
 
 REPO = Path(__file__).resolve().parents[2]
 STAGES = {("score",): "scores", ("index",): "index", ("authors", "recompute"): "profiles"}
+PAPERS = 1500
 
 
 @pytest.mark.slow
 @BACKENDS
 def test_a_killed_derived_stage_is_finished_by_its_rerun(database_url: str, engine, tmp_path: Path) -> None:
-    plan = files_plan("snapshot", [write_snapshot(tmp_path / "snap.jsonl", 1500, seed=9)])
+    plan = files_plan("snapshot", [write_snapshot(tmp_path / "snap.jsonl", PAPERS, seed=9)])
     run_ingest(engine, plan.source, plan.target, plan.batches)
     env = {**os.environ, "PYTHONPATH": str(REPO / "src"), "PAPERSCOPE_DATABASE_URL": database_url,
            "PAPERSCOPE_DATA_DIR": str(tmp_path / "data"), "PAPERSCOPE_EMBEDDER": "tfidf"}
     rng = random.Random(3)
     for command, stage in STAGES.items():
-        child = subprocess.Popen([sys.executable, "-m", "paperscope", *command], env=env,
+        child = subprocess.Popen([sys.executable, "-u", "-m", "paperscope", *command], env=env,
                                  stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-        time.sleep(rng.uniform(0.5, 2.5))
+        # The stage logs as it goes: its first line says the work has begun (the interpreter and
+        # the libraries are loaded), so the kill lands inside the work, not in the start-up.
+        assert child.stdout is not None
+        child.stdout.readline()
+        time.sleep(rng.uniform(0.0, 1.0))
         child.send_signal(signal.SIGKILL)
         child.wait(30)
         rerun = subprocess.run([sys.executable, "-m", "paperscope", *command], env=env, capture_output=True,

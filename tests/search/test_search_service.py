@@ -71,10 +71,11 @@ def test_search_modes_filters_sorts_similar_and_incremental_indexes(
     assert hybrid[0].paper_id == ERASE
     assert hybrid[0].keyword_rank is not None and hybrid[0].semantic_rank is not None
     assert [h.rank for h in hybrid] == list(range(1, len(hybrid) + 1))
-    # A pasted abstract is ranked as related papers are: BM25 over all its terms, the dense ranking first.
-    assert is_pasted_text(ERASE_ABSTRACT_START)
+    # With TF-IDF vectors a pasted abstract keeps the keyword-led fusion (MiniLM's: test_generations.py).
+    assert is_pasted_text(ERASE_ABSTRACT_START) and not s.dense_leads()
+    assert s.related_weights() == search.RRF_WEIGHTS
     for h in hybrid:
-        expected = sum(search.RELATED_WEIGHTS[name] / (search.RRF_K + rank) for name, rank in
+        expected = sum(search.RRF_WEIGHTS[name] / (search.RRF_K + rank) for name, rank in
                        (("semantic", h.semantic_rank), ("keyword", h.keyword_rank)) if rank is not None)
         assert h.score == pytest.approx(expected, abs=1e-6)
     typed = s.search("noisy labels", limit=3).hits[0]  # typed keywords keep the judged set's weights
@@ -147,7 +148,7 @@ def test_search_modes_filters_sorts_similar_and_incremental_indexes(
     fused = [h.score for h in similar]
     assert fused == sorted(fused, reverse=True) and [h.rank for h in similar] == [1, 2, 3, 4, 5]
     for h in similar:  # each fused score is the weighted reciprocal ranks it came with
-        expected = sum(search.RELATED_WEIGHTS[name] / (search.RRF_K + rank) for name, rank in
+        expected = sum(s.related_weights()[name] / (search.RRF_K + rank) for name, rank in
                        (("semantic", h.semantic_rank), ("keyword", h.keyword_rank)) if rank is not None)
         assert h.score == pytest.approx(expected, abs=1e-6)
     assert any(h.keyword_rank is not None for h in similar)

@@ -543,3 +543,15 @@ def test_resolve_date() -> None:
     assert resolve_date("Mar", 1, 2019, date(2026, 1, 1)) == date(2019, 3, 1)
     with pytest.raises(ValueError):
         resolve_date("Feb", 30, None, date(2026, 1, 1))
+
+
+def test_an_author_page_cut_inside_its_last_card_quarantines_that_card(listings_dir: Path, tmp_path: Path) -> None:
+    data = (listings_dir / "author-li-shen.txt").read_bytes()
+    title = b"DiffCPS: Diffusion Model based Constrained Policy Search for Offline Reinforcement Learning"
+    path = tmp_path / "cut.txt"
+    path.write_bytes(data[:data.index(title) + len(title) + 9])  # the glued author list cut after a name
+    got = [r for b in read_files([path], as_of=AUTHOR_AS_OF, author="Li Shen") for r in b.records]
+    assert title.decode() not in [r.title for r in got if isinstance(r, PaperRecord)]
+    assert all(r.title and not r.title.startswith(title.decode()) for r in got if isinstance(r, PaperRecord))
+    assert isinstance(got[-1], Malformed)
+    assert got[-1].reason == "the page ends inside this card (nothing after its title)"

@@ -92,3 +92,11 @@ def test_the_paper_page_links_its_category_organisations_and_venue(client: Any) 
     assert 'href="/organisations/tsinghua"' in html
     links = set(re.findall(r'href="(/(?:categories|organisations|venues)/[^"]+)"', html))
     assert links and all(client.get(unescape(link)).status_code == 200 for link in links)
+
+
+def test_card_tags_and_organisations_link_to_their_pages(client: Any) -> None:
+    page = client.get("/organisations/tsinghua").text  # its cards name tsinghua among their organisations
+    assert page.count('href="/organisations/tsinghua">tsinghua</a>') == 4
+    cards = client.get("/search", params={"q": "learning"}).text
+    tags = set(re.findall(r'<a class="tag" href="(/categories/[^"]+)"', cards))
+    assert tags and all(client.get(unescape(t)).status_code == 200 for t in tags)

@@ -1,14 +1,17 @@
 """Many clients at once on a real uvicorn server: the request threads and the store's connection
 pool are sized together from `web_threads`, so 48 concurrent requests (logged-in pages included,
-whose session lookup once ran out of pooled connections) all succeed, on SQLite and PostgreSQL."""
+whose session lookup once ran out of pooled connections) all succeed, on SQLite and PostgreSQL.
+Pages that only read run on the read-only engine; the forms write through the writer."""
 
 from __future__ import annotations
 
 import asyncio
+import re
 import socket
 import threading
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import httpx
@@ -60,7 +63,7 @@ def server(request: pytest.FixtureRequest, tmp_path: Any) -> Iterator[dict[str, 
             assert time.monotonic() < deadline and thread.is_alive(), "uvicorn did not start"
             time.sleep(0.05)
         yield {"url": f"http://127.0.0.1:{sock.getsockname()[1]}", "papers": papers, "cookie": cookie,
-               "engine": app.state.runtime.engine}
+               "engine": app.state.runtime.reader, "runtime": app.state.runtime}
         server.should_exit = True
         thread.join(20)
         sock.close()
@@ -100,10 +103,38 @@ def test_48_concurrent_requests_all_succeed(server: dict[str, Any]) -> None:
     paths = ["/", "/api/v1/papers", f"/papers/{paper}", f"/api/v1/papers/{paper}", "/search?q=learning",
              *PERSONAL, "/authors?q=a"]
     for _ in range(3):
-        results = asyncio.run(_fire(server["url"], paths, server["cookie"]))
+        # In a thread of its own: a browser test's event loop may be running in this one.
+        with ThreadPoolExecutor(1) as pool:
+            results = pool.submit(asyncio.run, _fire(server["url"], paths, server["cookie"])).result()
         failures = [r for r in results if r[1] != 200]
         assert not failures, failures
     # Requests ran on web_threads threads (anyio's default would be 40), each holding at most two
     # connections: the pool never ran dry.
     assert 1 < len(threads) <= THREADS, threads
     assert 1 < max(checked_out) <= 2 * THREADS
+
+
+def test_pages_read_on_the_read_only_engine_and_forms_write_on_the_writer(server: dict[str, Any]) -> None:
+    from sqlalchemy import event, exc, text
+
+    runtime = server["runtime"]
+    reader, writer = runtime.reader, runtime.writer
+    assert reader is not None and reader is not writer
+    seen: dict[str, list[str]] = {"reader": [], "writer": []}
+    event.listen(reader, "before_cursor_execute", lambda *a: seen["reader"].append(a[2]))
+    event.listen(writer, "before_cursor_execute", lambda *a: seen["writer"].append(a[2]))
+    paper = server["papers"][12]
+    with httpx.Client(base_url=server["url"], cookies={SESSION_COOKIE: server["cookie"]}) as client:
+        for path in ("/", f"/papers/{paper}", "/library", "/api/v1/me/library"):
+            assert client.get(path).status_code == 200, path
+        assert seen["reader"] and not [s for s in seen["writer"] if "wal_lsn" not in s]
+        page = client.get("/library").text
+        token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)  # type: ignore[union-attr]
+        seen["writer"].clear()
+        saved = client.post("/library/save", data={"paper_id": paper, "csrf_token": token, "next": "/library"},
+                            follow_redirects=False)
+        assert saved.status_code == 303
+        assert any(s.lstrip().upper().startswith("INSERT") for s in seen["writer"])
+        assert paper in client.get("/library").text
+    with pytest.raises(exc.DBAPIError, match="(?i)read.?only"), reader.begin() as connection:
+        connection.execute(text("DELETE FROM sessions"))

@@ -15,6 +15,8 @@ import hashlib
 import logging
 import os
 import pickle
+import shutil
+import tempfile
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
@@ -160,8 +162,7 @@ def _quiet_transformers() -> None:
         pass
 
 
-MINILM_RUNTIMES = ("torch", "onnx", "onnx-int8")
-DEFAULT_MINILM_RUNTIME = "torch"
+MINILM_RUNTIMES = ("torch", "onnx", "onnx-int8")  # the setting minilm_runtime picks one (default onnx)
 DEFAULT_MINILM_TOKENS = 256
 
 
@@ -183,7 +184,7 @@ class MiniLMEmbedder:
     dim = 384
 
     def __init__(self, batch_size: int = 32, device: str = "cpu", threads: int | None = None, *,
-                 runtime: str = DEFAULT_MINILM_RUNTIME, max_seq_length: int = DEFAULT_MINILM_TOKENS,
+                 runtime: str = "torch", max_seq_length: int = DEFAULT_MINILM_TOKENS,
                  models_dir: Path | None = None) -> None:
         if runtime not in MINILM_RUNTIMES:
             raise ValueError(f"unknown MiniLM runtime {runtime!r}: choose one of {', '.join(MINILM_RUNTIMES)}")
@@ -213,7 +214,7 @@ class MiniLMEmbedder:
 
     @classmethod
     def for_version(cls, version: str, models_dir: Path | None,
-                    runtime: str = DEFAULT_MINILM_RUNTIME) -> MiniLMEmbedder:
+                    runtime: str = "torch") -> MiniLMEmbedder:
         """The embedder that computes a generation's `version`: int8 ONNX for an int8 version, else
         the fp32 `runtime` preferred (torch or ONNX, the same vectors); its length."""
         parts = version.split("+")[1:]
@@ -291,6 +292,13 @@ class MiniLMEmbedder:
             out[rows] = (hidden * weights).sum(axis=1) / np.maximum(weights.sum(axis=1), 1e-9)
         return out
 
+    def prepare(self) -> None:
+        """Load the model now, exporting the ONNX graph first if this data dir has none yet."""
+        if self.runtime == "torch":
+            self._load()
+        else:
+            self._load_onnx()
+
     def embed(self, texts: Sequence[str]) -> np.ndarray:
         if not len(texts):
             return np.zeros((0, self.dim), dtype=np.float32)
@@ -335,8 +343,8 @@ def export_onnx(models_dir: Path) -> Path:
             return self.model(input_ids=input_ids, attention_mask=attention_mask,
                               token_type_ids=token_type_ids).last_hidden_state
 
-    tmp = folder.with_name(folder.name + ".tmp")
-    tmp.mkdir(parents=True, exist_ok=True)
+    Path(models_dir).mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=folder.name + ".", dir=models_dir))  # one per exporting process
     names = ["input_ids", "attention_mask", "token_type_ids"]
     sample = torch.ones(2, 8, dtype=torch.long)
     with torch.no_grad(), warnings.catch_warnings():
@@ -353,15 +361,14 @@ def export_onnx(models_dir: Path) -> Path:
     logging.getLogger().setLevel(max(logging.getLogger().level, logging.ERROR))  # its pre-processing hint
     quantize_dynamic(str(tmp / "model.onnx"), str(tmp / "model-int8.onnx"), weight_type=QuantType.QInt8,
                      extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT})  # the fused operators' outputs
-    if folder.exists():
-        import shutil
-
-        shutil.rmtree(folder)
-    tmp.replace(folder)
+    try:
+        tmp.replace(folder)
+    except OSError:  # another process exported it first: keep its files
+        shutil.rmtree(tmp, ignore_errors=True)
     return folder
 
 
-def make_embedder(name: str, data_dir: Path | None = None, *, runtime: str = DEFAULT_MINILM_RUNTIME,
+def make_embedder(name: str, data_dir: Path | None = None, *, runtime: str = "torch",
                   max_seq_length: int = DEFAULT_MINILM_TOKENS) -> TfidfSvdEmbedder | MiniLMEmbedder | StaticEmbedder:
     """A new embedder by setting value (minilm, model2vec or tfidf); a fitted one still needs
     fit/loads; the static one keeps its distilled model, and MiniLM on ONNX its exported graph,

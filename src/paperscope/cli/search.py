@@ -99,7 +99,8 @@ def similar_command(
     limit: int = typer.Option(10, min=1, max=100),
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
-    """The papers nearest to one paper, with the similarity and the rarest terms they share."""
+    """The papers related to one paper (its nearest by embedding fused with those sharing its terms),
+    with the similarity and the rarest terms they share."""
     from paperscope.analytics.embedders import EmbedderUnavailable
     from paperscope.cli.cards import print_card
     from paperscope.services.cards import build_cards
@@ -243,6 +244,8 @@ def index_command(
             f"[green]semantic index[/] ({v.model}@{v.version}): {v.added:,} added, {v.replaced:,} replaced, "
             f"{v.count:,} in all ({v.seconds:.1f}s){' — ' + v.reason if v.reason else ''}", highlight=False
         )
+    if summary.query_model_problem:
+        console.print(f"[yellow]semantic queries will fail:[/] {summary.query_model_problem}", highlight=False)
         if summary.embedded:
             console.print(f"  {summary.embedded:,} papers embedded first", highlight=False)
     console.print(f"  files: {summary.folder}", highlight=False)

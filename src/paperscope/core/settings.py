@@ -93,9 +93,10 @@ class Settings:
                                  "model2vec embeds thousands of abstracts a second; MiniLM is backfilled after.",
                                  choices=("minilm", "model2vec", "tfidf"))
     minilm_runtime: str = setting(
-        "torch", "What computes MiniLM: torch (sentence-transformers), onnx (ONNX Runtime, fp32: the same vectors) "
-        "or onnx-int8 (int8 weights: other vectors, a generation of their own); the ONNX graph is exported once "
-        "under <data_dir>/models. Measured in docs/scores.md.", choices=("torch", "onnx", "onnx-int8"))
+        "onnx", "What computes MiniLM: onnx (ONNX Runtime, fp32: the vectors torch computes, a fraction of its "
+        "start-up), torch (sentence-transformers) or onnx-int8 (int8 weights: faster, a little worse, other vectors: "
+        "a generation of their own). The ONNX graph is exported once, with torch, under <data_dir>/models. "
+        "Measured in docs/scores.md.", choices=("onnx", "torch", "onnx-int8"))
     minilm_max_tokens: int = setting(
         256, "Word pieces of each text MiniLM reads (the rest is cut); another length than 256 makes a "
         "generation of its own.", minimum=8, check=_at_most_512)
@@ -118,8 +119,8 @@ class Settings:
         "", "Folder of published index snapshots: `paperscope index --publish` adds one; `paperscope serve` "
         "reads the newest (swapping when a newer appears) instead of <data_dir>/index. Empty: not used.")
     max_line_bytes: int = setting(
-        16 * 1024 * 1024, "Longest line of a JSON-lines input (snapshot, OpenAlex part) in bytes; a longer one "
-        "is quarantined with its length, never read whole.", minimum=1)
+        16 * 1024 * 1024, "Longest line of a line-based input (snapshot, OpenAlex part, AAN release) in bytes; "
+        "a longer one is quarantined with its length, never read whole.", minimum=1)
     max_request_bytes: int = setting(
         1024 * 1024, "Largest request body the web app reads, in bytes; a larger one is answered 413 unread.",
         minimum=1)

@@ -101,8 +101,9 @@ def run_daily(engine: Engine, settings: Settings, mail: MailSettings, transport:
         from paperscope.services import search
 
         s = search.build_indexes(engine, settings.data_dir, embed=False)
-        return f"indexes refreshed in {s.folder}" + (f"; semantic skipped: {s.semantic_skipped}"
-                                                     if s.semantic_skipped else "")
+        return (f"indexes refreshed in {s.folder}"
+                + (f"; semantic skipped: {s.semantic_skipped}" if s.semantic_skipped else "")
+                + (f"; semantic queries will fail: {s.query_model_problem}" if s.query_model_problem else ""))
 
     def digest() -> str:
         r = digests.run_digests(engine, mail, transport, day, data_dir=settings.data_dir)

@@ -19,6 +19,9 @@ from __future__ import annotations
 import hashlib
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -30,6 +33,8 @@ from paperscope.services.replica import PublishedIndexes
 from paperscope.services.search import Searcher
 from paperscope.services.store import open_store
 from paperscope.store.engine import write_stamp
+
+_READING: ContextVar[bool] = ContextVar("paperscope_reading", default=False)
 
 
 @dataclass(frozen=True)
@@ -44,18 +49,35 @@ class ContentVersion:
 class Runtime:
     """One process's settings, engine, search indexes and mail settings (see the module docstring).
 
-    `mail` may be given (tests point it at a loopback SMTP server); else it comes from the settings."""
+    `mail` may be given (tests point it at a loopback SMTP server); else it comes from the settings.
+    `reader`: an engine whose connections refuse writes; while `reading()` is in effect (the web
+    app's pages that only read), `engine` is that one, else the writer given as `engine`."""
 
     def __init__(self, settings: Settings, engine: Engine, *, owns_engine: bool = False,
-                 mail: MailSettings | None = None) -> None:
+                 mail: MailSettings | None = None, reader: Engine | None = None) -> None:
         self.settings = settings
-        self.engine = engine
+        self.writer = engine
+        self.reader = reader
         self.owns_engine = owns_engine
         self._mail = mail
         self._searcher: Searcher | None = None
         self._published: PublishedIndexes | None = None
         self._lock = threading.Lock()
         self._first_seen: tuple[str, float] = ("", 0.0)
+
+    @property
+    def engine(self) -> Engine:
+        """The store's engine for the work at hand: the read-only one inside `reading()`."""
+        return self.reader if self.reader is not None and _READING.get() else self.writer
+
+    @contextmanager
+    def reading(self) -> Iterator[None]:
+        """Within this (and the threads it starts), `engine` is the read-only engine if there is one."""
+        token = _READING.set(True)
+        try:
+            yield
+        finally:
+            _READING.reset(token)
 
     @property
     def searcher(self) -> Searcher:
@@ -67,12 +89,12 @@ class Runtime:
                 with self._lock:
                     if self._published is None:
                         # A background thread looks for newer snapshots: no request waits for one to open.
-                        self._published = PublishedIndexes(self.engine, Path(self.settings.index_snapshots)).watch()
+                        self._published = PublishedIndexes(self.writer, Path(self.settings.index_snapshots)).watch()
             return self._published.current()
         if self._searcher is None:
             with self._lock:
                 if self._searcher is None:
-                    self._searcher = Searcher(self.engine, self.settings.data_dir)
+                    self._searcher = Searcher(self.reader or self.writer, self.settings.data_dir)
         return self._searcher
 
     def index_status(self) -> dict[str, object]:
@@ -88,7 +110,7 @@ class Runtime:
         """The store's write stamp and the indexes' version stamp, as one tag (web/caching.py builds
         ETag and Last-Modified from it). When the store cannot date its last write (PostgreSQL),
         the moment this process first saw the stamp stands in."""
-        store_tag, store_changed = write_stamp(self.engine)
+        store_tag, store_changed = write_stamp(self.writer)
         indexes = self.searcher.version_stamp()
         raw = repr((store_tag, indexes))
         tag = hashlib.blake2b(raw.encode(), digest_size=12).hexdigest()
@@ -115,10 +137,15 @@ class Runtime:
         if self._published is not None:
             self._published.close()
         if self.owns_engine:
-            self.engine.dispose()
+            self.writer.dispose()
+            if self.reader is not None:
+                self.reader.dispose()
 
 
 def open_runtime(settings: Settings, migrate: bool = True, serving: bool = False) -> Runtime:
     """The runtime over the store the settings name, migrated to the current schema first;
-    `serving`: a web worker's (its connection pool sized with its request threads)."""
-    return Runtime(settings, open_store(settings, migrate=migrate, serving=serving), owns_engine=True)
+    `serving`: a web worker's (connection pools sized with its request threads, and a read-only
+    engine beside the writer for the pages that only read)."""
+    writer = open_store(settings, migrate=migrate, serving=serving)
+    reader = open_store(settings, migrate=False, serving=True, read_only=True) if serving else None
+    return Runtime(settings, writer, owns_engine=True, reader=reader)

@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 from sqlalchemy import Engine
 
-from paperscope.analytics.embedders import TfidfSvdEmbedder, paper_text
+from paperscope.analytics.embedders import EmbedderUnavailable, MiniLMEmbedder, TfidfSvdEmbedder, paper_text
 from paperscope.index.lexical import LexicalIndex, LexicalUpdate, analyse, is_pasted_text, update_lexical
 from paperscope.index.vectors import VectorIndex, VectorUpdate, update_vectors
 from paperscope.services import embeddings, inputs
@@ -37,10 +37,11 @@ MODES = ("keyword", "semantic", "hybrid")
 SORTS = ("relevance", "date", "score", "citations")
 RRF_K = 10  # reciprocal rank fusion: score = sum over modes of weight / (RRF_K + rank); docs/search.md
 RRF_WEIGHTS = {"keyword": 1.0, "semantic": 0.5}  # chosen on half the judged set, checked on the other
-# Related papers (similar papers, a pasted abstract in hybrid mode): the dense ranking fused with BM25
-# over all the text's terms, weighted the other way round; chosen on half of the citation evaluation's
-# queries, checked on the other half (bench/related_ranking.py, docs/search.md).
-RELATED_WEIGHTS = {"keyword": 0.5, "semantic": 1.0}
+# Related papers (similar papers; with MiniLM also a pasted abstract in hybrid mode): the dense ranking
+# fused with BM25 over all the text's terms. With MiniLM the dense ranking leads (chosen on half of the
+# citation evaluation's queries, checked on the other half); with a weaker embedder (TF-IDF, whose
+# dense ranking measured below BM25's) BM25 leads, as RRF_WEIGHTS have it (docs/search.md).
+RELATED_WEIGHTS = {"minilm": {"keyword": 0.5, "semantic": 1.0}}
 FUSION_POOL = 100  # candidates each mode brings to the fusion (at least offset + limit)
 # Semantic matches go this deep at most: every paper is "similar" to any query, and ranking the whole
 # store for page 10,000 is work no reader needs. Deeper pages are empty, with a note that says why.
@@ -80,6 +81,7 @@ class IndexSummary:
     embedded: int = 0
     refit_reason: str | None = None
     semantic_skipped: str | None = None
+    query_model_problem: str | None = None  # why semantic queries will fail, though the index is built
     folder: str = ""
 
 
@@ -114,6 +116,15 @@ def build_indexes(
         summary.semantic_skipped = "no embedder generation is active: run paperscope score (or paperscope embed)"
         return summary
     summary.vectors = update_vectors(generation, root / VECTORS, rebuild=rebuild, progress=progress)
+    if generation.embedder == MiniLMEmbedder.name:
+        # The query model's files (MiniLM's ONNX export, once per data dir) are made here, never
+        # inside the first search request that needs them.
+        try:
+            query_model = embeddings.load_embedder(engine, generation)
+            if isinstance(query_model, MiniLMEmbedder):
+                query_model.prepare()
+        except (ValueError, EmbedderUnavailable) as exc:
+            summary.query_model_problem = str(exc)
     return summary
 
 
@@ -368,9 +379,9 @@ class Searcher:
         keyword: list[tuple[str, float]] = []
         semantic: list[tuple[str, float]] = []
         pool = need if mode != "hybrid" else max(need, FUSION_POOL)
-        # A pasted abstract in hybrid mode is ranked as related papers are: BM25 over all its terms,
-        # the dense ranking weighted first (RELATED_WEIGHTS, measured in docs/search.md).
-        related = mode == "hybrid" and is_pasted_text(query.strip())
+        # With MiniLM a pasted abstract in hybrid mode is ranked as related papers are: BM25 over all
+        # its terms, the dense ranking weighted first (measured in docs/search.md).
+        related = mode == "hybrid" and is_pasted_text(query.strip()) and self.dense_leads()
         if mode in ("keyword", "hybrid"):
             keyword = self.keyword(query, f, pool, all_terms=related)
         if mode in ("semantic", "hybrid"):
@@ -398,7 +409,7 @@ class Searcher:
         elif mode == "semantic":
             ranked = semantic
         else:
-            ranked = fuse(kw_rank, sem_rank, RELATED_WEIGHTS if related else RRF_WEIGHTS)
+            ranked = fuse(kw_rank, sem_rank, self.related_weights() if related else RRF_WEIGHTS)
         ranked = ranked[:need]
         if sort == "relevance":
             page_ids = [pid for pid, _ in ranked[offset : offset + limit]]
@@ -428,10 +439,21 @@ class Searcher:
 
     # --- similar papers ----------------------------------------------------------------------------
 
+    def related_weights(self) -> dict[str, float]:
+        """The fusion weights of related papers for the indexed generation's embedder."""
+        return RELATED_WEIGHTS.get(self.generation.embedder, RRF_WEIGHTS)
+
+    def dense_leads(self) -> bool:
+        """Whether the indexed generation's nearest papers lead the related-paper fusion."""
+        try:
+            return self.related_weights()["semantic"] > self.related_weights()["keyword"]
+        except SearchUnavailable:  # no semantic index: keyword results only, said in the notes
+            return False
+
     def similar(self, ref: str, limit: int = 10) -> tuple[dict[str, Any], list[Hit]]:
         """The paper and its related papers: its nearest papers by embedding fused with the papers
-        sharing its terms (BM25 over all of them), as RELATED_WEIGHTS says; each with its cosine
-        similarity, its ranks and the rarest terms shared."""
+        sharing its terms (BM25 over all of them), weighted as `related_weights` says; each with its
+        cosine similarity, its ranks and the rarest terms shared."""
         with self.engine.connect() as connection:
             paper = queries.find_paper(connection, ref)
         if paper is None:
@@ -445,7 +467,7 @@ class Searcher:
         keyword = [(n, s) for n, s in self.lexical.related(mine_text, pool) if n != pid]
         sem_rank = {n: (i + 1, s) for i, (n, s) in enumerate(semantic)}
         kw_rank = {n: (i + 1, s) for i, (n, s) in enumerate(keyword)}
-        ranked = fuse(kw_rank, sem_rank, RELATED_WEIGHTS)[:limit]
+        ranked = fuse(kw_rank, sem_rank, self.related_weights())[:limit]
         # Papers found by their terms alone: their similarity from their stored vectors.
         found, others = self.vectors.vectors([n for n, _ in ranked if n not in sem_rank])
         similarity = {n: s for n, (_, s) in sem_rank.items()}

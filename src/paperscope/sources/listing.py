@@ -420,6 +420,11 @@ def _parse_author_page(lines: list[str], source_name: str, as_of: date, author: 
     ]
     for index, card in enumerate(cards, start=1):
         record = _card_record(card, index, source_name, as_of, owner, glued)
+        if index == len(cards) and isinstance(record, PaperRecord) and record.abstract is None:
+            # Every card ends with its abstract: a page that stops before it was cut off inside
+            # this card, and its title line may be cut too.
+            record = Malformed(SOURCE, f"{source_name}:{card.line_no}",
+                               "the page ends inside this card (nothing after its title)", _body_text(card))
         records.append(_card_origin(record, source_name, card.line_no))
     return ListingPage(kind="author", header=header, records=records)
 

@@ -79,7 +79,10 @@ papers = Table(
     Index(None, "s2_id"),
     Index(None, "title_key"),
     Index(None, "published"),
-    Index(None, "featured_on"),  # the Daily Papers window by feed day (migration 0120)
+    # The Daily Papers window by feed day: featured papers by featured_on, the others (featured_on
+    # NULL) by published, both ranges of this one index (migrations 0120, 0181).
+    Index(None, "featured_on", "published"),
+    Index(None, "updated_at"),  # papers written since a profile run (migration 0181)
     Index(None, "primary_category", "published"),
 )
 # A venue's papers (its page). On a prefix: a venue is free text, and PostgreSQL refuses a btree

@@ -80,7 +80,7 @@ def create_app(runtime: Runtime, secret_key: str | None = None) -> FastAPI:
     app.add_middleware(HeadAndOptions)
     app.add_middleware(SecurityHeaders)
     app.add_middleware(BodyLimit, max_bytes=runtime.settings.max_request_bytes)
-    app.add_middleware(HttpCaching, version=runtime.content_version,
+    app.add_middleware(HttpCaching, runtime=runtime,
                        build=build_stamp([HERE / "templates", HERE / "static"]))
     app.add_middleware(GZipMiddleware, minimum_size=1000)  # pages and JSON; outermost: 304s stay bare
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")

@@ -12,6 +12,10 @@ Pages carry per-browser form tokens, so HTML is `private, no-cache` (kept by the
 each time) with `Vary: Cookie`; JSON is `public, no-cache` unless the request carries a session.
 Static files are served from URLs that carry a hash of their content (`static_url`), so they are
 cached for a year and a new build changes their URLs.
+
+The same pages run inside `runtime.reading()`: on the read-only engine when the runtime has one
+(a served worker's: SQLite connections with `query_only`, PostgreSQL read-only transactions), so
+a page that only reads cannot write, and the writer's connections stay free for the forms.
 """
 
 from __future__ import annotations
@@ -28,9 +32,10 @@ from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 import paperscope
-from paperscope.services.runtime import ContentVersion
+from paperscope.services.runtime import Runtime
 
-# Paths whose GET answers are read from the store and search indexes alone (no GET here writes).
+# Paths whose GET answers are read from the store and search indexes alone: they are validated,
+# and run on the read-only engine (no GET here writes).
 CACHED_PREFIXES = ("/papers/", "/authors", "/search", "/library", "/recommended", "/feeds/", "/export/",
                    "/categories/", "/organisations/", "/venues/", "/api/v1/papers", "/api/v1/authors",
                    "/api/v1/search", "/api/v1/me/", "/api/v1/categories/", "/api/v1/organisations/",
@@ -87,9 +92,9 @@ class HttpCaching:
     """ETag / Last-Modified / Cache-Control on pages, 304 for a matching revalidation, and the
     long-lived Cache-Control of fingerprinted static files (see the module docstring)."""
 
-    def __init__(self, app: ASGIApp, version: Callable[[], ContentVersion], build: str) -> None:
+    def __init__(self, app: ASGIApp, runtime: Runtime, build: str) -> None:
         self.app = app
-        self.version = version
+        self.runtime = runtime
         self.build = build
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -120,7 +125,7 @@ class HttpCaching:
         headers = Headers(scope=scope)
         cookies = headers.get("cookie", "")
         personal = {name: value for name, value in _cookies(cookies).items() if name in PERSONAL_COOKIES}
-        version = await run_in_threadpool(self.version)  # a stat, or one query on PostgreSQL
+        version = await run_in_threadpool(self.runtime.content_version)  # a stat, or one query on PostgreSQL
         now = time.time()
         hour = int(now // (TOKEN_HOURS * 3600))
         day = time.strftime("%Y-%m-%d", time.gmtime(now))
@@ -146,7 +151,8 @@ class HttpCaching:
                                       *((k, v) for k, v in validators if k not in present)]
             await send(message)
 
-        await self.app(scope, receive, with_validators)
+        with self.runtime.reading():
+            await self.app(scope, receive, with_validators)
 
 
 def _cookies(header: str) -> dict[str, str]:
