@@ -19,7 +19,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import CACHE, ROOT, write_result  # noqa: E402
+from _common import CACHE, RESULTS, ROOT, write_result  # noqa: E402
 
 SHARED = ROOT.parent / "shared" / "fixtures"
 AAN = SHARED / "citation_graph" / "aan_acl_anthology_network"
@@ -72,10 +72,18 @@ def main() -> int:
     corpus = ev.load_aan(AAN)
     queries = ev.sample_queries(corpus, queries_n)
     raw: dict[str, dict] = {"corpus": {"papers": len(corpus), "queries": len(queries)}}
+    if only:  # a partial run keeps the other embedders' figures from the last full one
+        previous = RESULTS / "embeddings.json"
+        if previous.exists():
+            kept = json.loads(previous.read_text()).get("raw", {})
+            raw.update({k: v for k, v in kept.items() if isinstance(v, dict) and "cite_map" in v})
     embedders = {
         "tfidf-svd 256": lambda: TfidfSvdEmbedder().fit(corpus.texts),
         "model2vec (distilled from MiniLM, 256 d)": lambda: StaticEmbedder(models),
         "all-MiniLM-L6-v2 (torch, 256 tokens)": lambda: MiniLMEmbedder(),
+        "all-MiniLM-L6-v2 (ONNX Runtime fp32, 256 tokens)": lambda: MiniLMEmbedder(runtime="onnx", models_dir=models),
+        "all-MiniLM-L6-v2 (ONNX Runtime int8, 256 tokens)": lambda: MiniLMEmbedder(runtime="onnx-int8",
+                                                                                  models_dir=models),
     }
     abstracts = _abstracts(int(os.environ.get("BENCH_EMBED_TEXTS", "2000")))
     for label, make in embedders.items():

@@ -61,11 +61,17 @@ def recommend(engine: Engine, user_id: int, limit: int = 20, today: date | None 
     key = (pool.files, tuple(saved), limit)
     ranked = _rankings.get(key)
     if ranked is None:
-        ranked = _rank(engine, pool, pos_ids, pos, keep, cand_rows, limit)
-        with _pool_lock:
-            _rankings[key] = ranked
-            while len(_rankings) > RANKINGS_KEPT:
-                _rankings.popitem(last=False)
+        # One fit at a time per process: each holds a copy of its negatives and scores every
+        # candidate, so concurrent first visits would multiply the worker's memory; a reader
+        # waiting here finds the ranking another thread just fitted for the same library.
+        with _fitting:
+            ranked = _rankings.get(key)
+            if ranked is None:
+                ranked = _rank(engine, pool, pos_ids, pos, keep, cand_rows, limit)
+                with _pool_lock:
+                    _rankings[key] = ranked
+                    while len(_rankings) > RANKINGS_KEPT:
+                        _rankings.popitem(last=False)
     by_id = {c.id: c for c in build_cards(engine, [pid for pid, _, _ in ranked.chosen], today)}
     for pid, model_score, because in ranked.chosen:
         if pid in by_id:
@@ -89,6 +95,7 @@ class Ranking:
 # The same library over the same pool ranks the same papers: fitted once per (pool, library, limit).
 RANKINGS_KEPT = 256
 _rankings: OrderedDict[tuple[Any, ...], Ranking] = OrderedDict()
+_fitting = threading.Lock()
 
 
 def _rank(engine: Engine, pool: CandidatePool, pos_ids: list[str], pos: np.ndarray, keep: np.ndarray,
