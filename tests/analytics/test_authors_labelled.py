@@ -13,6 +13,7 @@ from sqlalchemy import Engine
 from paperscope.analytics.authors import recompute_authors
 from paperscope.ingest.pipeline import run_ingest
 from paperscope.services.authors import evaluate_identities, get_author_profile
+from paperscope.services.cards import build_cards
 from paperscope.services.demo import fixture_plans, listing_plans
 from paperscope.store.engine import open_engine
 from paperscope.store.migrate import upgrade
@@ -63,7 +64,7 @@ def test_profiles_on_the_full_store(everything: Engine) -> None:
     assert bo_han["id"] == "name:bo-han"
     others = {o["id"] for o in bo_han["also_named"]}
     assert {"name:bo-han~CR", "name:bo-han~2010s"} <= others
-    assert all(c["year"] >= 2022 for c in bo_han["cards"])
+    assert all(c.year >= 2022 for c in build_cards(everything, bo_han["paper_ids"]))
     assert any(r["values"].get("h_index") == 87 for r in bo_han["reported"])
     linked = get_author_profile(everything, "name:chengqing-zong")
     assert linked["id"] == "s2:2064100826"
