@@ -65,7 +65,7 @@ from urllib.parse import quote
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import CACHE, RESULTS, ROOT, code_version, write_result  # noqa: E402
 from ingest_snapshot import snapshot  # noqa: E402
-from web import free_port, load, start_server  # noqa: E402
+from web import free_port, load, reader_session, start_server  # noqa: E402
 
 NAME = "peer"
 SEED = 20261207
@@ -90,7 +90,6 @@ FINDINGS = [
     "(1.2-1.4 GiB otherwise): each concurrent request fits its own SVM on up to 10,000 candidate vectors and "
     "scores all 50,000 (threads of both workers at once); the peer serves one request per worker.",
 ]
-READER_EMAIL, READER_PASSWORD = "reader@bench.example", "a reader's long bench password"
 
 
 def _children_cpu() -> float:
@@ -170,27 +169,6 @@ def sample(lines: Path, n: int) -> dict[str, list[str]]:
                 words += [w for w in record["title"].lower().split() if len(w) > 4]
     queries = [" ".join(rng.sample(words, 2)) for _ in range(100)] + [rng.choice(words) for _ in range(100)]
     return {"similar": rng.sample(ids, 200), "queries": queries, "saved": rng.sample(ids, SAVED)}
-
-
-def paperscope_reader(data_dir: Path, saved: list[str]) -> str:
-    """A confirmed reader who saved `saved`; returns a session cookie value."""
-    from datetime import UTC, datetime
-
-    from paperscope.core.settings import load_settings
-    from paperscope.services import accounts
-    from paperscope.services.store import open_store
-    from paperscope.store import users
-
-    engine = open_store(load_settings({"PAPERSCOPE_DATA_DIR": str(data_dir)}))
-    try:
-        user = accounts.sign_up(engine, READER_EMAIL, READER_PASSWORD).user
-        with engine.begin() as connection:
-            users.update_user(connection, user["id"], confirmed_at=datetime.now(UTC))
-        for pid in saved:
-            accounts.save(engine, user["id"], pid)
-        return accounts.start_session(engine, user)
-    finally:
-        engine.dispose()
 
 
 def start_asl(src: Path, venv: Path, run_dir: Path, workers: int) -> tuple[subprocess.Popen, str]:
@@ -399,7 +377,7 @@ def main() -> int:
     data_dir = Path(os.environ["BENCH_PEER_STORE"]) if os.environ.get("BENCH_PEER_STORE") else build_paperscope(
         lines, n, work)
     targets = sample(lines, n)
-    ps_cookie = None if readonly else paperscope_reader(data_dir, targets["saved"])
+    ps_cookie = None if readonly else reader_session(data_dir, targets["saved"])
 
     ps_proc, ps_url = start_server(data_dir, 2, startup_s=300)  # a loaded machine starts slowly
     asl_proc, asl_url = start_asl(src, venv, run_dir, 2)

@@ -90,8 +90,11 @@ def authorship_identities(connection: Connection, authorships: Sequence[Row]) ->
     pairs = [(a["paper_id"], a["author_id"]) for a in authorships]
     resolved = identity_map(connection, pairs)
     m = author_metrics
-    known = {r[0] for r in connection.execute(
-        select(m.c.identity_id).where(m.c.identity_id.in_(sorted(set(resolved.values())))))}
+    wanted = sorted(set(resolved.values()))
+    known: set[str] = set()
+    for start in range(0, len(wanted), 500):
+        known.update(r[0] for r in connection.execute(
+            select(m.c.identity_id).where(m.c.identity_id.in_(wanted[start:start + 500]))))
     return {pair: ident for pair, ident in resolved.items() if ident in known}
 
 

@@ -10,8 +10,8 @@ from typing import Any
 from sqlalchemy import Connection, select
 
 from paperscope.store import schema
-from paperscope.store.authors import has_table, identity_map, paper_citation_years, paper_scores_of
-from paperscope.store.authors_schema import author_metrics
+from paperscope.store.authors import paper_citation_years, paper_scores_of
+from paperscope.store.browse import authorship_identities
 
 Row = dict[str, Any]
 
@@ -42,7 +42,7 @@ def get_papers(connection: Connection, ids: Sequence[str]) -> list[Row]:
                  .where(s.c.paper_id.in_(chunk), s.c.origin != "page_owner")
                  .order_by(s.c.paper_id, s.c.position))
         ships.extend(dict(r) for r in connection.execute(query).mappings())
-    profiles = _profiles(connection, [(a["paper_id"], a["author_id"]) for a in ships])
+    profiles = authorship_identities(connection, ships)
     for a in ships:
         found[a["paper_id"]]["authors"].append(
             {"name": a["name"], "identity": profiles.get((a["paper_id"], a["author_id"]))})
@@ -55,15 +55,3 @@ def get_papers(connection: Connection, ids: Sequence[str]) -> list[Row]:
         row["novelty"], row["ai_score"] = score.get("novelty"), score.get("ai_score")
         row["citations_in_store"] = sum(cited.get(pid, {}).values())
     return [found[pid] for pid in present]
-
-
-def _profiles(connection: Connection, pairs: list[tuple[str, str]]) -> dict[tuple[str, str], str]:
-    """The profile (identity id) behind each (paper id, author id), where a profile exists."""
-    if not pairs or not has_table(connection, "author_metrics"):
-        return {}
-    resolved = identity_map(connection, pairs)
-    m = author_metrics
-    known: set[str] = set()
-    for chunk in _chunks(sorted(set(resolved.values()))):
-        known.update(r[0] for r in connection.execute(select(m.c.identity_id).where(m.c.identity_id.in_(chunk))))
-    return {pair: ident for pair, ident in resolved.items() if ident in known}
