@@ -15,6 +15,8 @@ Environment:
   BENCH_BUILD_DAILY   new papers in the daily update, run after the largest size (default 5000; 0: none)
   BENCH_BUILD_DIR     folder for inputs and stores (default bench/.cache)
   BENCH_BUILD_RUNS    folder of the per-size figures (default bench/results/build_runs)
+  BENCH_BUILD_KEEP    1: keep each size's store (build-store-N under BENCH_BUILD_DIR) for the web
+                      benchmark (BENCH_WEB_DATA_DIR) instead of removing it
 Options: --size N (one size, no report), --report (the section from the runs on file).
 """
 
@@ -161,7 +163,8 @@ def run_size(n: int, daily: int) -> dict:
     store_mib = sum(f.stat().st_size for f in data_dir.rglob("*") if f.is_file()) / 2**20
     run["store_mib"] = store_mib
     save(n, run)
-    shutil.rmtree(data_dir, ignore_errors=True)
+    if os.environ.get("BENCH_BUILD_KEEP") != "1":
+        shutil.rmtree(data_dir, ignore_errors=True)
     return run
 
 
