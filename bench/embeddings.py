@@ -187,6 +187,9 @@ def main() -> int:
         "Start-up (fresh process, model load and one text): "
         + ", ".join(f"{k} {v:.1f} s" for k, v in raw["startup_s"].items()),
         "Installed size: " + "; ".join(f"{k} {v:,.0f} MiB" for k, v in raw["install_mib"].items()),
+        "ONNX Runtime fp32 gives torch's vectors (to about 1e-7: the same figures); int8 is its own generation. "
+        "The speed column is whole abstracts at 256 word pieces; bench/minilm_runtime.py has titles, start-up and "
+        "install size per runtime.",
         "Every row ran on the same corpus and queries; when each was measured (date, commit, load average at its "
         "end): " + "; ".join(f"{label}: {r.get('measured', 'earlier run')}, load {r['load']:.1f}"
                             for label, r in raw.items() if isinstance(r, dict) and "cite_map" in r) + ".",
