@@ -80,7 +80,9 @@ def _bm25(corpus, queries, abstracts: list[str]) -> dict:  # type: ignore[no-unt
     CACHE.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=CACHE) as tmp:
         cpu, wall = time.process_time(), time.perf_counter()
-        index = index_rows(Path(tmp) / "corpus", ({"id": str(i), "title": text} for i, text in enumerate(corpus.texts)))
+        # One writer thread: one segment in corpus order, so papers of equal score keep one order run to run.
+        index = index_rows(Path(tmp) / "corpus", ({"id": str(i), "title": text} for i, text in enumerate(corpus.texts)),
+                           threads=1)
         index_wall, index_cpu = time.perf_counter() - wall, time.process_time() - cpu
         cpu, wall = time.process_time(), time.perf_counter()
         ranked = [[int(pid) for pid, _ in index.related(corpus.texts[int(q)], len(corpus)) if int(pid) != int(q)]
