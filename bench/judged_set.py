@@ -6,17 +6,17 @@ The store is the one tests/search/test_judged_set.py builds (every listing and r
 each embedder of BENCH_JUDGED_EMBEDDERS (default tfidf,minilm), whose generation is then the only
 and active one (`search.build_indexes`), so each embedder is measured alone on the same papers.
 
-Hybrid's fusion (reciprocal rank fusion, RRF_K and RRF_WEIGHTS in services/search.py) is measured
-over a grid on the typed queries (every query but the pasted abstract), chosen on the even-numbered
-queries and checked on the odd ones, as the defaults were chosen. The pasted abstract is measured in
-each mode and, in hybrid, with both fusions search knows (the typed queries' one over its 32 rarest
-terms, and the related-paper one over all its terms led by the dense ranking).
+Hybrid's fusion (reciprocal rank fusion: RRF_K, and RRF_WEIGHTS or the embedder's HYBRID_WEIGHTS, in
+services/search.py) is measured over a grid on the typed queries (every query but the pasted abstract),
+chosen on the even-numbered queries and checked on the odd ones, as the defaults were chosen. The
+pasted abstract is measured in each mode and, in hybrid, with both fusions search knows (the typed
+queries' one over its 32 rarest terms, and the related-paper one over all its terms led by the dense
+ranking).
 
-Pooling: the judgements come from the top 10 of the three modes with TF-IDF vectors, so a paper only
-MiniLM returns was never judged and counts as not relevant. `outside_pool` says how many of each
-mode's top 10 are outside today's TF-IDF pool (the union of the TF-IDF run's top 10 in the three
-modes, an approximation of the pool that was judged): an upper bound on the unjudged papers a mode's
-figure counts as misses.
+Pooling: a paper no judged run returned was never judged and counts as not relevant. The pool is the
+top 10 of the three modes with TF-IDF vectors and, since the MiniLM default, with MiniLM vectors
+(docs/search.md says how each was judged); each run's top 10 lists are in the raw figures, so what a
+new embedder or fusion brings that the pool lacks can be listed and judged.
 """
 
 from __future__ import annotations
@@ -124,14 +124,15 @@ def fusion(k: int | None = None, weights: dict[str, float] | None = None,
     """Search with other fusion parameters for the duration (module constants read per query)."""
     from paperscope.services import search
 
-    saved = search.RRF_K, search.RRF_WEIGHTS, search.RELATED_WEIGHTS
+    saved = search.RRF_K, search.RRF_WEIGHTS, search.HYBRID_WEIGHTS, search.RELATED_WEIGHTS
     search.RRF_K = search.RRF_K if k is None else k
-    search.RRF_WEIGHTS = search.RRF_WEIGHTS if weights is None else weights
+    if weights is not None:  # the same weights for every embedder
+        search.RRF_WEIGHTS, search.HYBRID_WEIGHTS = weights, {}
     search.RELATED_WEIGHTS = search.RELATED_WEIGHTS if related is None else related
     try:
         yield
     finally:
-        search.RRF_K, search.RRF_WEIGHTS, search.RELATED_WEIGHTS = saved
+        search.RRF_K, search.RRF_WEIGHTS, search.HYBRID_WEIGHTS, search.RELATED_WEIGHTS = saved
 
 
 def top10(searcher: Any, judged: list[dict[str, Any]], mode: str) -> list[list[str]]:
@@ -188,9 +189,9 @@ def main() -> int:
         pasted_items = [judged[i] for i in pasted]
         with fusion(related={}):
             as_typed = measure(searcher, pasted_items, "hybrid")["per_query"]
-        with fusion(related={name: lead}):
+        with fusion(related={gen.embedder: lead}):
             as_related = measure(searcher, pasted_items, "hybrid")["per_query"]
-        out["pasted"] = {"hybrid as typed (32 rarest terms, keyword 1 + semantic 0.5)": mean(as_typed),
+        out["pasted"] = {"hybrid as typed (32 rarest terms, the typed queries' weights)": mean(as_typed),
                          "hybrid as related papers (all terms, semantic 1 + keyword 0.5)": mean(as_related),
                          "default": "related" if searcher.dense_leads() else "typed"}
         out["evaluate"] = clock.read()
@@ -198,38 +199,30 @@ def main() -> int:
         print(name, json.dumps({m: mean(r["per_query"]) for m, r in out["modes"].items()}), flush=True)
         engine.dispose()
 
-    pool: set[tuple[int, str]] = set()
-    if "tfidf" in raw["embedders"]:
-        for r in raw["embedders"]["tfidf"]["modes"].values():
-            pool |= {(i, pid) for i, ranked in enumerate(r["top10"]) for pid in ranked}
     rows: list[list[str]] = []
     for name, out in raw["embedders"].items():
         for mode, r in out["modes"].items():
             scores = r["per_query"]
-            if pool:
-                r["outside_pool"] = mean([sum((i, pid) not in pool for pid in ranked) / 10
-                                          for i, ranked in enumerate(r["top10"])])
             rows.append([name, mode, f"{mean(scores):.3f}", f"{mean([scores[i] for i in typed]):.3f}",
                          f"{mean([scores[i] for i in typed if i % 2 == 0]):.3f}",
                          f"{mean([scores[i] for i in typed if i % 2 == 1]):.3f}",
-                         " ".join(f"{scores[i]:.3f}" for i in pasted),
-                         f"{r['outside_pool']:.2f}" if "outside_pool" in r else "–"])
+                         " ".join(f"{scores[i]:.3f}" for i in pasted)])
         for label, g in out["grid"].items():
-            rows.append([name, f"hybrid {label}", "", f"{g['typed']:.3f}", f"{g['even']:.3f}", f"{g['odd']:.3f}",
-                         "", ""])
+            rows.append([name, f"hybrid {label}", "", f"{g['typed']:.3f}", f"{g['even']:.3f}", f"{g['odd']:.3f}", ""])
         for label, value in out["pasted"].items():
             if label != "default":
-                rows.append([name, f"pasted abstract: {label}", "", "", "", "", f"{value:.3f}", ""])
+                rows.append([name, f"pasted abstract: {label}", "", "", "", "", f"{value:.3f}"])
     notes = [
         f"{len(judged)} judged queries ({len(typed)} typed, {len(pasted)} pasted abstract) over the store of every "
         "listing and recorded fixture; nDCG@10, gain 2^grade - 1. Each embedder's store is a copy of the same "
         "ingested store with that embedder's generation the only one.",
-        "Mode rows use search's defaults: hybrid = RRF k 10, keyword 1 + semantic 0.5 for typed queries; with MiniLM "
-        "the pasted abstract in hybrid is ranked as related papers are (all its terms, semantic 1 + keyword 0.5).",
+        "Mode rows use search's defaults: hybrid = RRF k 10 for typed queries, keyword 1 + semantic 0.5 (TF-IDF) or "
+        "1 + 1 (MiniLM, HYBRID_WEIGHTS); with MiniLM the pasted abstract in hybrid is ranked as related papers are "
+        "(all its terms, semantic 1 + keyword 0.5).",
         "Grid rows: hybrid on the typed queries with keyword weight 1 and the semantic weight and k shown; chosen on "
         "the even-numbered queries, checked on the odd ones.",
-        "outside pool: share of a mode's top 10 outside the union of the TF-IDF run's top 10 in the three modes "
-        "(the judging pool, approximately): such papers were never judged and count as not relevant.",
+        "Judgements: the pool of the three modes' top 10 with TF-IDF vectors (2026-11-25) and with MiniLM vectors "
+        "(2026-12-07); a paper outside it counts as not relevant.",
         "Build and evaluation CPU/wall seconds and load are in the raw figures; "
         + "; ".join(f"{n}: indexes {o['build']['cpu_s']:.0f} CPU s ({o['build']['wall_s']:.0f} s wall, "
                     f"{o['build']['embedded']:,} papers embedded), evaluation {o['evaluate']['cpu_s']:.0f} CPU s"
@@ -237,8 +230,7 @@ def main() -> int:
     ]
     write_result("judged_set", title="Search quality: the judged query set per embedder",
                  command="bench/run.sh judged_set",
-                 columns=["embedder", "mode", "nDCG@10 (all)", "typed queries", "even", "odd", "pasted abstract",
-                          "outside pool"],
+                 columns=["embedder", "mode", "nDCG@10 (all)", "typed queries", "even", "odd", "pasted abstract"],
                  rows=rows, notes=notes, raw=raw)
     return 0
 

@@ -75,7 +75,7 @@ def main() -> int:
         held = g["category"]["held_out"] or {}
         if held:
             rows.append([g["generation"], "category classifier, held-out accuracy (TF-IDF words: no vectors)",
-                         f"{held.get('n', '')}", "", f"{held['accuracy']:.2f}", ""])
+                         f"{held.get('n_test', '')}", "", f"{held['accuracy']:.2f}", ""])
     if len(names) == 2:
         a, b = names
         ids = sorted(set(novelty[a]) & set(novelty[b]))
