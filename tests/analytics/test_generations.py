@@ -72,6 +72,12 @@ def test_backfill_resume_switch_and_switch_back(engine: Engine, tmp_path: Path) 
     assert related and all(h.score == pytest.approx(sum(
         weights[name] / (search.RRF_K + rank) for name, rank in
         (("semantic", h.semantic_rank), ("keyword", h.keyword_rank)) if rank is not None), abs=1e-6) for h in related)
+    # Typed hybrid queries weigh MiniLM's semantic ranking as much as the keyword one (the judged set).
+    assert searcher.hybrid_weights() == search.HYBRID_WEIGHTS["minilm"]
+    typed = searcher.search("protein folding", limit=3).hits
+    assert typed and all(h.score == pytest.approx(sum(
+        search.HYBRID_WEIGHTS["minilm"][name] / (search.RRF_K + rank) for name, rank in
+        (("semantic", h.semantic_rank), ("keyword", h.keyword_rank)) if rank is not None), abs=1e-6) for h in typed)
     summary = scores.run_scores(engine, data_dir=tmp_path, k=1)
     assert summary.generation == minilm.id and summary.embedded == 0  # nothing left to embed
     view = scores.explain_paper(engine, _ids()[19])
@@ -84,6 +90,7 @@ def test_backfill_resume_switch_and_switch_back(engine: Engine, tmp_path: Path) 
     back = search.Searcher(engine, tmp_path)
     assert isinstance(back.embedder(), TfidfSvdEmbedder) and back.generation.id == tfidf.id
     assert not back.dense_leads()  # TF-IDF's nearest papers follow BM25 in the fusion
+    assert back.hybrid_weights() == search.RRF_WEIGHTS  # and keyword leads typed hybrid queries
     assert back.embed_query("proteins").shape == (tfidf.dim,)
     ids, matrix = generations.vectors_for(engine, _ids(3))
     assert ids == _ids(3) and matrix.shape == (3, tfidf.dim)

@@ -37,6 +37,10 @@ MODES = ("keyword", "semantic", "hybrid")
 SORTS = ("relevance", "date", "score", "citations")
 RRF_K = 10  # reciprocal rank fusion: score = sum over modes of weight / (RRF_K + rank); docs/search.md
 RRF_WEIGHTS = {"keyword": 1.0, "semantic": 0.5}  # chosen on half the judged set, checked on the other
+# Typed queries in hybrid mode per embedder, chosen the same way: with MiniLM vectors the semantic ranking
+# is as good as the keyword one on the judged set and weighs the same; with TF-IDF (and model2vec, not
+# measured there) keyword leads, as RRF_WEIGHTS have it (docs/search.md, "Quality: the judged set").
+HYBRID_WEIGHTS = {"minilm": {"keyword": 1.0, "semantic": 1.0}}
 # Related papers (similar papers; with MiniLM also a pasted abstract in hybrid mode): the dense ranking
 # fused with BM25 over all the text's terms. With MiniLM the dense ranking leads (chosen on half of the
 # citation evaluation's queries, checked on the other half); with a weaker embedder (TF-IDF, whose
@@ -434,7 +438,7 @@ class Searcher:
         elif mode == "semantic":
             ranked = semantic
         else:
-            ranked = fuse(kw_rank, sem_rank, self.related_weights() if related else RRF_WEIGHTS)
+            ranked = fuse(kw_rank, sem_rank, self.related_weights() if related else self.hybrid_weights())
         ranked = ranked[:need]
         if sort == "relevance":
             page_ids = [pid for pid, _ in ranked[offset : offset + limit]]
@@ -463,6 +467,13 @@ class Searcher:
         return SearchResult(query, mode, sort, hits, notes, round(time.perf_counter() - started, 4))
 
     # --- similar papers ----------------------------------------------------------------------------
+
+    def hybrid_weights(self) -> dict[str, float]:
+        """The fusion weights of a typed hybrid query for the indexed generation's embedder."""
+        try:
+            return HYBRID_WEIGHTS.get(self.generation.embedder, RRF_WEIGHTS)
+        except SearchUnavailable:  # no semantic index: keyword results only, said in the notes
+            return RRF_WEIGHTS
 
     def related_weights(self) -> dict[str, float]:
         """The fusion weights of related papers for the indexed generation's embedder."""
