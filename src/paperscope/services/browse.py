@@ -9,7 +9,7 @@ index service, and otherwise a keyword match over titles and abstracts (document
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -133,7 +133,7 @@ def paper_page(engine: Engine, ref: str, today: date | None = None, similar_limi
          "id": identities.get((a["paper_id"], a["author_id"]))}
         for a in row["authorships"] if a["origin"] != "page_owner"
     ]
-    scores = explain_paper(engine, row["id"]) or {}
+    scores = explain_paper(engine, row["id"], paper=row) or {}
     return {
         **view,
         "date": card_date(published, view["year"], today),
@@ -147,7 +147,8 @@ def paper_page(engine: Engine, ref: str, today: date | None = None, similar_limi
             "in_store": sum(in_store.values()),
         },
         "scores": scores,
-        "similar": similar_papers(engine, row["id"], similar_limit, today, explained=scores, searcher=searcher),
+        "similar": similar_papers(engine, row["id"], similar_limit, today, explained=scores, searcher=searcher,
+                                  paper=row),
         "bibtex": bibtex_entry(view),
         "provenance": said,
     }
@@ -198,7 +199,6 @@ class SearchQuery:
     min_score: float | None = None
     page: int = 1
     per_page: int = 20
-    notes: list[str] = field(default_factory=list)
 
     def filter(self) -> PaperFilter:
         return PaperFilter(category=self.category, since=self.since, until=self.until,
@@ -273,21 +273,23 @@ def _iso(value: date | None) -> str | None:
 
 def similar_papers(engine: Engine, paper_id: str, limit: int, today: date,
                    explained: dict[str, Any] | None = None,
-                   searcher: search_service.Searcher | None = None) -> list[Card]:
+                   searcher: search_service.Searcher | None = None,
+                   paper: dict[str, Any] | None = None) -> list[Card]:
     """Papers like this one: the semantic index's nearest papers when it is built, else the nearest
-    earlier papers of its Novelty evidence."""
-    ids = _indexed_similar(paper_id, limit, searcher)
+    earlier papers of its Novelty evidence. `paper`: its row, when the caller has read it."""
+    ids = _indexed_similar(paper_id, limit, searcher, paper)
     if ids is None:
         scores = explained if explained is not None else (explain_paper(engine, paper_id) or {})
         ids = [n["id"] for n in (scores.get("novelty") or {}).get("neighbours", [])][:limit]
     return build_cards(engine, ids, today)
 
 
-def _indexed_similar(paper_id: str, limit: int, searcher: search_service.Searcher | None) -> list[str] | None:
+def _indexed_similar(paper_id: str, limit: int, searcher: search_service.Searcher | None,
+                     paper: dict[str, Any] | None = None) -> list[str] | None:
     if searcher is None:
         return None
     try:
-        _, hits = searcher.similar(paper_id, limit)
+        _, hits = searcher.similar(paper_id, limit, paper=paper)
     except (search_service.SearchUnavailable, LookupError):
         return None
     return [h.paper_id for h in hits]

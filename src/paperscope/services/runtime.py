@@ -11,6 +11,7 @@ takes one (web/app.py); web routes reach it through the typed dependencies of we
     runtime.searcher.search("graph neural", "keyword")
     runtime.mail.secret_key
     runtime.content_version()                      # what the pages show now: store and index stamps
+    runtime.read_model(("paper", pid), lambda: browse.paper_page(...))  # built once per content version
     runtime.close()                                # disposes the engine when the runtime opened it
 """
 
@@ -19,11 +20,14 @@ from __future__ import annotations
 import hashlib
 import threading
 import time
-from collections.abc import Iterator
+from collections import OrderedDict
+from collections.abc import Callable, Hashable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
+from typing import TypeVar, cast
 
 from sqlalchemy import Engine
 
@@ -33,6 +37,10 @@ from paperscope.services.replica import PublishedIndexes
 from paperscope.services.search import Searcher
 from paperscope.services.store import open_store
 from paperscope.store.engine import write_stamp
+
+T = TypeVar("T")
+# Page read models kept per process (`Runtime.read_model`): a paper page's is tens of kilobytes.
+READ_MODELS_KEPT = 512
 
 _READING: ContextVar[bool] = ContextVar("paperscope_reading", default=False)
 
@@ -64,6 +72,8 @@ class Runtime:
         self._published: PublishedIndexes | None = None
         self._lock = threading.Lock()
         self._first_seen: tuple[str, float] = ("", 0.0)
+        self._models: OrderedDict[tuple[Hashable, ...], object] = OrderedDict()
+        self._models_lock = threading.Lock()
 
     @property
     def engine(self) -> Engine:
@@ -123,6 +133,26 @@ class Runtime:
             changed = seen_at
         index_times = [stamp[1] / 1e9 for stamp in indexes[1:] if isinstance(stamp, tuple)]
         return ContentVersion(tag, max([changed, *index_times]))
+
+    def read_model(self, key: tuple[Hashable, ...], build: Callable[[], T]) -> T:
+        """A page's read model (what `build` returns: Daily Papers, a paper page, an author page, a
+        search), built once per content version and day and kept for the next request that asks
+        for the same `key`: a page read many times between two writes is read from the store once.
+        The version is the store's write stamp and the indexes' (`content_version`), so a kept
+        model is never older than the store; the day is in the key because cards date papers
+        relative to it. The READ_MODELS_KEPT most recently used are kept; callers never modify a
+        model they are given (it is shared by every request for that key)."""
+        full = (self.content_version().tag, date.today().isoformat(), *key)
+        with self._models_lock:
+            if full in self._models:
+                self._models.move_to_end(full)
+                return cast(T, self._models[full])
+        model = build()
+        with self._models_lock:
+            self._models[full] = model
+            while len(self._models) > READ_MODELS_KEPT:
+                self._models.popitem(last=False)
+        return model
 
     @property
     def mail(self) -> MailSettings:

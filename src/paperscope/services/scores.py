@@ -442,11 +442,12 @@ def run_scores(
 # --- reads --------------------------------------------------------------------------------------
 
 
-def explain_paper(engine: Engine, ref: str) -> dict[str, Any] | None:
+def explain_paper(engine: Engine, ref: str, paper: dict[str, Any] | None = None) -> dict[str, Any] | None:
     """A paper's scores with their evidence: novelty neighbours (titles, similarities), the AI Score's
-    feature contributions, the predicted category, and the code links found in its text."""
+    feature contributions, the predicted category, and the code links found in its text. `paper`:
+    the paper's row (`queries.find_paper`) when the caller has already read it."""
     with engine.connect() as connection:
-        paper = queries.find_paper(connection, ref)
+        paper = paper if paper is not None else queries.find_paper(connection, ref)
         if paper is None:
             return None
         scores = store.get_scores(connection, [paper["id"]]).get(paper["id"])

@@ -486,32 +486,43 @@ class Searcher:
         except SearchUnavailable:  # no semantic index: keyword results only, said in the notes
             return False
 
-    def similar(self, ref: str, limit: int = 10) -> tuple[dict[str, Any], list[Hit]]:
+    def similar(self, ref: str, limit: int = 10,
+                paper: dict[str, Any] | None = None) -> tuple[dict[str, Any], list[Hit]]:
         """The paper and its related papers: its nearest papers by embedding fused with the papers
         sharing its terms (BM25 over all of them), weighted as `related_weights` says; each with its
-        cosine similarity, its ranks and the rarest terms shared."""
-        with self.engine.connect() as connection:
-            paper = queries.find_paper(connection, ref)
+        cosine similarity, its ranks and the rarest terms shared. `paper`: the paper's row
+        (`queries.find_paper`) when the caller has already read it."""
+        if paper is None:
+            with self.engine.connect() as connection:
+                paper = queries.find_paper(connection, ref)
         if paper is None:
             raise LookupError(f"no paper {ref!r} in the store")
         pid = paper["id"]
         mine_text = paper_text(paper["title"], paper["abstract"])
-        have, matrix = self.vectors.vectors([pid])
+        vectors, lexical = self.vectors, self.lexical  # each property checks its folder's stamp: once here
+        have, matrix = vectors.vectors([pid])
         vector = matrix[0] if have else self.embed_query(mine_text)
         pool = max(limit, FUSION_POOL) + 1
-        semantic = [(n, s) for n, s in self.vectors.search(vector, pool, ef=pool) if n != pid]
-        keyword = [(n, s) for n, s in self.lexical.related(mine_text, pool) if n != pid]
+        semantic = [(n, s) for n, s in vectors.search(vector, pool, ef=pool) if n != pid]
+        keyword = [(n, s) for n, s in lexical.related(mine_text, pool) if n != pid]
         sem_rank = {n: (i + 1, s) for i, (n, s) in enumerate(semantic)}
         kw_rank = {n: (i + 1, s) for i, (n, s) in enumerate(keyword)}
         ranked = fuse(kw_rank, sem_rank, self.related_weights())[:limit]
         # Papers found by their terms alone: their similarity from their stored vectors.
-        found, others = self.vectors.vectors([n for n, _ in ranked if n not in sem_rank])
+        found, others = vectors.vectors([n for n, _ in ranked if n not in sem_rank])
         similarity = {n: s for n, (_, s) in sem_rank.items()}
         similarity.update({n: float(v @ vector) for n, v in zip(found, others, strict=True)})
         with self.engine.connect() as connection:
             facts = reads.ranking_facts(connection, [n for n, _ in ranked])
         mine = set(analyse(mine_text))
         surface = surface_words(mine_text)
+        doc_freq: dict[str, int] = {}  # a term shared with several related papers is looked up once
+
+        def rarity(term: str) -> tuple[int, str]:
+            if term not in doc_freq:
+                doc_freq[term] = lexical.doc_freq(term) or 10**9
+            return doc_freq[term], term
+
         hits = []
         for other, fused_score in ranked:
             if other not in facts:
@@ -519,7 +530,7 @@ class Searcher:
             fact = facts[other]
             shared = mine & set(analyse(paper_text(fact["title"], fact["abstract"])))
             shared = {t for t in shared if surface.get(t, t) not in _STOP and not t.isdigit()}
-            rare = sorted(shared, key=lambda t: (self.lexical.doc_freq(t) or 10**9, t))[:6]
+            rare = sorted(shared, key=rarity)[:6]
             cosine = similarity.get(other)
             hit = Hit(paper_id=other, rank=len(hits) + 1, score=round(fused_score, 6),
                       similarity=round(cosine, 4) if cosine is not None else None)

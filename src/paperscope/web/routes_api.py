@@ -94,16 +94,17 @@ class SearchBody(BaseModel):
 
 
 @router.get("/papers", response_model=PaperList, summary="Daily Papers: a day, week or month of papers")
-def list_papers(engine: EngineDep, period: Period = "day", sort: ListSort = "newest",
+def list_papers(runtime: RuntimeDep, engine: EngineDep, period: Period = "day", sort: ListSort = "newest",
                 day: Annotated[DateText, Query(alias="date")] = None, page: Page = 1,
                 per_page: PerPage = 20) -> Any:
-    return browse.daily_papers(engine, period, sort, day, page, per_page)
+    return runtime.read_model(("daily", period, sort, day, page, per_page),
+                              lambda: browse.daily_papers(engine, period, sort, day, page, per_page))
 
 
 @router.get("/papers/{paper_id:path}", summary="A paper: authors, links, citations, scores, similar, BibTeX")
-def get_paper(engine: EngineDep, searcher: SearcherDep,
+def get_paper(runtime: RuntimeDep, engine: EngineDep, searcher: SearcherDep,
               paper_id: Annotated[str, Path(max_length=300)]) -> dict[str, Any]:
-    paper = browse.paper_page(engine, paper_id, searcher=searcher)
+    paper = runtime.read_model(("paper", paper_id), lambda: browse.paper_page(engine, paper_id, searcher=searcher))
     if paper is None:
         raise WebError(404, f"no paper with id {paper_id!r} in the store")
     return paper
@@ -116,11 +117,12 @@ def find_authors(engine: EngineDep, q: Annotated[str, Query(min_length=1, max_le
 
 
 @router.get("/authors/{author_id:path}", summary="An author's profile: metrics, cards, co-authors, similar")
-def get_author(engine: EngineDep, author_id: Annotated[str, Path(max_length=300)],
+def get_author(runtime: RuntimeDep, engine: EngineDep, author_id: Annotated[str, Path(max_length=300)],
                sort: AuthorSort = "date", page: Page = 1,
                per_page: Annotated[int, Query(ge=1, le=500)] = 50) -> dict[str, Any]:
     try:
-        return browse.author_page(engine, author_id, sort, page=page, per_page=per_page)
+        return runtime.read_model(("author", author_id, sort, page, per_page),
+                                  lambda: browse.author_page(engine, author_id, sort, page=page, per_page=per_page))
     except browse.AuthorNotFound as exc:
         raise WebError(404, str(exc)) from None
 
@@ -177,7 +179,8 @@ def get_venue(engine: EngineDep, ref: Annotated[str, Path(max_length=300)], page
 
 def _search(runtime: Runtime, query: browse.SearchQuery) -> Any:
     check_range(query.since, query.until)
-    return browse.search_papers(runtime.engine, query, searcher=runtime.searcher)
+    return runtime.read_model(("search", query),
+                              lambda: browse.search_papers(runtime.engine, query, searcher=runtime.searcher))
 
 
 @router.get("/search", response_model=PaperList, summary="Search papers (keyword, semantic, hybrid)")

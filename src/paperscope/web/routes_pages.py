@@ -36,7 +36,9 @@ def home(request: Request, engine: EngineDep) -> Response:
     page = p.integer("page", 1, 1, MAX_PAGE)
     per_page = p.integer("per_page", 20, 1, MAX_PER_PAGE)
     p.done()
-    listing = browse.daily_papers(engine, period, sort, day, page, per_page)
+    listing = runtime_of(request).read_model(
+        ("daily", period, sort, day, page, per_page),
+        lambda: browse.daily_papers(engine, period, sort, day, page, per_page))
     return render(request, "home.html", {"listing": listing, "periods": list(PERIODS), "sorts": LIST_SORTS})
 
 
@@ -44,7 +46,8 @@ def home(request: Request, engine: EngineDep) -> Response:
 def paper(request: Request, engine: EngineDep, searcher: SearcherDep, paper_id: str) -> Response:
     if len(paper_id) > 300:
         raise WebError(422, "invalid parameter: paper id longer than 300 characters")
-    found = browse.paper_page(engine, paper_id, searcher=searcher)
+    found = runtime_of(request).read_model(
+        ("paper", paper_id), lambda: browse.paper_page(engine, paper_id, searcher=searcher))
     if found is None:
         raise WebError(404, f"no paper with id {paper_id!r} in the store")
     series, series_source = browse.chart_years(found)
@@ -76,7 +79,9 @@ def author(request: Request, engine: EngineDep, author_id: str) -> Response:
     if len(author_id) > 300:
         raise WebError(422, "invalid parameter: author id longer than 300 characters")
     try:
-        profile = browse.author_page(engine, author_id, sort, page=page, per_page=per_page)
+        profile = runtime_of(request).read_model(
+            ("author", author_id, sort, page, per_page),
+            lambda: browse.author_page(engine, author_id, sort, page=page, per_page=per_page))
     except browse.AuthorNotFound as exc:
         raise WebError(404, str(exc)) from None
     return render(request, "author.html", {"a": profile, "sorts": AUTHOR_SORTS})
@@ -116,7 +121,8 @@ def venue(request: Request, engine: EngineDep, ref: str) -> Response:
 
 def _search_page(request: Request, query: browse.SearchQuery) -> Response:
     runtime = runtime_of(request)
-    results = browse.search_papers(runtime.engine, query, searcher=runtime.searcher)
+    results = runtime.read_model(("search", query),
+                                 lambda: browse.search_papers(runtime.engine, query, searcher=runtime.searcher))
     # The header's one search box finds people too: profiles whose name the words are.
     people = browse.find_authors(runtime.engine, query.q, 5) if query.q.strip() and len(query.q) <= 200 else []
     return render(request, "search.html", {"query": query, "results": results, "searched": True,
