@@ -102,34 +102,43 @@ def sample_targets(data_dir: Path, k: int = 300) -> dict[str, list[str]]:
             "papers": papers[5:], "saved": papers[:5], "queries": queries}
 
 
-def tree_rss(pid: int) -> int:
-    """Resident bytes of a process and all its descendants (from /proc)."""
-    total, stack = 0, [pid]
+def tree_memory(pid: int) -> tuple[int, int]:
+    """(resident bytes, proportional bytes) of a process and all its descendants (from /proc). The
+    resident sum counts a page shared by several workers (the semantic index they inherit, the file
+    cache they map) once per worker; the proportional sum (PSS) splits it among them, so it is what
+    the server holds in memory."""
+    rss, pss, stack = 0, 0, [pid]
     while stack:
         current = stack.pop()
         try:
-            status = Path(f"/proc/{current}/status").read_text()
-            total += int(next(line.split()[1] for line in status.splitlines() if line.startswith("VmRSS:"))) * 1024
+            for line in Path(f"/proc/{current}/smaps_rollup").read_text().splitlines():
+                if line.startswith("Rss:"):
+                    rss += int(line.split()[1]) * 1024
+                elif line.startswith("Pss:"):
+                    pss += int(line.split()[1]) * 1024
             for task in Path(f"/proc/{current}/task").iterdir():
                 stack.extend(int(c) for c in (task / "children").read_text().split())
-        except (FileNotFoundError, ProcessLookupError, StopIteration):
+        except (FileNotFoundError, ProcessLookupError, PermissionError):
             continue
-    return total
+    return rss, pss
 
 
 class PeakRss:
-    """The largest resident set of a process tree, sampled every 0.2 s in a thread of its own."""
+    """The largest resident and proportional sets of a process tree, sampled every 0.2 s in a thread
+    of its own."""
 
     def __init__(self, pid: int) -> None:
         import threading
 
-        self.pid, self.bytes, self.running = pid, tree_rss(pid), True
+        self.pid, self.running = pid, True
+        self.bytes, self.pss = tree_memory(pid)
         self.thread = threading.Thread(target=self._run, daemon=True)
         self.thread.start()
 
     def _run(self) -> None:
         while self.running:
-            self.bytes = max(self.bytes, tree_rss(self.pid))
+            rss, pss = tree_memory(self.pid)
+            self.bytes, self.pss = max(self.bytes, rss), max(self.pss, pss)
             time.sleep(0.2)
 
     def stop(self) -> None:
@@ -169,8 +178,11 @@ def start_server(data_dir: Path, workers: int, startup_s: float = 60) -> tuple[s
 
 
 async def load(url: str, paths: list[str], clients: int, seconds: float, *,
-               cookies: dict[str, str] | None = None, timeout: float = 60) -> dict[str, Any]:
-    """Closed loop: `clients` tasks, each sending its next request as soon as its last one answered."""
+               cookies: dict[str, str] | None = None, timeout: float = 60,
+               revalidate: bool = False) -> dict[str, Any]:
+    """Closed loop: `clients` tasks, each sending its next request as soon as its last one answered.
+    `revalidate`: as a browser with the pages in its cache, every request carries the ETag the page
+    was last served with (If-None-Match) and a 304 is the expected answer."""
     import httpx
 
     latencies: list[float] = []
@@ -184,9 +196,9 @@ async def load(url: str, paths: list[str], clients: int, seconds: float, *,
             path = rng.choice(paths)
             started = time.perf_counter()
             try:
-                r = await http.get(path)
+                r = await http.get(path, headers={"if-none-match": etags[path]} if revalidate else None)
                 await r.aread()
-                if r.status_code != 200:
+                if r.status_code != (304 if revalidate else 200):
                     errors[str(r.status_code)] = errors.get(str(r.status_code), 0) + 1
             except httpx.HTTPError as exc:
                 errors[type(exc).__name__] = errors.get(type(exc).__name__, 0) + 1
@@ -195,6 +207,10 @@ async def load(url: str, paths: list[str], clients: int, seconds: float, *,
     async with httpx.AsyncClient(base_url=url, timeout=timeout, limits=limits, cookies=cookies) as http:
         # Warm up: every worker opens its store and fills its caches.
         await asyncio.gather(*(http.get(p) for p in paths[:4]))
+        etags: dict[str, str] = {}
+        if revalidate:  # the browser's cache: each page once, and the ETag it came with
+            for p in paths:
+                etags[p] = (await http.get(p)).headers["etag"]
         started = time.perf_counter()
         stop = started + seconds
         await asyncio.gather(*(client(i, http) for i in range(clients)))
@@ -238,19 +254,28 @@ def main() -> int:
         "search, hybrid (HTML)": ([f"/search?q={quote(q)}&mode=hybrid" for q in t["queries"]], None),
         "recommendations, 5 saved papers (HTML)": (["/recommended"], {"paperscope_session": session}),
     }
+    # Cached pages: a browser revalidating what it holds (If-None-Match), answered 304 by the server.
+    revalidated = {
+        "cached: Daily Papers revalidated (304)": ["/"],
+        "cached: paper pages revalidated (304)": [f"/papers/{ref(p)}" for p in t["papers"][:50]],
+    }
     rows, raw = [], []
     for workers in workers_list:
         proc, url = start_server(data_dir, workers)
         peak = PeakRss(proc.pid)
         try:
             for count in client_counts:
-                for name, (paths, cookies) in scenarios.items():
+                runs = [(name, paths, cookies, False) for name, (paths, cookies) in scenarios.items()]
+                runs += [(name, paths, None, True) for name, paths in revalidated.items()]
+                for name, paths, cookies, revalidate in runs:
                     cpu = os.times()
-                    r = asyncio.run(load(url, paths, count, seconds, cookies=cookies, timeout=120))
+                    r = asyncio.run(load(url, paths, count, seconds, cookies=cookies, timeout=120,
+                                         revalidate=revalidate))
                     errors = sum(r["errors"].values())
                     print(f"  {workers} worker(s), {count} client(s), {name}: {r['requests']:,} requests, "
                           f"{r['rps']:.0f}/s, p50 {r['p50']:.1f} ms, p99 {r['p99']:.1f} ms, errors {errors}, "
-                          f"server RSS so far {peak.bytes / 2**20:,.0f} MiB", flush=True)
+                          f"server RSS so far {peak.bytes / 2**20:,.0f} MiB (PSS {peak.pss / 2**20:,.0f})",
+                          flush=True)
                     client_cpu = sum(os.times()[:2]) - sum(cpu[:2])
                     rows.append([name, str(workers), str(count), f"{r['requests']:,}", f"{r['rps']:.0f}",
                                  f"{r['p50']:.1f}", f"{r['p90']:.1f}", f"{r['p99']:.1f}", f"{r['max']:.0f}",
@@ -261,9 +286,10 @@ def main() -> int:
             peak.stop()
             proc.terminate()
             proc.wait(30)
-        rows.append([f"server peak RSS ({workers} workers)", str(workers), "", "", "", "", "", "", "", "",
-                     f"{peak.bytes / 2**20:,.0f} MiB"])
-        raw.append({"scenario": "server peak RSS", "workers": workers, "rss_bytes": peak.bytes})
+        rows.append([f"server peak memory ({workers} workers): PSS (RSS summed)", str(workers), "", "", "", "",
+                     "", "", "", "", f"{peak.pss / 2**20:,.0f} MiB ({peak.bytes / 2**20:,.0f} MiB)"])
+        raw.append({"scenario": "server peak memory", "workers": workers, "rss_bytes": peak.bytes,
+                    "pss_bytes": peak.pss})
     write_result(
         NAME,
         title=f"Web: every page type, {clients} concurrent clients, {n:,} papers",
@@ -281,7 +307,12 @@ def main() -> int:
             f"Clients and server share this machine's {cores} cores: the client's own work is in the figures "
             f"(its CPU seconds per scenario in the last column); load average {load_before:.1f} when it started.",
             f"{seconds:.0f} s per scenario after a warm-up; closed loop (a client sends when its reply is in). "
-            "Clients do not send If-None-Match: every request is a full page (a revalidation would be a 304).",
+            "Clients send no If-None-Match (every request is a full page), except in the 'cached' rows: there "
+            "each client holds the pages with their ETags, as a browser does, and revalidates them (a 304 "
+            "expected; any other status is an error).",
+            "Server memory: the peak of the proportional set size (PSS) summed over the server's processes, a "
+            "page shared by several (the semantic index the workers inherit, files they map) counted once; "
+            "in brackets the resident sets summed, which count such a page once per process.",
         ],
         raw=raw,
     )

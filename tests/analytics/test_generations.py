@@ -141,6 +141,24 @@ def test_vector_files_later_parts_win_and_compaction_drops_papers_gone(tmp_path:
         vector_files.write_vectors(tmp_path / "part-bad.arrow", ["a"], ["h", "h"], base)
 
 
+def test_read_rows_equals_the_merged_set_without_opening_it(tmp_path: Path) -> None:
+    """A page's lookup (`read_rows`) answers what the whole merged set answers: the order asked,
+    a later part winning, ids with no vector left out, across files of many Arrow chunks."""
+    rng = np.random.default_rng(1)
+    ids = [f"p{i:06d}" for i in range(150_000)]  # more rows than one Arrow chunk (65,536)
+    base = rng.normal(size=(len(ids), 8)).astype(np.float32)
+    vector_files.write_vectors(tmp_path / "base-1.arrow", ids, ["h"] * len(ids), base)
+    newer = rng.normal(size=(2, 8)).astype(np.float32)
+    vector_files.write_vectors(tmp_path / "part-x.arrow", ["p140000", "new"], ["h2", "h3"], newer)
+    asked = ["new", "p000003", "missing", "p140000", "p149999", "p070000", "p000003"]
+    have, matrix = vector_files.read_rows(tmp_path, 8, asked)
+    expected_ids, expected = vector_files.open_set(tmp_path, 8).rows(asked)
+    assert have == expected_ids == ["new", "p000003", "p140000", "p149999", "p070000", "p000003"]
+    assert np.array_equal(matrix, expected)
+    assert np.array_equal(matrix[2], newer[0]) and np.array_equal(matrix[4], base[70_000])
+    assert vector_files.read_rows(tmp_path, 8, ["missing"])[1].shape == (0, 8)
+
+
 def test_postgres_stores_need_a_data_dir_for_their_vectors(tmp_path: Path) -> None:
     from sqlalchemy import create_engine
 

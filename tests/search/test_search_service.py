@@ -158,6 +158,12 @@ def test_search_modes_filters_sorts_similar_and_incremental_indexes(
     with pytest.raises(LookupError):
         s.similar("arXiv:0000.00000")
 
+    # A server's parent opens the semantic index once; its workers' searchers use that copy while
+    # the index is unchanged, and open the new one after an update.
+    preloaded = search.preload_vectors(tmp_path)
+    assert preloaded is not None and Searcher(engine, tmp_path).vectors is preloaded
+    assert search.preload_vectors(tmp_path / "nothing-here") is None
+
     # Incremental: nothing changed, nothing re-indexed; a changed title is re-indexed alone.
     again = search.build_indexes(engine, tmp_path, "tfidf")
     assert again.lexical.indexed == 0 and not again.lexical.rebuilt
@@ -175,6 +181,7 @@ def test_search_modes_filters_sorts_similar_and_incremental_indexes(
     assert third.embedded == 1
     assert third.vectors is not None and third.vectors.replaced == 1 and third.vectors.count == papers
     fresh = Searcher(engine, tmp_path)
+    assert fresh.vectors is not preloaded and len(fresh.vectors) == papers
     assert [h.paper_id for h in fresh.search("quixotically", "keyword").hits] == [DEEPINCEPTION]
 
     # A rebuild from scratch gives the same results.

@@ -1,8 +1,10 @@
-"""`paperscope serve` for real: a uvicorn process over the fixture store, answering on loopback."""
+"""`paperscope serve` for real: one uvicorn process, or gunicorn forking uvicorn workers that inherit
+the semantic index, over the fixture store, answering on loopback."""
 
 from __future__ import annotations
 
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -10,19 +12,29 @@ import time
 from pathlib import Path
 
 import httpx
+import pytest
 from sqlalchemy import Engine
 
+from paperscope.services import search
+from paperscope.store.engine import open_engine
 from tests.conftest import REPO
 
 
-def test_serve_answers_pages_and_api(web_engine: Engine, tmp_path: Path) -> None:
+@pytest.mark.parametrize("workers", [1, 2])
+def test_serve_answers_pages_and_api(web_engine: Engine, tmp_path: Path, workers: int) -> None:
+    # A copy of the fixture store with both search indexes: the workers' semantic search runs on
+    # the index the server opened before forking them.
+    shutil.copy(str(web_engine.url.database), tmp_path / "web.db")
+    copy = open_engine(f"sqlite:///{tmp_path / 'web.db'}")
+    search.build_indexes(copy, tmp_path, "tfidf")
+    copy.dispose()
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    env = {**os.environ, "PAPERSCOPE_DATABASE_URL": web_engine.url.render_as_string(hide_password=False),
+    env = {**os.environ, "PAPERSCOPE_DATABASE_URL": f"sqlite:///{tmp_path / 'web.db'}",
            "PAPERSCOPE_DATA_DIR": str(tmp_path)}
     proc = subprocess.Popen([sys.executable, "-m", "paperscope", "serve", "--host", "127.0.0.1", "--port",
-                             str(port), "--log-level", "warning"], cwd=REPO, env=env,
+                             str(port), "--workers", str(workers), "--log-level", "warning"], cwd=REPO, env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     try:
@@ -39,6 +51,9 @@ def test_serve_answers_pages_and_api(web_engine: Engine, tmp_path: Path) -> None
         page = httpx.get(url + "/authors/name:bo-han", timeout=30)
         assert page.status_code == 200 and "<h1>Bo Han</h1>" in page.text
         assert page.headers["x-content-type-options"] == "nosniff"
+        for _ in range(2 * workers):  # every worker answers from the index
+            semantic = httpx.get(url + "/api/v1/search", params={"q": "label noise", "mode": "semantic"}, timeout=30)
+            assert semantic.status_code == 200 and semantic.json()["papers"], semantic.text
     finally:
         proc.terminate()
         proc.wait(20)

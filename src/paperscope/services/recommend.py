@@ -5,8 +5,10 @@ candidates by its decision value. Each recommendation is explained by the saved 
 closest to (cosine similarity of the embeddings): the papers the model learned from.
 
 The candidates (the newest embedded papers) and their vectors are gathered once per process and
-kept until the active generation's vector files change (`candidate_pool`): a request reads the
-user's saved ids and their vectors, fits the SVM and scores the pool, nothing row by row.
+kept until the active generation's vector files change (`candidate_pool`): only those rows are read
+from the memory-mapped vector files, never the whole set (a served worker holds 50,000 vectors, not
+every paper's). A request reads the user's saved ids; the model is fitted once per library and pool,
+and a fit reads the saved papers' vectors, fits the SVM and scores the pool, nothing row by row.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from sqlalchemy import Engine
 from paperscope.services import accounts
 from paperscope.services.cards import build_cards
 from paperscope.store import browse as browse_store
-from paperscope.store import generations
+from paperscope.store import generations, vector_files
 from paperscope.store import users as store
 from paperscope.store.generations import Generation
 
@@ -47,17 +49,10 @@ def recommend(engine: Engine, user_id: int, limit: int = 20, today: date | None 
         out["notes"].append("the store has no paper embeddings yet: run paperscope score")
         return out
     pool = candidate_pool(engine, generation)
-    pos_ids, pos = pool.vectors.rows(saved)
     saved_set = set(saved)
     # The pool less the user's saved papers, as row numbers: the pool's matrix is never copied.
     keep = np.fromiter((pid not in saved_set for pid in pool.ids), dtype=bool, count=len(pool.ids))
     cand_rows = np.flatnonzero(keep)
-    if len(pos_ids) == 0:
-        out["notes"].append("none of your saved papers has an embedding yet: run paperscope score")
-        return out
-    if len(cand_rows) == 0:
-        out["notes"].append("no other embedded papers to recommend")
-        return out
     key = (pool.files, tuple(saved), limit)
     ranked = _rankings.get(key)
     if ranked is None:
@@ -67,18 +62,25 @@ def recommend(engine: Engine, user_id: int, limit: int = 20, today: date | None 
         with _fitting:
             ranked = _rankings.get(key)
             if ranked is None:
+                pos_ids, pos = vector_files.read_rows(generation.folder, generation.dim, saved)
                 ranked = _rank(engine, pool, pos_ids, pos, keep, cand_rows, limit)
                 with _pool_lock:
                     _rankings[key] = ranked
                     while len(_rankings) > RANKINGS_KEPT:
                         _rankings.popitem(last=False)
+    if not ranked.positives:
+        out["notes"].append("none of your saved papers has an embedding yet: run paperscope score")
+        return out
+    if len(cand_rows) == 0:
+        out["notes"].append("no other embedded papers to recommend")
+        return out
     by_id = {c.id: c for c in build_cards(engine, [pid for pid, _, _ in ranked.chosen], today)}
     for pid, model_score, because in ranked.chosen:
         if pid in by_id:
             out["papers"].append({**by_id[pid].as_dict(), "model_score": model_score, "because": because})
     out["model"] = {"kind": "linear SVM (class-balanced) on paper embeddings", "embedder": generation.embedder,
                     "embedder_version": generation.version, "embedder_generation": generation.id,
-                    "positives": len(pos_ids), "negatives": ranked.negatives,
+                    "positives": ranked.positives, "negatives": ranked.negatives,
                     "candidates": len(cand_rows), "C": C}
     return out
 
@@ -90,6 +92,7 @@ class Ranking:
 
     chosen: list[tuple[str, float, list[dict[str, Any]]]]
     negatives: int
+    positives: int
 
 
 # The same library over the same pool ranks the same papers: fitted once per (pool, library, limit).
@@ -101,6 +104,8 @@ _fitting = threading.Lock()
 def _rank(engine: Engine, pool: CandidatePool, pos_ids: list[str], pos: np.ndarray, keep: np.ndarray,
           cand_rows: np.ndarray, limit: int) -> Ranking:
     """Fit the reader's model (saved papers against sampled candidates) and rank the candidates."""
+    if not pos_ids or not len(cand_rows):
+        return Ranking([], 0, len(pos_ids))
     from sklearn.svm import LinearSVC
 
     rng = np.random.default_rng(SEED)
@@ -121,7 +126,7 @@ def _rank(engine: Engine, pool: CandidatePool, pos_ids: list[str], pos: np.ndarr
         because = [{"id": pos_ids[j], "title": titles.get(pos_ids[j], pos_ids[j]),
                     "similarity": round(float(sims[row, j]), 3)} for j in order]
         chosen.append((pool.ids[i], round(float(scores[i]), 4), because))
-    return Ranking(chosen, int(len(neg_rows)))
+    return Ranking(chosen, int(len(neg_rows)), len(pos_ids))
 
 
 @dataclass(frozen=True)
@@ -129,7 +134,6 @@ class CandidatePool:
     """The newest embedded papers (at most CANDIDATES) and their vectors, as one contiguous matrix."""
 
     files: tuple[int, tuple[str, ...]]  # the generation and its vector files it was read from
-    vectors: Any  # the generation's VectorSet (memory-mapped), for the saved papers' vectors
     ids: list[str]
     matrix: np.ndarray
 
@@ -142,8 +146,7 @@ def candidate_pool(engine: Engine, generation: Generation) -> CandidatePool:
     """The generation's candidate pool, rebuilt only when its vector files change (a paper is a
     candidate once it has a vector, and vectors arrive with new files): once per process and
     vector version, a bounded index read of the newest ids and one gather of their rows."""
-    vectors = generations.open_vectors(generation)
-    key = (generation.id, vectors.files)
+    key = (generation.id, vector_files.list_files(generation.folder))
     pool = _pools.get(generation.id)
     if pool is not None and pool.files == key:
         return pool
@@ -154,8 +157,8 @@ def candidate_pool(engine: Engine, generation: Generation) -> CandidatePool:
         with engine.connect() as connection:
             # Twice as many as needed: some of the newest papers may have no vector yet.
             newest = store.newest_paper_ids(connection, CANDIDATES * 2)
-        ids, matrix = vectors.rows(newest)
-        pool = CandidatePool(key, vectors, ids[:CANDIDATES], np.ascontiguousarray(matrix[:CANDIDATES]))
+        ids, matrix = vector_files.read_rows(generation.folder, generation.dim, newest)
+        pool = CandidatePool(key, ids[:CANDIDATES], np.ascontiguousarray(matrix[:CANDIDATES]))
         _pools.clear()  # only the active generation's pool is kept
         _pools[generation.id] = pool
         return pool

@@ -119,6 +119,38 @@ class VectorSet:
         return None if row is None else self.hashes[row]
 
 
+def read_rows(folder: Path, dim: int, paper_ids: Sequence[str]) -> tuple[list[str], np.ndarray]:
+    """The vectors of those of `paper_ids` that the generation's files hold, in the order asked, read
+    without opening the whole set (what a served page needs: `open_set` keeps every id, hash and,
+    over several files, a merged copy of every vector). Each file's id column is matched against the
+    wanted ids by Arrow (a hash of the wanted ids, no Python object per stored paper) and only the
+    matching rows are gathered from the memory-mapped vectors; a later file wins for a paper, as in
+    `open_set`."""
+    pa = _pa()
+    import pyarrow.compute as pc
+
+    folder = Path(folder)
+    wanted = list(dict.fromkeys(paper_ids))
+    found: dict[str, np.ndarray] = {}
+    if wanted:
+        value_set = pa.array(wanted, pa.string())
+        for name in list_files(folder):
+            table = pa.ipc.open_file(pa.memory_map(str(folder / name), "r")).read_all()
+            ids = table.column("paper_id")
+            positions = np.flatnonzero(pc.is_in(ids, value_set=value_set).to_numpy(zero_copy_only=False))
+            if not len(positions):
+                continue
+            taken = pa.array(positions, pa.int64())
+            vectors = table.column("vector").take(taken).combine_chunks().flatten()
+            matrix = vectors.to_numpy(zero_copy_only=False).reshape(-1, dim)
+            for pid, row in zip(ids.take(taken).to_pylist(), matrix, strict=True):
+                found[pid] = row
+    have = [pid for pid in paper_ids if pid in found]
+    if not have:
+        return [], np.zeros((0, dim), dtype=np.float32)
+    return have, np.asarray(np.stack([found[pid] for pid in have]), dtype=np.float32)
+
+
 def list_files(folder: Path) -> tuple[str, ...]:
     """The generation's files in the order they apply: the newest base, then parts by write time."""
     folder = Path(folder)
