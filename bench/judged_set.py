@@ -3,7 +3,7 @@ semantic and hybrid search, the hybrid fusion's parameters, and the pasted abstr
 
 The store is the one tests/search/test_judged_set.py builds (every listing and recorded fixture of
 ../shared, SQLite), ingested once into BENCH_JUDGED_DIR (default bench/.cache/judged) and copied for
-each embedder of BENCH_JUDGED_EMBEDDERS (default tfidf,minilm), whose generation is then the only
+each embedder of BENCH_JUDGED_EMBEDDERS (default tfidf,minilm,model2vec), whose generation is the only
 and active one (`search.build_indexes`), so each embedder is measured alone on the same papers.
 
 Hybrid's fusion (reciprocal rank fusion: RRF_K, and RRF_WEIGHTS or the embedder's HYBRID_WEIGHTS, in
@@ -156,7 +156,7 @@ def main() -> int:
     from paperscope.services import search
 
     folder = Path(os.environ.get("BENCH_JUDGED_DIR", str(CACHE / "judged")))
-    names = [n for n in os.environ.get("BENCH_JUDGED_EMBEDDERS", "tfidf,minilm").split(",") if n]
+    names = [n for n in os.environ.get("BENCH_JUDGED_EMBEDDERS", "tfidf,minilm,model2vec").split(",") if n]
     if not (SHARED / "fixtures").is_dir():
         raise SystemExit(f"../shared/fixtures not found at {SHARED}: the judged store cannot be built")
     judged = [json.loads(line) for line in JUDGED.read_text().splitlines()]

@@ -27,6 +27,32 @@ from judged_set import Clock, base_store, embedder_store  # noqa: E402
 from novelty_agreement import _agreement  # noqa: E402
 
 
+def vector_classifier(engine) -> dict[str, float | int]:  # type: ignore[no-untyped-def]
+    """Held-out accuracy of a logistic regression on the active generation's vectors, on the category
+    classifier's own split (the same papers, classes and seed): would the vectors classify better than
+    the classifier's words?"""
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.model_selection import train_test_split
+
+    from paperscope.analytics import categories
+    from paperscope.store import generations
+    from paperscope.store import scores as score_store
+
+    with engine.connect() as connection:
+        rows = score_store.list_texts(connection)
+    labels = [r["primary_category"] for r in rows]
+    idx = np.flatnonzero(categories._trainable(labels, categories.MIN_PER_CLASS))
+    train, test = train_test_split(idx, test_size=0.2, random_state=0, stratify=[labels[i] for i in idx])
+    ids, matrix = generations.vectors_for(engine, [rows[i]["id"] for i in idx])
+    vector = dict(zip(ids, matrix, strict=True))
+    if any(rows[i]["id"] not in vector for i in idx):
+        raise SystemExit("a categorised paper has no vector in the active generation")
+    model = LogisticRegression(max_iter=2000).fit(np.stack([vector[rows[i]["id"]] for i in train]),
+                                                  [labels[i] for i in train])
+    predicted = model.predict(np.stack([vector[rows[i]["id"]] for i in test]))
+    return {"n_test": len(test), "accuracy": float(np.mean(predicted == np.array([labels[i] for i in test])))}
+
+
 def main() -> int:
     from sqlalchemy import text
 
@@ -55,7 +81,8 @@ def main() -> int:
             "ai_score": {"status": ai.get("status"), "n_labelled": ai.get("n_labelled"),
                          "evaluation": ai.get("evaluation")},
             "category": {"status": category.get("status"), "held_out": category.get("held_out"),
-                         "listing_check": category.get("listing_check")},
+                         "listing_check": category.get("listing_check"),
+                         "on_the_vectors": vector_classifier(engine)},
         }
         print(name, json.dumps(raw["generations"][name]["ai_score"]["evaluation"], default=str)[:600], flush=True)
         engine.dispose()
@@ -76,6 +103,9 @@ def main() -> int:
         if held:
             rows.append([g["generation"], "category classifier, held-out accuracy (TF-IDF words: no vectors)",
                          f"{held.get('n_test', '')}", "", f"{held['accuracy']:.2f}", ""])
+        alt = g["category"]["on_the_vectors"]
+        rows.append([g["generation"], "logistic regression on the vectors instead, same split",
+                     f"{alt['n_test']}", "", f"{alt['accuracy']:.2f}", ""])
     if len(names) == 2:
         a, b = names
         ids = sorted(set(novelty[a]) & set(novelty[b]))

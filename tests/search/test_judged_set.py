@@ -18,8 +18,8 @@ from paperscope.store.engine import open_engine
 from paperscope.store.migrate import upgrade
 
 JUDGED = Path(__file__).resolve().parents[1] / "data" / "search" / "judged.jsonl"
-# Measured (docs/search.md, 2026-12-07): TF-IDF keyword 0.797, semantic 0.539, hybrid 0.811;
-# MiniLM semantic 0.792, hybrid 0.861 (keyword the same index: 0.797).
+# Measured (docs/search.md, 2026-12-07): TF-IDF keyword 0.796, semantic 0.538, hybrid 0.810;
+# MiniLM semantic 0.788, hybrid 0.859 (keyword the same index: 0.796).
 FLOORS = {"keyword": 0.75, "semantic": 0.45, "hybrid": 0.76}
 MINILM_FLOORS = {"semantic": 0.72, "hybrid": 0.80}
 
