@@ -187,6 +187,7 @@ async def load(url: str, paths: list[str], clients: int, seconds: float, *,
 
     latencies: list[float] = []
     errors: dict[str, int] = {}
+    seen: set[str] = set()  # paths asked for in the timed window: the rest were repeats
     stop = 0.0
     limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
 
@@ -194,6 +195,7 @@ async def load(url: str, paths: list[str], clients: int, seconds: float, *,
         rng = random.Random(SEED + i)
         while time.perf_counter() < stop:
             path = rng.choice(paths)
+            seen.add(path)
             started = time.perf_counter()
             try:
                 r = await http.get(path, headers={"if-none-match": etags[path]} if revalidate else None)
@@ -223,7 +225,8 @@ async def load(url: str, paths: list[str], clients: int, seconds: float, *,
         return latencies[min(len(latencies) - 1, int(p * len(latencies)))] * 1000
 
     return {"requests": len(latencies), "rps": len(latencies) / elapsed, "p50": q(0.50), "p90": q(0.90),
-            "p99": q(0.99), "max": latencies[-1] * 1000, "errors": errors}
+            "p99": q(0.99), "max": latencies[-1] * 1000, "errors": errors,
+            "repeat_share": 1 - len(seen) / len(latencies)}
 
 
 def main() -> int:
@@ -279,7 +282,7 @@ def main() -> int:
                     client_cpu = sum(os.times()[:2]) - sum(cpu[:2])
                     rows.append([name, str(workers), str(count), f"{r['requests']:,}", f"{r['rps']:.0f}",
                                  f"{r['p50']:.1f}", f"{r['p90']:.1f}", f"{r['p99']:.1f}", f"{r['max']:.0f}",
-                                 str(errors), f"{client_cpu:.1f}"])
+                                 str(errors), f"{r['repeat_share']:.0%}", f"{client_cpu:.1f}"])
                     raw.append({"scenario": name, "workers": workers, "clients": count, "client_cpu_s": client_cpu,
                                 **r})
         finally:
@@ -287,7 +290,7 @@ def main() -> int:
             proc.terminate()
             proc.wait(30)
         rows.append([f"server peak memory ({workers} workers): PSS (RSS summed)", str(workers), "", "", "", "",
-                     "", "", "", "", f"{peak.pss / 2**20:,.0f} MiB ({peak.bytes / 2**20:,.0f} MiB)"])
+                     "", "", "", "", "", f"{peak.pss / 2**20:,.0f} MiB ({peak.bytes / 2**20:,.0f} MiB)"])
         raw.append({"scenario": "server peak memory", "workers": workers, "rss_bytes": peak.bytes,
                     "pss_bytes": peak.pss})
     write_result(
@@ -295,7 +298,7 @@ def main() -> int:
         title=f"Web: every page type, {clients} concurrent clients, {n:,} papers",
         command=f"BENCH_WEB_PAPERS={n} bench/run.sh web",
         columns=["scenario", "server workers", "clients", "requests", "req/s", "p50 ms", "p90 ms", "p99 ms",
-                 "max ms", "errors", "client CPU s"],
+                 "max ms", "errors", "repeats", "client CPU s"],
         rows=rows,
         notes=[
             f"Goals: p99 < {GOAL_P99_MS:.0f} ms for every page type at {clients} clients, the most prolific "
@@ -310,6 +313,10 @@ def main() -> int:
             "Clients send no If-None-Match (every request is a full page), except in the 'cached' rows: there "
             "each client holds the pages with their ETags, as a browser does, and revalidates them (a 304 "
             "expected; any other status is an error).",
+            "Repeats: the share of a window's requests for a page already asked for in it. A served worker "
+            "keeps the read model of each page it built (Runtime.read_model, per content version and day), so "
+            "a repeat served by the same worker costs the page's rendering only; the other requests are built "
+            "from the store and the indexes.",
             "Server memory: the peak of the proportional set size (PSS) summed over the server's processes, a "
             "page shared by several (the semantic index the workers inherit, files they map) counted once; "
             "in brackets the resident sets summed, which count such a page once per process.",
