@@ -17,7 +17,8 @@ Environment:
   BENCH_BUILD_RUNS    folder of the per-size figures (default bench/results/build_runs)
   BENCH_BUILD_KEEP    1: keep each size's store (build-store-N under BENCH_BUILD_DIR) for the web
                       benchmark (BENCH_WEB_DATA_DIR) instead of removing it
-Options: --size N (one size, no report), --report (the section from the runs on file).
+Options: --size N (one size, no report; --daily: with the daily update after it; --resume: go on
+with that size's run on file, on its kept store), --report (the section from the runs on file).
 """
 
 from __future__ import annotations
@@ -135,17 +136,30 @@ def save(n: int, run: dict) -> None:
     (RUNS / f"{n}.json").write_text(json.dumps(run, indent=2, default=str) + "\n", encoding="utf-8")
 
 
-def run_size(n: int, daily: int) -> dict:
+def run_size(n: int, daily: int, resume: bool = False) -> dict:
+    """The whole build of `n` lines, stage by stage; `resume`: go on with the run on file (its store
+    kept), from the first stage it has no figures for (a stage stopped from outside, or one whose
+    code was changed after it was stopped, runs again in full; the run records each stage's code)."""
     path = snapshot(n)
     data_dir = workdir() / f"build-store-{n}"
-    shutil.rmtree(data_dir, ignore_errors=True)
-    run = {"lines": n, "started": datetime.now(UTC).isoformat(timespec="seconds"), "machine": machine(),
-           "code": code_version(),
-           "status": "running", "stages": [], "daily": None}
+    on_file = RUNS / f"{n}.json"
+    if resume and on_file.exists() and data_dir.exists():
+        run = json.loads(on_file.read_text())
+        run["status"] = "running"
+        run.setdefault("resumed", []).append({"at": datetime.now(UTC).isoformat(timespec="seconds"),
+                                              "code": code_version(), "after": [s["stage"] for s in run["stages"]]})
+    else:
+        shutil.rmtree(data_dir, ignore_errors=True)
+        run = {"lines": n, "started": datetime.now(UTC).isoformat(timespec="seconds"), "machine": machine(),
+               "code": code_version(),
+               "status": "running", "stages": [], "daily": None}
     save(n, run)
+    done = {s["stage"] for s in run["stages"]}
     for stage in STAGES:
+        if stage in done:
+            continue
         print(f"  {n:,} lines: {stage} ...", flush=True)
-        result = run_stage(data_dir, [path], stage)
+        result = {**run_stage(data_dir, [path], stage), "code": code_version()}
         print(f"    {result['stage_s']:.1f}s, {result['cpu_s']:.1f} CPU s, "
               f"{result['peak_rss_mib']:.0f} MiB, load {result['load_at_start']}", flush=True)
         run["stages"].append(result)
@@ -283,7 +297,7 @@ def main(argv: list[str]) -> int:
         return 0
     if "--size" in argv:
         n = int(argv[argv.index("--size") + 1])
-        run_size(n, daily if "--daily" in argv else 0)
+        run_size(n, daily if "--daily" in argv else 0, resume="--resume" in argv)
         return 0
     sizes = [int(s) for s in os.environ.get("BENCH_BUILD_SIZES", "100000,1000000").split(",") if s.strip()]
     for n in sizes:
