@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from itertools import repeat
@@ -546,15 +546,15 @@ def _recompute_slice(
 
 
 def coauthor_counts(
-    ident: str, rows: list[dict[str, Any]], identity_of: dict[tuple[str, str], str]
+    ident: str, authorships: Iterable[tuple[str, str]], identity_of: dict[tuple[str, str], str]
 ) -> Counter[str]:
-    """Co-author identities of `ident` with the number of papers shared, from the authorships of
-    its papers."""
+    """Co-author identities of `ident` with the number of papers shared, from the (paper id,
+    author id) authorships of its papers."""
     counts: Counter[str] = Counter()
     seen: set[tuple[str, str]] = set()
-    for row in rows:
-        other = identity_of[(row["paper_id"], row["author_id"])]
-        if other != ident and (row["paper_id"], other) not in seen:
-            seen.add((row["paper_id"], other))
+    for paper, author in authorships:
+        other = identity_of[(paper, author)]
+        if other != ident and (paper, other) not in seen:
+            seen.add((paper, other))
             counts[other] += 1
     return counts

@@ -71,31 +71,33 @@ def build_page_parts(connection: Connection, ident: str, members: list[str]) -> 
     the cards count them), and the papers split off by identity evidence."""
     ships = store.identity_authorships(connection, ident, members)
     paper_ids = sorted({s["paper_id"] for s in ships})
-    rows = store.paper_rows(connection, paper_ids)
-    everyone = store.authorships_of_papers(connection, paper_ids)
-    identity_of = store.identity_map(connection, [(a["paper_id"], a["author_id"]) for a in everyone])
+    rows = store.paper_order_rows(connection, paper_ids)  # (id, year, published, cited_by_count, source)
+    everyone = store.authorship_names(connection, paper_ids)  # (paper id, author id, name)
+    identity_of = store.identity_map(connection, [(paper, author) for paper, author, _ in everyone])
     years = store.paper_citation_years(connection, paper_ids)
     orgs = store.paper_orgs(connection, paper_ids)
-    name_of = {a["author_id"]: a["name"] for a in everyone}
-    coauthors = [[c, name_of.get(c.split("~", 1)[0], c), n]
-                 for c, n in coauthor_counts(ident, everyone, identity_of).most_common(COAUTHORS_KEPT)]
+    name_of = {author: name for _, author, name in everyone}
+    shared = coauthor_counts(ident, ((paper, author) for paper, author, _ in everyone), identity_of)
+    coauthors = [[c, name_of.get(c.split("~", 1)[0], c), n] for c, n in shared.most_common(COAUTHORS_KEPT)]
     org_counts: Counter[str] = Counter()
     for paper_id in paper_ids:
         org_counts.update(orgs.get(paper_id, []))
     for s in ships:
         org_counts.update(s["affiliations"] or [])
 
-    def cites(row: dict[str, Any]) -> int:
-        return citation_count(row["cited_by_count"], row["cited_by_source"],
-                              sum(years.get(row["id"], {}).values()))[0]
+    def cites(row: tuple[Any, ...]) -> int:
+        return citation_count(row[3], row[4], sum(years.get(row[0], {}).values()))[0]
 
-    by_date = sorted(rows, key=lambda r: (r["year"] or 0, r["published"].isoformat() if r["published"] else "",
-                                          r["id"]), reverse=True)
+    def dated(row: tuple[Any, ...]) -> tuple[int, str, str]:
+        published = row[2]
+        return row[1] or 0, published.isoformat() if hasattr(published, "isoformat") else published or "", row[0]
+
+    by_date = sorted(rows, key=dated, reverse=True)
     return {
         "coauthors": coauthors,
         "orgs": [[org, n] for org, n in org_counts.most_common(ORGS_KEPT)],
-        "order": {"date": [r["id"] for r in by_date],
-                  "citations": [r["id"] for r in sorted(rows, key=lambda r: (cites(r), r["id"]), reverse=True)]},
+        "order": {"date": [r[0] for r in by_date],
+                  "citations": [r[0] for r in sorted(rows, key=lambda r: (cites(r), r[0]), reverse=True)]},
         "split": sorted({s["identity_evidence"] for s in ships if s.get("identity_evidence")}),
     }
 

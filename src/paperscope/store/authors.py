@@ -334,6 +334,31 @@ def get_similar(connection: Connection, identity_id: str) -> Row | None:
     return dict(row) if row else None
 
 
+def authorship_names(connection: Connection, paper_ids: Sequence[str]) -> list[tuple[str, str, str]]:
+    """(paper id, author id, name) of every authorship of those papers, as plain tuples: what an
+    author page's co-author counts read (for an author of 100,000 papers, a third of a million rows,
+    where building a mapping per row would cost more than reading them)."""
+    s = schema.authorships
+    out: list[tuple[str, str, str]] = []
+    for chunk in _chunks(list(paper_ids)):
+        out.extend((a, b, c) for a, b, c in connection.execute(
+            select(s.c.paper_id, s.c.author_id, s.c.name).where(s.c.paper_id.in_(chunk))
+            .order_by(s.c.paper_id, s.c.position)))
+    return out
+
+
+def paper_order_rows(connection: Connection, paper_ids: Sequence[str]) -> list[tuple[Any, ...]]:
+    """(id, year, published, cited_by_count, cited_by_source) of those papers: what orders an author's
+    cards by date and by citations."""
+    p = schema.papers
+    out: list[tuple[Any, ...]] = []
+    for chunk in _chunks(list(paper_ids)):
+        out.extend(tuple(r) for r in connection.execute(
+            select(p.c.id, p.c.year, p.c.published, p.c.cited_by_count, p.c.cited_by_source)
+            .where(p.c.id.in_(chunk))))
+    return out
+
+
 def paper_rows(connection: Connection, paper_ids: Sequence[str]) -> list[Row]:
     p = schema.papers
     rows: list[Row] = []
