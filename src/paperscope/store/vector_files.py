@@ -140,15 +140,30 @@ def read_rows(folder: Path, dim: int, paper_ids: Sequence[str]) -> tuple[list[st
             positions = np.flatnonzero(pc.is_in(ids, value_set=value_set).to_numpy(zero_copy_only=False))
             if not len(positions):
                 continue
-            taken = pa.array(positions, pa.int64())
-            vectors = table.column("vector").take(taken).combine_chunks().flatten()
-            matrix = vectors.to_numpy(zero_copy_only=False).reshape(-1, dim)
-            for pid, row in zip(ids.take(taken).to_pylist(), matrix, strict=True):
+            matrix = _gather(table.column("vector"), positions, dim)
+            for pid, row in zip(ids.take(pa.array(positions, pa.int64())).to_pylist(), matrix, strict=True):
                 found[pid] = row
     have = [pid for pid in paper_ids if pid in found]
     if not have:
         return [], np.zeros((0, dim), dtype=np.float32)
     return have, np.asarray(np.stack([found[pid] for pid in have]), dtype=np.float32)
+
+
+def _gather(column, positions: np.ndarray, dim: int) -> np.ndarray:  # type: ignore[no-untyped-def]
+    """Rows `positions` (ascending) of a chunked fixed-size-list column, copied out of each chunk's
+    zero-copy view: only those rows' pages of the mapped file are read. (Arrow's own `take` on a
+    chunked column concatenates every chunk first: a copy of every vector, 1 GiB at a million.)"""
+    out = np.empty((len(positions), dim), dtype=np.float32)
+    start, done = 0, 0
+    for chunk in column.chunks:
+        stop = start + len(chunk)
+        upto = int(np.searchsorted(positions, stop, side="left"))
+        if upto > done:
+            values = chunk.flatten().to_numpy(zero_copy_only=True).reshape(-1, dim)
+            out[done:upto] = values[positions[done:upto] - start]
+            done = upto
+        start = stop
+    return out
 
 
 def list_files(folder: Path) -> tuple[str, ...]:
