@@ -163,6 +163,7 @@ def test_search_modes_filters_sorts_similar_and_incremental_indexes(
     preloaded = search.preload_vectors(tmp_path)
     assert preloaded is not None and Searcher(engine, tmp_path).vectors is preloaded
     assert search.preload_vectors(tmp_path / "nothing-here") is None
+    assert "tantivy" in search.preload_libraries()
 
     # Incremental: nothing changed, nothing re-indexed; a changed title is re-indexed alone.
     again = search.build_indexes(engine, tmp_path, "tfidf")

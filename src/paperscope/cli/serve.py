@@ -6,8 +6,9 @@ share it (CSRF tokens, session cookies, email links).
 
 With one worker, uvicorn runs the app in this process. With several, gunicorn's arbiter forks
 uvicorn workers (`uvicorn_worker.UvicornWorker`) from this process after it has opened the semantic
-index (`search.preload_vectors`): the workers inherit the index's memory copy-on-write instead of
-each loading its own copy (the largest thing a worker holds: about 1.2 GiB at a million papers).
+index (`search.preload_vectors`) and imported the libraries the workers search with
+(`search.preload_libraries`): the workers inherit that memory copy-on-write instead of each loading
+its own copy (the index is the largest thing a worker holds: about 1.2 GiB at a million papers).
 Each worker then builds its own runtime (engine, connection pools, keyword index, query encoder).
 gunicorn also restarts a worker that dies or stops answering, and stops them gracefully on SIGTERM.
 """
@@ -63,6 +64,7 @@ def serve(
     from paperscope.services import search
 
     search.preload_vectors(settings.data_dir)
+    search.preload_libraries()
     _forking_server(factory, {
         "bind": f"[{host}]:{port}" if ":" in host else f"{host}:{port}",
         "workers": workers,

@@ -258,6 +258,27 @@ def preload_vectors(data_dir: Path) -> VectorIndex | None:
     return opened
 
 
+# What a served worker imports on its first searches and recommendations: imported by the parent
+# before it forks, the modules' code and tables are shared by every worker instead of loaded by each.
+# (Not scikit-learn: its OpenMP runtime must not be started in a process that forks.)
+WORKER_LIBRARIES = ("tantivy", "model2vec", "pyarrow", "pyarrow.compute", "pyarrow.ipc")
+
+
+def preload_libraries() -> list[str]:
+    """Import WORKER_LIBRARIES in this process (a server's parent, before it forks); those not
+    installed are skipped (the worker that needs one says so); returns those imported."""
+    import importlib
+
+    loaded = []
+    for name in WORKER_LIBRARIES:
+        try:
+            importlib.import_module(name)
+        except ImportError:
+            continue
+        loaded.append(name)
+    return loaded
+
+
 def _inherited_vectors(folder: Path, stamp: tuple[int, int, int]) -> VectorIndex | None:
     kept = _preloaded.get(folder)
     return kept[1] if kept is not None and kept[0] == stamp else None
