@@ -102,6 +102,14 @@ def sample_targets(data_dir: Path, k: int = 300) -> dict[str, list[str]]:
             "papers": papers[5:], "saved": papers[:5], "queries": queries}
 
 
+def papers_in(data_dir: Path) -> int:
+    db = sqlite3.connect(f"file:{data_dir / 'paperscope.db'}?mode=ro", uri=True)
+    try:
+        return int(db.execute("SELECT count(*) FROM papers").fetchone()[0])
+    finally:
+        db.close()
+
+
 def tree_memory(pid: int) -> tuple[int, int]:
     """(resident bytes, proportional bytes) of a process and all its descendants (from /proc). The
     resident sum counts a page shared by several workers (the semantic index they inherit, the file
@@ -303,8 +311,10 @@ def main() -> int:
         notes=[
             f"Goals: p99 < {GOAL_P99_MS:.0f} ms for every page type at {clients} clients, the most prolific "
             "author's page < 50 ms alone, zero errors, >= 500 req/s for cached pages, server RSS <= 1.5 GiB.",
-            f"Store: SQLite, {n:,} synthetic snapshot papers built by `paperscope build` (stages "
-            f"{', '.join(BUILD_STAGES)}); {len(t['authors'])} author profiles (two papers or more), "
+            (f"Store: SQLite, the data dir given (BENCH_WEB_DATA_DIR, {papers_in(data_dir):,} papers)"
+             if os.environ.get("BENCH_WEB_DATA_DIR") else
+             f"Store: SQLite, {n:,} synthetic snapshot papers built by `paperscope build` (stages "
+             f"{', '.join(BUILD_STAGES)})") + f"; {len(t['authors'])} author profiles (two papers or more), "
             f"{len(t['papers'])} papers and {len(t['queries'])} queries drawn at random (seed {SEED}); the 20 "
             "most prolific authors apart; one reader with 5 saved papers for the recommendations.",
             f"Clients and server share this machine's {cores} cores: the client's own work is in the figures "
