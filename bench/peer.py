@@ -74,7 +74,10 @@ GOALS = {"front page": 6.0, "keyword search": 300.0, "similar papers": 100.0, "r
 STAGES = ["ingest", "embed", "authors", "keyword_index", "vector_index", "ai_score"]
 # What the figures on file were traced to (EXPLAIN and a profile of the page, 100,000 papers).
 FINDINGS = [
-    "Causes, front page (not met): Daily Papers reads the papers never featured by a daily list with "
+    "The causes below were found in the 100,000-paper windows, run with the code of that time (their 'code' "
+    "field); since then the front page reads a range of the (featured_on, published) index, pages keep their "
+    "read models per content version, and the workers share one semantic index (docs/web.md).",
+    "Causes, front page at 100,000 papers (not met then): Daily Papers reads the papers never featured by a daily list with "
     "`featured_on IS NULL AND published BETWEEN ...` (store/search_reads.py feed_papers), which SQLite plans on "
     "ix_papers_featured_on (featured_on=NULL): every unfeatured paper (all 100,000 here) is read to keep the "
     "day's 34; ~0.13-0.19 CPU s of a page. An index on (featured_on, published), or the published branch on "
@@ -228,16 +231,20 @@ def _tree(root: int) -> list[int]:
     return out
 
 
-def _rss_mib(pids: list[int]) -> float:
-    total = 0
+def _memory_mib(pids: list[int]) -> tuple[float, float]:
+    """(resident, proportional) MiB summed over the processes: PSS counts a page shared by several
+    processes (an index inherited over a fork, a mapped file) once; RSS once per process."""
+    rss = pss = 0
     for pid in pids:
         try:
-            for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-                if line.startswith("VmRSS:"):
-                    total += int(line.split()[1])
+            for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+                if line.startswith("Rss:"):
+                    rss += int(line.split()[1])
+                elif line.startswith("Pss:"):
+                    pss += int(line.split()[1])
         except OSError:
             pass
-    return total / 1024
+    return rss / 1024, pss / 1024
 
 
 def _cpu_s(pids: list[int]) -> float:
@@ -253,12 +260,13 @@ def _cpu_s(pids: list[int]) -> float:
 
 
 class Watch:
-    """Peak RSS (sum over a server's processes) overall and in the current window."""
+    """Peak RSS and PSS (sums over a server's processes) overall and in the current window."""
 
     def __init__(self, servers: dict[str, int]) -> None:
         self.servers = servers
         self.peak = dict.fromkeys(servers, 0.0)
         self.window = dict.fromkeys(servers, 0.0)
+        self.window_pss = dict.fromkeys(servers, 0.0)
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
         self._thread.start()
@@ -266,9 +274,10 @@ class Watch:
     def _run(self) -> None:
         while not self._stop.is_set():
             for name, pid in self.servers.items():
-                rss = _rss_mib(_tree(pid))
+                rss, pss = _memory_mib(_tree(pid))
                 self.peak[name] = max(self.peak[name], rss)
                 self.window[name] = max(self.window[name], rss)
+                self.window_pss[name] = max(self.window_pss[name], pss)
             self._stop.wait(0.2)
 
     def stop(self) -> None:
@@ -279,13 +288,14 @@ class Watch:
 def window(server: dict[str, Any], watch: Watch, paths: list[str], clients: int, seconds: float,
            timeout: float) -> dict[str, Any]:
     pids = _tree(server["proc"].pid)
-    watch.window[server["name"]] = 0.0
+    watch.window[server["name"]] = watch.window_pss[server["name"]] = 0.0
     load_avg = os.getloadavg()[0]
     cpu, client_cpu, wall = _cpu_s(pids), time.process_time(), time.perf_counter()
     r = asyncio.run(load(server["url"], paths, clients, seconds, cookies=server.get("cookies"), timeout=timeout))
     served = r["requests"] + min(4, len(paths))  # load() warms up with the first 4 paths at once
     r.update(wall_s=time.perf_counter() - wall, server_cpu_s=_cpu_s(pids) - cpu,
-             client_cpu_s=time.process_time() - client_cpu, load=load_avg, peak_rss_mib=watch.window[server["name"]])
+             client_cpu_s=time.process_time() - client_cpu, load=load_avg, peak_rss_mib=watch.window[server["name"]],
+             peak_pss_mib=watch.window_pss[server["name"]])
     r["cpu_ms_per_request"] = 1000 * r["server_cpu_s"] / served
     return r
 
@@ -339,6 +349,15 @@ def report(windows: list[dict[str, Any]]) -> tuple[list[list[str]], list[str]]:
             f"{ps_peak:,.0f} MiB, arxiv-sanity-lite {asl_peak:,.0f} MiB (goal: no larger): "
             + ("met." if ps_peak <= asl_peak else
                f"NOT MET, {ps_peak / asl_peak:.2f}× the peer's ({ps_peak - asl_peak:,.0f} MiB more)."))
+        pss = {server: max((w.get("peak_pss_mib", 0.0) for w in windows
+                            if (w["papers"], w["server"]) == (papers, server)), default=0.0)
+               for server in ("paperscope", "arxiv-sanity-lite")}
+        if pss["paperscope"] and pss["arxiv-sanity-lite"]:
+            summary.append(
+                f"{papers:,} papers, memory counted once per shared page (peak PSS over the windows): paperscope "
+                f"{pss['paperscope']:,.0f} MiB, arxiv-sanity-lite {pss['arxiv-sanity-lite']:,.0f} MiB: "
+                + ("met." if pss["paperscope"] <= pss["arxiv-sanity-lite"] else
+                   f"NOT MET, {pss['paperscope'] / pss['arxiv-sanity-lite']:.2f}× the peer's."))
     return rows, summary
 
 
