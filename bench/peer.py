@@ -77,7 +77,8 @@ FINDINGS = [
     "The causes below were found in the 100,000-paper windows, run with the code of that time (their 'code' "
     "field); since then the front page reads a range of the (featured_on, published) index, pages keep their "
     "read models per content version, and the workers share one semantic index (docs/web.md).",
-    "Causes, front page at 100,000 papers (not met then): Daily Papers reads the papers never featured by a daily list with "
+    "Causes, front page at 100,000 papers (not met then): Daily Papers reads the papers never featured by a "
+    "daily list with "
     "`featured_on IS NULL AND published BETWEEN ...` (store/search_reads.py feed_papers), which SQLite plans on "
     "ix_papers_featured_on (featured_on=NULL): every unfeatured paper (all 100,000 here) is read to keep the "
     "day's 34; ~0.13-0.19 CPU s of a page. An index on (featured_on, published), or the published branch on "
