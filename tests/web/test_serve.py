@@ -51,6 +51,11 @@ def test_serve_answers_pages_and_api(web_engine: Engine, tmp_path: Path, workers
         page = httpx.get(url + "/authors/name:bo-han", timeout=30)
         assert page.status_code == 200 and "<h1>Bo Han</h1>" in page.text
         assert page.headers["x-content-type-options"] == "nosniff"
+        # Behind a reverse proxy on loopback (the default --forwarded-allow-ips): the proxy's
+        # X-Forwarded-Proto is believed, so the form cookie is marked Secure; without the header it is not.
+        proxied = httpx.get(url + "/", headers={"x-forwarded-proto": "https"}, timeout=30)
+        assert proxied.status_code == 200 and "secure" in proxied.headers["set-cookie"].lower()
+        assert "secure" not in httpx.get(url + "/", timeout=30).headers["set-cookie"].lower()
         for _ in range(2 * workers):  # every worker answers from the index
             semantic = httpx.get(url + "/api/v1/search", params={"q": "label noise", "mode": "semantic"}, timeout=30)
             assert semantic.status_code == 200 and semantic.json()["papers"], semantic.text
