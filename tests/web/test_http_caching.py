@@ -99,6 +99,28 @@ def test_an_ingest_and_an_index_build_change_the_etag(site: dict[str, Any]) -> N
     assert indexed.status_code == 200 and indexed.headers["etag"] != after.headers["etag"]
 
 
+def test_kept_read_models_follow_the_store(site: dict[str, Any]) -> None:
+    """A page asked for twice is built once (Runtime.read_model), but never outlives a write: after the
+    paper's title changes in the store, its page and its JSON twin show the new title."""
+    from sqlalchemy import update
+
+    from paperscope.store import schema
+
+    client, engine = site["client"], site["engine"]
+    paper = client.get("/api/v1/papers?period=month").json()["papers"][0]
+    queries = _count_queries(engine)
+    first = client.get(f"/api/v1/papers/{paper['id']}").json()
+    built = len(queries)
+    assert client.get(f"/api/v1/papers/{paper['id']}").json() == first
+    # the second answer came from the kept model: no read of the papers, only the version stamp
+    assert not [q for q in queries[built:] if "papers" in q.lower()]
+    with engine.begin() as connection:
+        connection.execute(update(schema.papers).where(schema.papers.c.id == paper["id"])
+                           .values(title="A Title Written After The Page Was Kept"))
+    assert client.get(f"/api/v1/papers/{paper['id']}").json()["title"] == "A Title Written After The Page Was Kept"
+    assert "A Title Written After The Page Was Kept" in client.get(f"/papers/{paper['id']}").text
+
+
 def test_a_readers_pages_are_their_own(site: dict[str, Any]) -> None:
     client, engine = site["client"], site["engine"]
     anonymous = client.get("/api/v1/papers")

@@ -43,6 +43,9 @@ T = TypeVar("T")
 READ_MODELS_KEPT = 512
 
 _READING: ContextVar[bool] = ContextVar("paperscope_reading", default=False)
+# The content version a page request was validated against (HttpCaching): its read models use the
+# same one, so the ETag and the page it names agree and the version is read once per request.
+_VERSION: ContextVar[ContentVersion | None] = ContextVar("paperscope_version", default=None)
 
 
 @dataclass(frozen=True)
@@ -81,12 +84,15 @@ class Runtime:
         return self.reader if self.reader is not None and _READING.get() else self.writer
 
     @contextmanager
-    def reading(self) -> Iterator[None]:
-        """Within this (and the threads it starts), `engine` is the read-only engine if there is one."""
+    def reading(self, version: ContentVersion | None = None) -> Iterator[None]:
+        """Within this (and the threads it starts), `engine` is the read-only engine if there is one;
+        `version`: the content version the request was validated against, which `read_model` uses."""
         token = _READING.set(True)
+        pinned = _VERSION.set(version)
         try:
             yield
         finally:
+            _VERSION.reset(pinned)
             _READING.reset(token)
 
     @property
@@ -142,7 +148,8 @@ class Runtime:
         model is never older than the store; the day is in the key because cards date papers
         relative to it. The READ_MODELS_KEPT most recently used are kept; callers never modify a
         model they are given (it is shared by every request for that key)."""
-        full = (self.content_version().tag, date.today().isoformat(), *key)
+        version = _VERSION.get() or self.content_version()
+        full = (version.tag, date.today().isoformat(), *key)
         with self._models_lock:
             if full in self._models:
                 self._models.move_to_end(full)

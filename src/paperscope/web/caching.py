@@ -151,7 +151,7 @@ class HttpCaching:
                                       *((k, v) for k, v in validators if k not in present)]
             await send(message)
 
-        with self.runtime.reading():
+        with self.runtime.reading(version):
             await self.app(scope, receive, with_validators)
 
 
